@@ -1,0 +1,3 @@
+from telemetry_gate.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""The ``telemetry`` command: parse, call one domain function, hand the result to render.
+
+Errors (``TelemetryError``) are translated once, in ``GateGroup.invoke``, into one or two
+lines on stderr and the documented exit code; a traceback only with ``TELEMETRY_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from ._version import __version__
+from .errors import ExitCode, TelemetryError
+
+
+class Facet(str, enum.Enum):
+    collection = "collection"
+    upload = "upload"
+    update = "update"
+
+
+class FacetOrAll(str, enum.Enum):
+    all = "all"
+    collection = "collection"
+    upload = "upload"
+    update = "update"
+
+
+def _fail(message: str, hint: str | None, code: int) -> NoReturn:
+    sys.stderr.write(f"telemetry: {message}\n")
+    if hint:
+        sys.stderr.write(f"  {hint}\n")
+    raise typer.Exit(code)
+
+
+class GateGroup(TyperGroup):
+    """The error boundary: every command runs inside it, in-process and as a script."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TelemetryError as exc:
+            if os.environ.get("TELEMETRY_DEBUG") == "1":
+                raise
+            _fail(exc.message, exc.hint, int(exc.exit_code))
+        except KeyboardInterrupt:
+            _fail("interrupted", None, int(ExitCode.INTERRUPTED))
+        except PermissionError as exc:
+            if os.environ.get("TELEMETRY_DEBUG") == "1":
+                raise
+            _fail(f"{exc.filename or 'a file'}: permission denied", None, int(ExitCode.PERMISSION))
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: a person never sees a traceback
+            if os.environ.get("TELEMETRY_DEBUG") == "1" or _is_click_exception(exc):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc}",
+                  "run again with TELEMETRY_DEBUG=1 to see the traceback", 1)
+
+
+def _is_click_exception(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("typer._click")
+
+
+app = typer.Typer(
+    cls=GateGroup,
+    name="telemetry",
+    help="See, stop and send the telemetry that scientific and data tools collect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"telemetry-gate {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    vendor: Annotated[str | None, typer.Option(
+        "--vendor", metavar="NAME",
+        help="Namespace of paths and variables [default: $TELEMETRY_VENDOR or tenx].")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """See, stop and send the telemetry that scientific and data tools collect."""
+    ctx.obj = vendor
+
+
+def _gate(ctx: typer.Context) -> Any:
+    from .paths import resolve_vendor
+    from .status import Gate
+
+    return Gate.open(resolve_vendor(ctx.obj))
+
+
+def _product(product: str | None) -> str | None:
+    from .paths import check_name
+
+    return check_name("product", product) if product else None
+
+
+ProductOption = Annotated[str | None, typer.Option(
+    "--product", "-p", metavar="P", help="Only this product.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (documented keys).")]
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    facet: Annotated[Facet | None, typer.Argument(help="Only this facet.")] = None,
+    product: ProductOption = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Show every layer of policy and which one decided.")] = False,
+    json: JsonOption = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="With FACET: print nothing; exit 0 if enabled, 1 if disabled.")] = False,
+) -> None:
+    """Show whether telemetry is on, facet by facet, and who decided."""
+    from . import status
+    from .errors import UsageError
+    from .settings import FACETS
+
+    if quiet and facet is None:
+        raise UsageError("--quiet needs a FACET", "for example: telemetry check upload --quiet")
+    gate = _gate(ctx)
+    facets = (facet.value,) if facet else FACETS
+    report = status.check(gate, facets, _product(product))
+    if quiet:
+        decision = (report.products[product] if product else report.facets)[facets[0]]
+        raise typer.Exit(int(ExitCode.OK if decision.enabled else ExitCode.DISABLED))
+    from . import render
+
+    if json:
+        render.print_json(report.as_json(explain=explain))
+    elif explain:
+        render.explain(report)
+    else:
+        render.check(report)
+
+
+def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool) -> None:
+    from . import render
+    from .switches import switch
+
+    result, _ = switch(_gate(ctx), enable, facet.value, _product(product), system)
+    render.switched(result)
+
+
+FacetOrAllArgument = Annotated[FacetOrAll, typer.Argument(help="all (default), collection, upload or update.")]
+SystemOption = Annotated[bool, typer.Option(
+    "--system", help="Write the system flag files (every user; needs an administrator).")]
+
+
+@app.command()
+def enable(
+    ctx: typer.Context,
+    facet: FacetOrAllArgument = FacetOrAll.all,
+    product: ProductOption = None,
+    system: SystemOption = False,
+) -> None:
+    """Turn telemetry (or one facet) on in your settings, or remove a system flag."""
+    _switch(ctx, True, facet, product, system)
+
+
+@app.command()
+def disable(
+    ctx: typer.Context,
+    facet: FacetOrAllArgument = FacetOrAll.all,
+    product: ProductOption = None,
+    system: SystemOption = False,
+) -> None:
+    """Turn telemetry (or one facet) off in your settings, or create a system flag."""
+    _switch(ctx, False, facet, product, system)
+
+
+def main() -> None:
+    """The console script."""
+    try:
+        app(prog_name="telemetry")
+    except KeyboardInterrupt:
+        sys.stderr.write("telemetry: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

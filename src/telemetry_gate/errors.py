@@ -1,0 +1,64 @@
+"""Errors, each carrying the exit code the CLI turns it into (SPEC 5).
+
+The tree::
+
+    TelemetryError                 exit 1 when raised bare (never, in practice)
+    +-- UsageError                 2  the command line asks for something impossible
+    +-- InvalidFileError           3  a settings, manifest or record file is malformed
+    +-- PermissionDenied           4  a file or directory may not be written
+    +-- UploadIncomplete           5  records remain pending or were rejected
+
+The CLI translates them once, in ``cli.main``, into one or two lines on stderr.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    DISABLED = 1
+    USAGE = 2
+    INVALID_FILE = 3
+    PERMISSION = 4
+    UPLOAD_INCOMPLETE = 5
+    INTERRUPTED = 130
+
+
+class TelemetryError(Exception):
+    """Base of every error the command reports; ``hint`` is an optional second line."""
+
+    exit_code: ExitCode = ExitCode.DISABLED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(TelemetryError):
+    exit_code = ExitCode.USAGE
+
+
+class InvalidFileError(TelemetryError):
+    """A file we read is malformed; the message names the file and, where known, the line."""
+
+    exit_code = ExitCode.INVALID_FILE
+
+    def __init__(self, path: Path, problem: str, line: int | None = None,
+                 hint: str | None = None) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}", hint)
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+class PermissionDenied(TelemetryError):
+    exit_code = ExitCode.PERMISSION
+
+
+class UploadIncomplete(TelemetryError):
+    exit_code = ExitCode.UPLOAD_INCOMPLETE

@@ -1,0 +1,58 @@
+"""Small file-system operations with the guarantees the spool and the settings need.
+
+``atomic_write``: a temporary file in the same directory, then ``os.replace``, so a
+reader sees the old bytes or the new ones, never half of either (hatch ``utils/fs.py``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from .errors import PermissionDenied
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents with mode 0700; refuse a symlink in its place."""
+    try:
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    except PermissionError as exc:
+        raise PermissionDenied(f"cannot create {exc.filename or path}: permission denied") from exc
+    except FileExistsError as exc:  # a file where a directory should be
+        raise PermissionDenied(f"cannot create {path}: a file is in the way") from exc
+    if path.is_symlink():
+        raise PermissionDenied(f"{path} is a symbolic link; refusing to use it")
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` with mode 0600 through a temporary sibling and ``os.replace``."""
+    ensure_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            os.write(fd, data)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        _unlink_quietly(tmp)
+        raise PermissionDenied(f"cannot write {path}: permission denied") from exc
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise PermissionDenied(f"cannot write {path}: {exc.strerror}") from exc
+        raise
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,49 @@
+"""Record ids: ULIDs (26 Crockford base-32 characters, time first), so names sort by time
+and a listing can tell a record's age without opening it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
+_last_ms = 0
+_last_random = 0
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A monotonic ULID: within one millisecond of one process, ids still increase."""
+    global _last_ms, _last_random
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if ms <= _last_ms:
+        ms = _last_ms
+        _last_random += 1
+        random = _last_random
+    else:
+        random = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
+    _last_ms, _last_random = ms, random
+    value = (ms << 80) | (random & ((1 << 80) - 1))
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def is_id(text: str) -> bool:
+    return len(text) == 26 and all(c in _DECODE for c in text)
+
+
+def timestamp(record_id: str) -> float | None:
+    """Seconds since the epoch encoded in a ULID, or ``None`` if it is not one."""
+    head = record_id[:10]
+    if len(head) != 10:
+        return None
+    value = 0
+    for char in head:
+        digit = _DECODE.get(char)
+        if digit is None:
+            return None
+        value = value * 32 + digit
+    return value / 1000

@@ -1,0 +1,111 @@
+"""Every place on disk, in one documented order.
+
+For each place: an override variable where one exists, then the platform's
+directories from platformdirs (which honours ``XDG_*`` on Linux). ``vendor`` is
+the namespace that owns the paths (``tenx`` by default).
+
+==================  =====================================================
+system directory    ``$TELEMETRY_SYSTEM_DIR`` or ``/etc``, + ``/<vendor>/telemetry``
+user config         ``user_config_dir(<vendor>)/telemetry`` (settings.toml, flag files)
+spool               ``user_state_dir(<vendor>)/telemetry/spool``
+cache               ``user_cache_dir(<vendor>)/telemetry/<product>/<product>-<version>``
+user manifests      ``user_data_dir(<vendor>)/telemetry/products.d``
+==================  =====================================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import UsageError
+
+DEFAULT_VENDOR = "tenx"
+VENDOR_VARIABLE = "TELEMETRY_VENDOR"
+SYSTEM_DIR_VARIABLE = "TELEMETRY_SYSTEM_DIR"
+FLAG_FILES = ("disable", "disable_upload", "disable_update")
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def check_name(kind: str, value: str) -> str:
+    """A vendor or product name is used in paths: refuse anything that could escape them."""
+    if not _NAME.fullmatch(value) or value in (".", ".."):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise UsageError(
+            f"invalid {kind} name {shown!r}",
+            "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )
+    return value
+
+
+def resolve_vendor(option: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """``--vendor`` first, then ``TELEMETRY_VENDOR``, then ``tenx``."""
+    if option:
+        return check_name("vendor", option)
+    value = environ.get(VENDOR_VARIABLE, "").strip()
+    if value:
+        return check_name("vendor", value)
+    return DEFAULT_VENDOR
+
+
+class Paths(NamedTuple):
+    vendor: str
+    system_dir: Path
+    config_dir: Path
+    state_dir: Path
+    cache_dir: Path
+    data_dir: Path
+
+    @classmethod
+    def for_vendor(cls, vendor: str, environ: Mapping[str, str] = os.environ) -> Paths:
+        import platformdirs  # here, not at module level: the library pays only when it needs paths
+
+        root = Path(environ.get(SYSTEM_DIR_VARIABLE) or "/etc")
+        dirs = platformdirs.PlatformDirs(vendor, appauthor=False)
+        return cls(
+            vendor=vendor,
+            system_dir=root / vendor / "telemetry",
+            config_dir=Path(dirs.user_config_dir) / "telemetry",
+            state_dir=Path(dirs.user_state_dir) / "telemetry",
+            cache_dir=Path(dirs.user_cache_dir) / "telemetry",
+            data_dir=Path(dirs.user_data_dir) / "telemetry",
+        )
+
+    @property
+    def user_settings(self) -> Path:
+        return self.config_dir / "settings.toml"
+
+    @property
+    def system_settings(self) -> Path:
+        return self.system_dir / "settings.toml"
+
+    def system_flag(self, name: str) -> Path:
+        return self.system_dir / name
+
+    def user_flag(self, name: str) -> Path:
+        return self.config_dir / name
+
+    @property
+    def spool(self) -> Path:
+        return self.state_dir / "spool"
+
+    @property
+    def manifest_dirs(self) -> tuple[Path, Path]:
+        """System first, then user: a user manifest replaces a system one of the same name."""
+        return (self.system_dir / "products.d", self.data_dir / "products.d")
+
+    def config_cache(self, product: str, version: str) -> Path:
+        return self.cache_dir / product / f"{product}-{version}"
+
+
+def display(path: Path) -> str:
+    """A path as a person would type it: ``~/...`` under the home directory."""
+    home = os.path.expanduser("~")
+    text = str(path)
+    if home not in ("", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home):]
+    return text

@@ -1,0 +1,178 @@
+"""The settings file (``settings.toml``): read, validate, and update in place.
+
+Schema (the user file and the system defaults file share it)::
+
+    [telemetry]                 # every product of the vendor
+    collection = true           # facets: true enables, false disables
+    upload = false
+    update = true
+    endpoint = "https://..."    # where `send` goes (SPEC 7)
+    format = "otlp"             # or "json"
+    max_records = 10000         # spool bound per product
+    max_bytes = 52428800
+
+    [products.cellranger]       # the same keys, for one product; wins over [telemetry]
+    upload = true
+
+A malformed file is reported with its path and line (exit 3) and never rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import InvalidFileError, PermissionDenied
+from .fs import atomic_write
+
+FACETS = ("collection", "upload", "update")
+FORMATS = ("otlp", "json")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "collection": (bool,),
+    "upload": (bool,),
+    "update": (bool,),
+    "endpoint": (str,),
+    "format": (str,),
+    "max_records": (int,),
+    "max_bytes": (int,),
+}
+
+
+class Settings(NamedTuple):
+    """One parsed settings file; ``path`` is where it came from (its origin)."""
+
+    path: Path
+    data: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    def table(self, product: str | None) -> dict[str, Any]:
+        """``[products.<product>]`` or, with ``product=None``, ``[telemetry]`` (empty if absent)."""
+        if product is None:
+            found = self.data.get("telemetry", {})
+        else:
+            found = self.data.get("products", {}).get(product, {})
+        return found if isinstance(found, dict) else {}
+
+    @staticmethod
+    def table_name(product: str | None) -> str:
+        return "[telemetry]" if product is None else f"[products.{product}]"
+
+    def lookup(self, key: str, product: str | None) -> tuple[Any, str] | None:
+        """The value of ``key`` for ``product`` (its table, then ``[telemetry]``) and the table it came from."""
+        for scope in ((product, None) if product is not None else (None,)):
+            table = self.table(scope)
+            if key in table:
+                return table[key], self.table_name(scope)
+        return None
+
+    def products(self) -> list[str]:
+        products = self.data.get("products", {})
+        return sorted(products) if isinstance(products, dict) else []
+
+
+def load(path: Path) -> Settings | None:
+    """Parse and validate ``path``; ``None`` when the file does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+    except IsADirectoryError as exc:
+        raise InvalidFileError(path, "is a directory, not a settings file") from exc
+    except PermissionError as exc:
+        raise PermissionDenied(f"cannot read {path}: permission denied") from exc
+    return parse(path, raw)
+
+
+def parse(path: Path, raw: bytes) -> Settings:
+    import tomllib  # only when a settings file exists
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidFileError(path, "is not valid UTF-8", line) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column \d+\)", message)
+        line = int(match.group(1)) if match else None
+        problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        raise InvalidFileError(path, f"not valid TOML: {problem}", line) from exc
+    warnings = _validate(path, text, data)
+    return Settings(path, data, tuple(warnings))
+
+
+def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
+    warnings: list[str] = []
+    tables: list[tuple[tuple[str, ...], Any]] = [(("telemetry",), data.get("telemetry"))]
+    products = data.get("products")
+    if products is not None:
+        if not isinstance(products, dict):
+            raise InvalidFileError(path, "'products' must be a table", _line_of(text, (), "products"))
+        tables += [(("products", name), table) for name, table in products.items()]
+    for where, table in tables:
+        if table is None:
+            continue
+        header = ".".join(where)
+        if not isinstance(table, dict):
+            raise InvalidFileError(path, f"[{header}] must be a table", _line_of(text, where[:-1], where[-1]))
+        for key, value in table.items():
+            expected = _TYPES.get(key)
+            if expected is None:
+                warnings.append(f"{path}: unknown key {key!r} in [{header}] is ignored")
+                continue
+            if not isinstance(value, expected) or (expected == (int,) and isinstance(value, bool)):
+                kind = {bool: "true or false", str: "a string", int: "a whole number"}[expected[0]]
+                raise InvalidFileError(
+                    path, f"{key} in [{header}] must be {kind}, not {value!r}", _line_of(text, where, key)
+                )
+            if key == "format" and value not in FORMATS:
+                raise InvalidFileError(
+                    path, f"format in [{header}] must be 'otlp' or 'json', not {value!r}",
+                    _line_of(text, where, key),
+                )
+            if key in ("max_records", "max_bytes") and value <= 0:
+                raise InvalidFileError(path, f"{key} in [{header}] must be positive", _line_of(text, where, key))
+    return warnings
+
+
+def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
+    """The line defining ``key`` in ``table`` (a best effort: enough to point a person at it)."""
+    current: tuple[str, ...] = ()
+    key_pattern = re.compile(rf"""\s*["']?{re.escape(key)}["']?\s*=""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
+        if header:
+            current = tuple(part.strip().strip("\"'") for part in header.group(1).split("."))
+            if current == table + (key,):
+                return number
+            continue
+        if current == table and key_pattern.match(line):
+            return number
+    return None
+
+
+def update(path: Path, product: str | None, values: dict[str, bool]) -> None:
+    """Set ``values`` in the product's table (or ``[telemetry]``), keeping everything else.
+
+    Refuses to touch a malformed file. Comments are not preserved (tomllib does not keep them).
+    """
+    import tomli_w
+
+    current = load(path)
+    data: dict[str, Any] = dict(current.data) if current else {}
+    if product is None:
+        table = dict(data.get("telemetry", {}))
+        table.update(values)
+        data["telemetry"] = table
+    else:
+        products = dict(data.get("products", {}))
+        table = dict(products.get(product, {}))
+        table.update(values)
+        products[product] = table
+        data["products"] = products
+    atomic_write(path, tomli_w.dumps(data).encode("utf-8"))

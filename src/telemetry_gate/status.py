@@ -1,0 +1,101 @@
+"""What ``telemetry check`` reports: every facet of the vendor and of each known product,
+with its origin, the spool summary and the notes a person should read."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .paths import Paths
+from .policy import Decision, Policy
+from .spool import Spool, Summary
+
+
+class Gate(NamedTuple):
+    """The loaded state of one vendor: paths, policy, spool. Built once per command."""
+
+    paths: Paths
+    policy: Policy
+    spool: Spool
+    manifest_products: tuple[str, ...] = ()
+
+    @classmethod
+    def open(cls, vendor: str, environ: Mapping[str, str] | None = None) -> Gate:
+        env = dict(os.environ if environ is None else environ)
+        paths = Paths.for_vendor(vendor, env)
+        policy = Policy.load(paths, env)
+        return cls(paths, policy, Spool(paths.spool))
+
+    def known_products(self) -> list[str]:
+        """Products named by a manifest, the settings files or the spool."""
+        names = set(self.manifest_products) | set(self.spool.products())
+        for loaded in (self.policy.user_settings, self.policy.system_settings):
+            if loaded is not None:
+                names.update(loaded.products())
+        return sorted(names)
+
+
+class CheckReport(NamedTuple):
+    vendor: str
+    facets: dict[str, Decision]
+    products: dict[str, dict[str, Decision]]
+    spool: Summary
+    notes: list[str]
+
+    def as_json(self, explain: bool = False) -> dict[str, Any]:
+        """The documented ``check --json`` shape (SPEC 5): add keys, never rename them."""
+        return {
+            "vendor": self.vendor,
+            "facets": {f: _decision_json(d, explain) for f, d in self.facets.items()},
+            "products": {
+                p: {f: _decision_json(d, explain) for f, d in ds.items()}
+                for p, ds in self.products.items()
+            },
+            "spool": {
+                "pending": self.spool.pending,
+                "bytes": self.spool.bytes,
+                "dropped": self.spool.dropped,
+                "oldest": _rfc3339(self.spool.oldest),
+            },
+            "notes": list(self.notes),
+        }
+
+
+def _decision_json(decision: Decision, explain: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "enabled": decision.enabled,
+        "origin": decision.origin,
+        "layer": decision.layer,
+    }
+    if explain:
+        out["chain"] = [
+            {"rank": s.rank, "layer": s.layer, "source": s.source,
+             "says": {True: "enable", False: "disable", None: None}[s.verdict]}
+            for s in decision.chain
+        ]
+    return out
+
+
+def _rfc3339(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> CheckReport:
+    """Resolve ``facets`` for the vendor and each known product (or only ``product``)."""
+    policy = gate.policy
+    vendor_decisions = {f: policy.decide(f) for f in facets}
+    products = [product] if product else gate.known_products()
+    product_decisions = {p: {f: policy.decide(f, p) for f in facets} for p in products}
+    notes = list(policy.notes)
+    notes += policy.lock_notes(list(vendor_decisions.values()))
+    return CheckReport(
+        vendor=gate.paths.vendor,
+        facets=vendor_decisions,
+        products=product_decisions,
+        spool=gate.spool.summary(product),
+        notes=notes,
+    )

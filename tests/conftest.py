@@ -1,0 +1,117 @@
+"""Every test runs in its own HOME, XDG directories and system directory, with no
+telemetry-related variable inherited from the machine (hatch ``tests/conftest.py``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from telemetry_gate.cli import app
+from telemetry_gate.paths import Paths
+
+_PREFIXES = ("TELEMETRY_", "TENX_", "ACME_", "XDG_", "STRIPEPY_", "RUBRIX_")
+_NAMES = ("DO_NOT_TRACK", "NO_COLOR", "FORCE_COLOR", "SSL_CERT_FILE", "HTTP_PROXY", "HTTPS_PROXY",
+          "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@dataclass
+class Env:
+    root: Path
+    home: Path
+    system_root: Path
+
+    @property
+    def paths(self) -> Paths:
+        return Paths.for_vendor("tenx")
+
+    @property
+    def system_dir(self) -> Path:
+        return self.system_root / "tenx" / "telemetry"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / ".config" / "tenx" / "telemetry"
+
+    def files(self) -> dict[str, tuple[int, int]]:
+        """Every file under the test's root with its size and mtime: a snapshot to compare."""
+        out = {}
+        for path in self.root.rglob("*"):
+            st = path.lstat()
+            out[str(path)] = (st.st_size, st.st_mtime_ns)
+        return out
+
+
+@pytest.fixture(autouse=True)
+def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES) or name in _NAMES:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    system_root = tmp_path / "etc"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("TELEMETRY_SYSTEM_DIR", str(system_root))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    return Env(tmp_path, home, system_root)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Telemetry:
+    """Runs ``telemetry ARGS``: in-process through CliRunner, or as the installed script."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> Outcome:
+        if self.mode == "inprocess":
+            result = CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+            return Outcome(result.exit_code, result.stdout, result.stderr)
+        proc = subprocess.run(
+            [script_path(), *args], capture_output=True, text=True, input=input,
+            env={**os.environ, **(env or {})}, timeout=60,
+        )
+        return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def script_path() -> str:
+    """The console script installed beside this interpreter (a missing one fails the test)."""
+    candidate = Path(sys.executable).parent / "telemetry"
+    assert candidate.exists(), f"the console script is not installed at {candidate}"
+    return str(candidate)
+
+
+@pytest.fixture(params=["inprocess", "script"])
+def telemetry(request: pytest.FixtureRequest) -> Telemetry:
+    return Telemetry(request.param)
+
+
+@pytest.fixture
+def inprocess() -> Telemetry:
+    return Telemetry("inprocess")
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path) -> Path:
+    """A directory in which nothing can be created, for root as for anyone else."""
+    if os.geteuid() == 0:
+        return Path("/sys/telemetry-gate-test")  # sysfs refuses mkdir even to root
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    return locked / "inside"

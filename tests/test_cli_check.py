@@ -1,0 +1,171 @@
+"""``telemetry check``, as a person and a script see it, in-process and as the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import Env, Telemetry
+
+
+def test_fresh_machine_everything_enabled_by_default(telemetry: Telemetry) -> None:
+    out = telemetry("check")
+    assert out.exit_code == 0, out.stderr
+    lines = [line.split() for line in out.stdout.splitlines()]
+    assert ["upload", "enabled", "default"] in lines
+    assert "Spool: nothing pending" in out.stdout
+
+
+def test_admin_flag_file_shows_as_origin_with_a_lock_note(telemetry: Telemetry, isolation: Env) -> None:
+    isolation.system_dir.mkdir(parents=True)
+    (isolation.system_dir / "disable_upload").touch()
+    out = telemetry("check")
+    assert out.exit_code == 0
+    row = next(line for line in out.stdout.splitlines() if " upload " in line)
+    assert "disabled" in row and f"{isolation.system_dir}/disable_upload (system policy)" in row
+    assert "note: upload is locked by system policy" in out.stdout
+
+
+def test_json_keeps_its_documented_keys(telemetry: Telemetry, isolation: Env) -> None:
+    settings = isolation.config_dir / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[products.cellranger]\nupload = false\n")
+    out = telemetry("check", "--json", env={"TENX_DISABLE_TELEMETRY_UPDATE": "1"})
+    data = json.loads(out.stdout)
+    assert set(data) >= {"vendor", "facets", "products", "spool", "notes"}
+    assert data["vendor"] == "tenx"
+    assert set(data["facets"]) == {"collection", "upload", "update"}
+    for facet in data["facets"].values():
+        assert set(facet) >= {"enabled", "origin"}
+    assert set(data["spool"]) >= {"pending", "bytes", "dropped"}
+    assert data["facets"]["update"] == {"enabled": False, "origin": "TENX_DISABLE_TELEMETRY_UPDATE=1",
+                                        "layer": "environment"}
+    assert data["products"]["cellranger"]["upload"]["origin"] == (
+        "~/.config/tenx/telemetry/settings.toml [products.cellranger]")
+    assert data["products"]["cellranger"]["upload"]["enabled"] is False
+
+
+@pytest.mark.parametrize(("env", "code"), [({}, 0), ({"DO_NOT_TRACK": "1"}, 1)])
+def test_quiet_answers_with_the_exit_code_only(telemetry: Telemetry, env: dict[str, str], code: int) -> None:
+    out = telemetry("check", "upload", "--quiet", env=env)
+    assert (out.exit_code, out.stdout, out.stderr) == (code, "", "")
+
+
+def test_quiet_without_facet_is_a_usage_error(telemetry: Telemetry) -> None:
+    out = telemetry("check", "--quiet")
+    assert out.exit_code == 2
+    assert "--quiet needs a FACET" in out.stderr
+
+
+def test_explain_shows_every_layer_and_the_winner(telemetry: Telemetry) -> None:
+    out = telemetry("check", "upload", "--explain", env={"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0"})
+    assert out.exit_code == 0
+    block = out.stdout.split("\n\n")[0].splitlines()
+    assert block[0].startswith("upload for tenx (all products): disabled, decided by TENX_DISABLE_TELEMETRY=1")
+    assert [line.split()[0] for line in block[1:]] == ["1", "2", "3", "5", "5", "6", "7"]
+    winner = [line for line in block if "<- wins" in line]
+    assert len(winner) == 1 and "TENX_DISABLE_TELEMETRY=1" in winner[0]
+    assert "note: DO_NOT_TRACK=0 is ignored" in out.stdout
+
+
+def test_no_looking_value_gets_the_documented_note(telemetry: Telemetry) -> None:
+    out = telemetry("check", env={"TENX_DISABLE_TELEMETRY": "0"})
+    assert "TENX_DISABLE_TELEMETRY=0 disables telemetry; unset it to re-enable" in out.stdout
+    assert "enabled" not in out.stdout.replace("disabled", "")
+
+
+@pytest.mark.parametrize("value", ["a\nb\nc", "é" * 5000, " ", "\t1", "yes please"])
+def test_strange_values_never_crash_and_never_enable(telemetry: Telemetry, value: str) -> None:
+    out = telemetry("check", "--json", env={"TENX_DISABLE_TELEMETRY": value})
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert all(not facet["enabled"] for facet in data["facets"].values())
+
+
+def test_malformed_settings_exit_3_with_file_and_line(telemetry: Telemetry, isolation: Env) -> None:
+    settings = isolation.config_dir / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[telemetry]\nupload = nope\n")
+    out = telemetry("check")
+    assert out.exit_code == 3
+    assert out.stderr.startswith(f"telemetry: {settings}:2: not valid TOML")
+    assert len(out.stderr.splitlines()) <= 2 and "Traceback" not in out.stderr
+
+
+def test_vendor_option_and_variable(telemetry: Telemetry) -> None:
+    out = telemetry("--vendor", "acme", "check", "--json", env={"ACME_DISABLE_TELEMETRY": "yes"})
+    data = json.loads(out.stdout)
+    assert data["vendor"] == "acme" and data["facets"]["collection"]["origin"] == "ACME_DISABLE_TELEMETRY=yes"
+    out = telemetry("check", "--json", env={"TELEMETRY_VENDOR": "acme", "ACME_DISABLE_TELEMETRY": "1"})
+    assert json.loads(out.stdout)["vendor"] == "acme"
+
+
+def test_bad_vendor_name_is_a_usage_error(telemetry: Telemetry) -> None:
+    out = telemetry("--vendor", "../etc", "check")
+    assert out.exit_code == 2 and "invalid vendor name" in out.stderr
+
+
+def test_version(telemetry: Telemetry) -> None:
+    from telemetry_gate import __version__
+
+    out = telemetry("--version")
+    assert out.stdout.strip() == f"telemetry-gate {__version__}"
+
+
+def test_python_dash_m_works() -> None:
+    proc = subprocess.run([sys.executable, "-m", "telemetry_gate", "check", "upload", "--quiet"],
+                          capture_output=True, text=True, env=dict(os.environ, DO_NOT_TRACK="1"))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "")
+
+
+def test_check_never_writes_a_file_nor_connects(inprocess: Telemetry, isolation: Env) -> None:
+    """Watched through Python's audit hooks: any socket connect, any open for writing."""
+    settings = isolation.config_dir / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[telemetry]\nupload = false\n")
+    events: list[tuple[str, tuple]] = []
+    watching = [True]
+
+    def hook(event: str, args: tuple) -> None:
+        if not watching[0]:
+            return
+        if event in ("socket.connect", "socket.getaddrinfo", "os.mkdir", "os.rename", "os.remove"):
+            events.append((event, args))
+        elif event == "open" and len(args) >= 3 and isinstance(args[2], int) and args[2] & (
+                os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            events.append((event, args))
+        elif event == "open" and len(args) >= 2 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
+            events.append((event, args))
+
+    sys.addaudithook(hook)
+    before = isolation.files()
+    try:
+        for args in (["check"], ["check", "--explain"], ["check", "--json"], ["check", "upload", "-q"]):
+            inprocess(*args)
+    finally:
+        watching[0] = False
+    assert events == []
+    assert isolation.files() == before
+
+
+def test_check_as_a_script_leaves_the_tree_untouched(isolation: Env, telemetry: Telemetry) -> None:
+    (isolation.system_dir).mkdir(parents=True)
+    (isolation.system_dir / "settings.toml").write_text("[telemetry]\nupdate = false\n")
+    before = isolation.files()
+    assert telemetry("check", "--explain").exit_code == 0
+    assert isolation.files() == before
+
+
+def test_debug_shows_the_traceback(isolation: Env) -> None:
+    from conftest import script_path
+
+    settings = isolation.config_dir / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[[[")
+    proc = subprocess.run([script_path(), "check"], capture_output=True, text=True,
+                          env=dict(os.environ, TELEMETRY_DEBUG="1"))
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
