@@ -183,6 +183,96 @@ def disable(
     _switch(ctx, False, facet, product, system)
 
 
+def _age(value: str | None) -> float | None:
+    """``30s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds."""
+    if value is None:
+        return None
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", value)
+    if not match:
+        raise typer.BadParameter(f"{value!r} is not an age like 30m, 12h, 7d or 2w")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+
+
+AgeOption = Annotated[str | None, typer.Option(metavar="AGE", help="An age like 30m, 12h, 7d or 2w.")]
+
+
+@app.command()
+def inspect(
+    ctx: typer.Context,
+    target: Annotated[str | None, typer.Argument(
+        metavar="[ID|PATH]", help="A record id (or unique prefix), or a record file, .jsonl file or folder.")] = None,
+    product: ProductOption = None,
+    since: AgeOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N records.")] = 50,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every record (with --json for bulk).")] = False,
+    catalog: Annotated[bool, typer.Option("--catalog", help="The fields a product declares it collects.")] = False,
+    quarantine: Annotated[bool, typer.Option(
+        "--quarantine", help="Move malformed pending files aside into the spool's quarantine/.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Show what is collected: pending records, one record in full, or a product's fields."""
+    from pathlib import Path
+
+    from . import inspection, render
+
+    if catalog:
+        gate = _gate(ctx)
+        render.catalogue(inspection.catalogue(gate.catalogue, gate.paths, _product(product)), json)
+        return
+    if target is not None and inspection.is_record_path(target):
+        found, warnings = inspection.from_path(Path(target))
+        render.warnings(warnings)
+        render.records_from_path(found, json)
+        return
+    gate = _gate(ctx)
+    if target is not None:
+        entry = inspection.find(gate.spool, target, _product(product))
+        record, data = inspection.load(entry)
+        render.record_in_full(entry, record, data)
+        return
+    age = _age(since)
+    limit_or_none = None if show_all else limit
+    if json:
+        warnings: list[str] = []
+        render.json_stream(inspection.stream(gate.spool, _product(product), age, limit_or_none, warnings))
+        render.warnings(warnings)
+        return
+    page = inspection.page(gate.spool, _product(product), age, limit_or_none)
+    render.warnings(page.warnings)
+    if quarantine:
+        for entry in page.corrupt:
+            render.message(f"moved {entry.path} to {gate.spool.quarantine(entry.product, entry.path)}")
+    render.pending_table(page)
+
+
+@app.command()
+def purge(
+    ctx: typer.Context,
+    product: ProductOption = None,
+    older_than: AgeOption = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every pending record.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete pending records (by product and age) and say how many and how large."""
+    from . import purge as purging
+    from . import render
+    from .errors import UsageError
+
+    gate = _gate(ctx)
+    chosen = purging.plan(gate.spool, _product(product), _age(older_than), everything)
+    if chosen.entries and not dry_run and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
+                             f"{len(chosen.entries)} records would go; --dry-run shows them")
+        size = render.human_bytes(chosen.bytes())
+        if not typer.confirm(f"Delete {len(chosen.entries)} pending records ({size})?"):
+            raise typer.Exit(int(ExitCode.OK))
+    render.purged(purging.run(gate.spool, chosen, dry_run))
+
+
 def main() -> None:
     """The console script."""
     try:

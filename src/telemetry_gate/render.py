@@ -165,3 +165,123 @@ def switched(result: SwitchResult) -> None:
     if not result.enabled and result.pending:
         records = "record is" if result.pending == 1 else "records are"
         message(f"{result.pending} {records} still pending; 'telemetry purge' deletes them.")
+
+
+# -- inspect -------------------------------------------------------------------------
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def warnings(lines: Sequence[str]) -> None:
+    for line in lines[:20]:
+        message(f"warning: {line}")
+    if len(lines) > 20:
+        message(f"warning: ... and {len(lines) - 20} more")
+    if lines:
+        message("  malformed files are left in place; 'telemetry inspect --quarantine' moves them aside")
+
+
+def pending_table(page: Any) -> None:
+    if not page.rows:
+        sys.stdout.write("No pending records.\n" if not page.total else "No record could be read.\n")
+        return
+    from rich.table import Table
+
+    now = time.time()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name, justify in (("ID", "left"), ("PRODUCT", "left"), ("VERSION", "left"), ("EVENT", "left"),
+                          ("CATEGORY", "left"), ("AGE", "right"), ("SIZE", "right")):
+        table.add_column(name, justify=justify, no_wrap=name in ("ID", "AGE", "SIZE"))  # type: ignore[arg-type]
+    for shown in page.rows:
+        record = shown.record
+        table.add_row(shown.entry.id, record["product"], str(record["version"]), str(record["event"]),
+                      str(record["category"]), human_age(shown.entry.created, now), human_bytes(shown.size))
+    _console().print(table)
+    footer = f"{page.total} pending ({human_bytes(page.total_bytes)})"
+    if page.more:
+        footer += f"; showing {len(page.rows)}, {page.more} more: --limit N, --all, or --json for bulk"
+    sys.stdout.write(footer + "\n")
+
+
+def json_stream(chunks: Any) -> None:
+    """A JSON array of records exactly as stored, written as it is read (never all in memory)."""
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for data in chunks:
+        out.write("\n" if first else ",\n")
+        out.write(data.decode("utf-8"))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def record_in_full(entry: Any, record: dict[str, Any], data: bytes) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(f"\nStored in {entry.path} ({len(data)} bytes); these exact bytes are what "
+                     "'telemetry send --format json' uploads in its \"records\" array:\n")
+    sys.stdout.write(data.decode("utf-8") + "\n")
+
+
+def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_json: bool) -> None:
+    if as_json:
+        json_stream(data for _source, _record, data in found)
+        return
+    if not found:
+        sys.stdout.write("No records.\n")
+        return
+    from rich.table import Table
+
+    now = time.time()
+    from .ids import timestamp
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE", "FILE"):
+        table.add_column(name, no_wrap=name in ("ID", "AGE", "SIZE"))
+    for source, record, data in found:
+        created = timestamp(record["id"]) or now
+        table.add_row(record["id"], str(record["product"]), str(record["version"]), str(record["event"]),
+                      str(record["category"]), human_age(created, now), human_bytes(len(data)), source)
+    _console().print(table)
+    if len(found) == 1:
+        import json
+
+        sys.stdout.write(json.dumps(found[0][1], indent=2, ensure_ascii=False) + "\n")
+
+
+def catalogue(manifests: Sequence[Any], as_json: bool) -> None:
+    if as_json:
+        print_json([
+            {"product": m.name, "description": m.description, "source": m.source, "strict": m.strict,
+             "fields": [f._asdict() for f in m.fields]}
+            for m in manifests
+        ])
+        return
+    if not manifests:
+        sys.stdout.write("No product manifest is installed.\n")
+        return
+    from rich.table import Table
+
+    console = _console()
+    for manifest in manifests:
+        title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE"):
+            table.add_column(name)
+        for field in manifest.fields:
+            table.add_row(field.name, field.category, field.description, field.example)
+        console.print(table)
+        strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
+        sys.stdout.write(f"({manifest.source}; {strict})\n\n")
+
+
+def purged(done: Any) -> None:
+    records = "record" if done.records == 1 else "records"
+    if done.dry_run:
+        message(f"Would delete {done.records} pending {records} ({human_bytes(done.bytes)}); nothing deleted.")
+    else:
+        message(f"Deleted {done.records} pending {records} ({human_bytes(done.bytes)}).")

@@ -7,18 +7,26 @@ Layout under ``<state>/<vendor>/telemetry/spool/``::
     sending/<claim>/<product>/<id>.json   claimed by one sender
     sent/<YYYY-MM-DD>.jsonl   audit: one line per uploaded record
     rejected/<product>/<id>.json
+    quarantine/<product>/<name>           malformed files moved aside, never deleted
     dropped/<product>         one byte per record dropped by the bound (its size is the count)
 
-Directories 0700, files 0600. Reading never creates anything.
+Directories 0700, files 0600, symbolic links refused. Names are ULIDs, so sorting names
+sorts by time and listing never opens a file. Reading never creates anything.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from .ids import timestamp
+from .fs import DIR_MODE, FILE_MODE, ensure_dir
+from .ids import is_id, timestamp
+
+DEFAULT_MAX_RECORDS = 10_000
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 class Summary(NamedTuple):
@@ -26,6 +34,24 @@ class Summary(NamedTuple):
     bytes: int
     oldest: float | None  # epoch seconds of the oldest pending record
     dropped: int
+
+
+class Entry(NamedTuple):
+    """A pending (or rejected) record file, known from its name alone."""
+
+    id: str
+    product: str
+    path: Path
+
+    @property
+    def created(self) -> float:
+        return timestamp(self.id) or 0.0
+
+    def size(self) -> int:
+        try:
+            return os.lstat(self.path).st_size
+        except OSError:
+            return 0
 
 
 class Spool:
@@ -36,7 +62,10 @@ class Spool:
         self.sending = root / "sending"
         self.sent = root / "sent"
         self.rejected = root / "rejected"
+        self.quarantine_dir = root / "quarantine"
         self.dropped_dir = root / "dropped"
+
+    # -- reading ---------------------------------------------------------------------
 
     def products(self) -> list[str]:
         """Products with a pending directory."""
@@ -47,29 +76,147 @@ class Spool:
 
     def dropped(self, product: str) -> int:
         try:
-            return os.stat(self.dropped_dir / product).st_size
+            return os.lstat(self.dropped_dir / product).st_size
         except OSError:
             return 0
+
+    def scan(self, product: str, base: Path | None = None) -> Iterator[os.DirEntry[str]]:
+        """Record files of one product, unsorted; symbolic links and strays are passed over."""
+        try:
+            with os.scandir((base or self.pending) / product) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.endswith(".json") and is_id(name[:-5]) and entry.is_file(follow_symlinks=False):
+                        yield entry
+        except OSError:
+            return
+
+    def entries(self, product: str | None = None, base: Path | None = None) -> list[Entry]:
+        """Every record file, newest first (by name: no file is opened)."""
+        root = base or self.pending
+        products = [product] if product else self._dirs(root)
+        found = [Entry(e.name[:-5], name, Path(e.path)) for name in products for e in self.scan(name, root)]
+        found.sort(key=lambda e: e.id, reverse=True)
+        return found
+
+    def _dirs(self, root: Path) -> list[str]:
+        try:
+            return sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            return []
 
     def summary(self, product: str | None = None) -> Summary:
         products = [product] if product else self.products()
         count = size = dropped = 0
-        oldest: float | None = None
+        oldest: str | None = None
         for name in products:
             dropped += self.dropped(name)
-            try:
-                entries = list(os.scandir(self.pending / name))
-            except OSError:
-                continue
-            for entry in entries:
-                if not entry.name.endswith(".json") or not entry.is_file(follow_symlinks=False):
-                    continue
+            for entry in self.scan(name):
                 count += 1
                 try:
                     size += entry.stat(follow_symlinks=False).st_size
                 except OSError:
-                    continue
-                created = timestamp(entry.name)
-                if created is not None and (oldest is None or created < oldest):
-                    oldest = created
-        return Summary(count, size, oldest, dropped)
+                    pass
+                if oldest is None or entry.name < oldest:
+                    oldest = entry.name
+        return Summary(count, size, timestamp(oldest) if oldest else None, dropped)
+
+    @staticmethod
+    def read(path: Path) -> bytes:
+        """The bytes of one record file; refuses a symbolic link."""
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        try:
+            chunks = []
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    # -- writing ---------------------------------------------------------------------
+
+    def prepare(self, product: str) -> None:
+        """Create the directories a writer needs (once per Recorder)."""
+        for path in (self.root, self.tmp, self.pending, self.pending / product):
+            ensure_dir(path)
+
+    def write(self, product: str, record_id: str, data: bytes) -> Path:
+        """Write in ``tmp/``, then rename into ``pending/<product>/``: never half visible."""
+        name = f"{record_id}.json"
+        tmp = os.path.join(self.tmp, name)
+        fd = os.open(tmp, _WRITE_FLAGS, FILE_MODE)
+        try:
+            os.write(fd, data)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        os.close(fd)
+        target = self.pending / product / name
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return target
+
+    def enforce_bound(self, product: str, max_records: int, max_bytes: int) -> tuple[int, int, int]:
+        """Drop the oldest records of ``product`` until both bounds hold; count the drops.
+
+        Returns (records kept, bytes kept, records dropped)."""
+        files = sorted(((e.name, e.stat(follow_symlinks=False).st_size, e.path)
+                        for e in self.scan(product)), reverse=True)  # newest first
+        kept = size = 0
+        doomed: list[str] = []
+        for _name, length, path in files:
+            if kept + 1 > max_records or size + length > max_bytes:
+                doomed.append(path)
+            else:
+                kept += 1
+                size += length
+        dropped = 0
+        for path in doomed:
+            try:
+                os.unlink(path)
+                dropped += 1
+            except FileNotFoundError:
+                pass  # a sender claimed it meanwhile
+        if dropped:
+            self._count_drops(product, dropped)
+        return kept, size, dropped
+
+    def _count_drops(self, product: str, count: int) -> None:
+        ensure_dir(self.dropped_dir)
+        fd = os.open(self.dropped_dir / product, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
+                     FILE_MODE)
+        try:
+            os.write(fd, b"." * count)
+        finally:
+            os.close(fd)
+
+    # -- deleting --------------------------------------------------------------------
+
+    def delete(self, entries: list[Entry]) -> tuple[int, int]:
+        """Unlink ``entries``; returns (records, bytes) actually removed. A file already gone
+        (claimed by a sender meanwhile) is not counted."""
+        count = size = 0
+        for entry in entries:
+            try:
+                length = os.lstat(entry.path).st_size
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            count += 1
+            size += length
+        return count, size
+
+    def quarantine(self, product: str, path: Path) -> Path:
+        """Move a malformed file aside (kept, never deleted) so it stops getting in the way."""
+        target_dir = self.quarantine_dir / product
+        ensure_dir(target_dir)
+        target = target_dir / path.name
+        os.rename(path, target)
+        return target
+
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_RECORDS", "DIR_MODE", "Entry", "Spool", "Summary"]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from .manifests import Catalogue, discover
 from .paths import Paths
 from .policy import Decision, Policy
 from .spool import Spool, Summary
@@ -19,18 +20,20 @@ class Gate(NamedTuple):
     paths: Paths
     policy: Policy
     spool: Spool
-    manifest_products: tuple[str, ...] = ()
+    catalogue: Catalogue
 
     @classmethod
     def open(cls, vendor: str, environ: Mapping[str, str] | None = None) -> Gate:
         env = dict(os.environ if environ is None else environ)
         paths = Paths.for_vendor(vendor, env)
-        policy = Policy.load(paths, env)
-        return cls(paths, policy, Spool(paths.spool))
+        catalogue = discover(paths)
+        policy = Policy.load(paths, env, catalogue.variables())
+        policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
+        return cls(paths, policy, Spool(paths.spool), catalogue)
 
     def known_products(self) -> list[str]:
         """Products named by a manifest, the settings files or the spool."""
-        names = set(self.manifest_products) | set(self.spool.products())
+        names = set(self.catalogue.manifests) | set(self.spool.products())
         for loaded in (self.policy.user_settings, self.policy.system_settings):
             if loaded is not None:
                 names.update(loaded.products())

@@ -1,0 +1,172 @@
+"""What ``telemetry inspect`` shows: a page of pending records, one record in full, record
+files outside the spool, and a product's catalogue of fields.
+
+Listing reads names only (ids sort by time); a record file is opened only when it is shown.
+A malformed file is passed over with a warning that names it, never a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import records
+from .errors import InvalidFileError, UsageError
+from .ids import is_id
+from .manifests import Catalogue, Manifest
+from .paths import Paths
+from .spool import Entry, Spool
+
+
+class Shown(NamedTuple):
+    entry: Entry
+    record: dict[str, Any]
+    size: int
+
+
+class Page(NamedTuple):
+    rows: list[Shown]
+    total: int
+    total_bytes: int
+    more: int
+    warnings: list[str]
+    corrupt: list[Entry]
+
+
+def select(spool: Spool, product: str | None, since: float | None, base: Path | None = None) -> list[Entry]:
+    """Entries newest first, filtered by product and age, from names alone."""
+    entries = spool.entries(product, base)
+    if since is not None:
+        cutoff = time.time() - since
+        entries = [e for e in entries if e.created >= cutoff]
+    return entries
+
+
+def load(entry: Entry) -> tuple[dict[str, Any], bytes]:
+    """The record and its exact stored bytes."""
+    data = Spool.read(entry.path)
+    return records.loads(data, entry.path), data
+
+
+def page(spool: Spool, product: str | None, since: float | None, limit: int | None,
+         base: Path | None = None) -> Page:
+    entries = select(spool, product, since, base)
+    total_bytes = sum(e.size() for e in entries)
+    rows: list[Shown] = []
+    warnings: list[str] = []
+    corrupt: list[Entry] = []
+    index = 0
+    while index < len(entries) and (limit is None or len(rows) < limit):
+        entry = entries[index]
+        index += 1
+        try:
+            record, data = load(entry)
+        except FileNotFoundError:
+            continue  # sent or purged meanwhile
+        except (records.RecordError, OSError) as exc:
+            warnings.append(f"skipped {exc}" if isinstance(exc, records.RecordError) else
+                            f"skipped {entry.path}: {exc.strerror}")
+            corrupt.append(entry)
+            continue
+        rows.append(Shown(entry, record, len(data)))
+    return Page(rows, len(entries), total_bytes, len(entries) - index, warnings, corrupt)
+
+
+def stream(spool: Spool, product: str | None, since: float | None, limit: int | None,
+           warnings: list[str], base: Path | None = None) -> Iterator[bytes]:
+    """The stored bytes of each valid record, newest first, one at a time (for ``--json``)."""
+    count = 0
+    for entry in select(spool, product, since, base):
+        if limit is not None and count >= limit:
+            return
+        try:
+            data = Spool.read(entry.path)
+            records.loads(data, entry.path)
+        except FileNotFoundError:
+            continue
+        except (records.RecordError, OSError) as exc:
+            warnings.append(f"skipped {exc}")
+            continue
+        count += 1
+        yield data
+
+
+def find(spool: Spool, prefix: str, product: str | None = None) -> Entry:
+    """The one pending (or rejected) record whose id starts with ``prefix``."""
+    wanted = prefix.strip().upper()
+    if not wanted:
+        raise UsageError("give a record id (or a unique prefix of one)")
+    matches = [e for base in (spool.pending, spool.rejected)
+               for e in spool.entries(product, base) if e.id.startswith(wanted)]
+    if not matches:
+        raise UsageError(f"no pending record has an id starting with {prefix!r}",
+                         "'telemetry inspect' lists them")
+    if len(matches) > 1:
+        shown = ", ".join(e.id for e in matches[:5]) + (" ..." if len(matches) > 5 else "")
+        raise UsageError(f"{len(matches)} records have ids starting with {prefix!r}: {shown}",
+                         "give more characters of the id")
+    return matches[0]
+
+
+def from_path(path: Path) -> tuple[list[tuple[str, dict[str, Any], bytes]], list[str]]:
+    """Records in a record file, a ``.jsonl`` file, or a folder (a run's ``extras/``)."""
+    found: list[tuple[str, dict[str, Any], bytes]] = []
+    warnings: list[str] = []
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if _looks_like_records(p))
+        if not files:
+            warnings.append(f"no telemetry records in {path}")
+    elif path.exists():
+        files = [path]
+    else:
+        raise UsageError(f"{path}: no such record, file or folder")
+    for file in files:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            warnings.append(f"skipped {file}: {exc.strerror}")
+            continue
+        if file.suffix == ".jsonl":
+            for number, line in enumerate(raw.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    found.append((f"{file}:{number}", records.loads(line, f"{file}:{number}"), line))
+                except records.RecordError as exc:
+                    warnings.append(f"skipped {exc}")
+        else:
+            try:
+                found.append((str(file), records.loads(raw, file), raw))
+            except records.RecordError as exc:
+                if len(files) == 1:
+                    raise InvalidFileError(file, str(exc).removeprefix(f"{file}").lstrip(": ")) from exc
+                warnings.append(f"skipped {exc}")
+    found.sort(key=lambda item: item[1]["id"], reverse=True)
+    return found, warnings
+
+
+def _looks_like_records(path: Path) -> bool:
+    name = path.name
+    if not path.is_file() or path.is_symlink():
+        return False
+    return (name.startswith("telemetry") and name.endswith((".json", ".jsonl"))) or (
+        name.endswith(".json") and is_id(name[:-5]))
+
+
+def is_record_path(argument: str) -> bool:
+    """``inspect X``: a path if it looks like one or exists; else an id prefix."""
+    return os.sep in argument or argument.endswith((".json", ".jsonl")) or os.path.exists(argument)
+
+
+def catalogue(found: Catalogue, paths: Paths, product: str | None) -> list[Manifest]:
+    """Every manifest, or the product's (a malformed one raises its own error, exit 3)."""
+    if product is None:
+        return sorted(found.manifests.values())
+    manifest = found.require(product)
+    if manifest is None:
+        raise UsageError(f"no manifest describes {product!r}",
+                         f"manifests live in {' and '.join(str(d) for d in paths.manifest_dirs)}")
+    return [manifest]

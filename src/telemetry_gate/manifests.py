@@ -1,0 +1,243 @@
+"""Product manifests (SPEC 6a): what a product declares about its telemetry.
+
+Sources, later ones replacing earlier ones of the same product name:
+
+1. the entry-point group ``telemetry_gate.products`` (the object an entry point names is a
+   path to a TOML file, a TOML string, or a dict shaped like the file);
+2. ``*.toml`` in the system ``products.d/``;
+3. ``*.toml`` in the user ``products.d/``.
+
+A malformed manifest is kept as an ``errors`` entry (file and line) and never stops the
+others; commands that need that product's manifest exit 3.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import InvalidFileError
+from .paths import Paths
+from .policy import ProductVariable
+from .settings import FACETS, FORMATS
+
+ENTRY_POINT_GROUP = "telemetry_gate.products"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Field(NamedTuple):
+    name: str
+    category: str
+    description: str
+    example: str
+
+
+class Manifest(NamedTuple):
+    name: str
+    source: str
+    description: str = ""
+    version: str | None = None
+    endpoint: str | None = None
+    format: str | None = None
+    config_url: str | None = None
+    strict: bool = False
+    variables: tuple[ProductVariable, ...] = ()
+    fields: tuple[Field, ...] = ()
+
+    def declared(self) -> tuple[str, ...] | None:
+        """Field names to keep when the manifest is strict; ``None`` keeps everything."""
+        return tuple(f.name for f in self.fields) if self.strict else None
+
+
+class Catalogue(NamedTuple):
+    manifests: dict[str, Manifest]
+    errors: dict[str, InvalidFileError]  # keyed by source
+
+    def variables(self) -> dict[str, tuple[ProductVariable, ...]]:
+        return {name: m.variables for name, m in self.manifests.items() if m.variables}
+
+    def require(self, product: str) -> Manifest | None:
+        """The product's manifest; raises the manifest's own error if it is malformed."""
+        if product in self.manifests:
+            return self.manifests[product]
+        for source, error in self.errors.items():
+            if Path(source).stem == product:
+                raise error
+        return None
+
+
+def discover(paths: Paths, entry_points: bool = True) -> Catalogue:
+    manifests: dict[str, Manifest] = {}
+    errors: dict[str, InvalidFileError] = {}
+    if entry_points:
+        for source, loaded in _from_entry_points():
+            _add(manifests, errors, source, loaded)
+    for directory in paths.manifest_dirs:
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".toml"))
+        except OSError:
+            continue
+        for name in names:
+            path = directory / name
+            try:
+                manifest = parse(path.read_bytes(), str(path))
+            except InvalidFileError as exc:
+                errors[str(path)] = exc
+                continue
+            except OSError as exc:
+                errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
+                continue
+            manifests[manifest.name] = manifest
+    return Catalogue(manifests, errors)
+
+
+def _add(manifests: dict[str, Manifest], errors: dict[str, InvalidFileError], source: str,
+         loaded: Any) -> None:
+    if isinstance(loaded, InvalidFileError):
+        errors[source] = loaded
+        return
+    try:
+        if isinstance(loaded, Mapping):
+            manifest = build(dict(loaded), source, "")
+        elif isinstance(loaded, os.PathLike):
+            manifest = parse(Path(loaded).read_bytes(), os.fspath(loaded))
+        elif isinstance(loaded, str) and "\n" not in loaded and loaded.endswith(".toml"):
+            manifest = parse(Path(loaded).read_bytes(), loaded)
+        elif isinstance(loaded, str):
+            manifest = parse(loaded.encode(), source)
+        else:
+            raise InvalidFileError(Path(source), "entry point must name a dict, a TOML string or a path")
+    except InvalidFileError as exc:
+        errors[source] = exc
+        return
+    except OSError as exc:
+        errors[source] = InvalidFileError(Path(source), f"cannot read: {exc.strerror}")
+        return
+    manifests[manifest.name] = manifest
+
+
+def _group_declared() -> bool:
+    """Whether any installed distribution declares our entry-point group.
+
+    A plain search of each ``entry_points.txt``: importing importlib.metadata costs ~20 ms
+    (it pulls in the email package), which ``check`` pays only when a product uses the group.
+    """
+    needle = f"[{ENTRY_POINT_GROUP}]".encode()
+    for directory in sys.path:
+        try:
+            names = os.listdir(directory or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(directory or ".", name, "entry_points.txt"), "rb") as file:
+                        if needle in file.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
+def _from_entry_points() -> list[tuple[str, Any]]:
+    if not _group_declared():
+        return []
+    from importlib.metadata import entry_points
+
+    found: list[tuple[str, Any]] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = f"entry point {ep.name} = {ep.value}"
+        try:
+            found.append((source, ep.load()))
+        except Exception as exc:  # a broken product must not break the others
+            found.append((source, InvalidFileError(Path(source), f"cannot load: {type(exc).__name__}: {exc}")))
+    return found
+
+
+def parse(raw: bytes, source: str) -> Manifest:
+    import tomllib
+
+    path = Path(source)
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(path, "is not valid UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+)", str(exc))
+        problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        raise InvalidFileError(path, f"not valid TOML: {problem}", int(match.group(1)) if match else None) from exc
+    return build(data, source, text)
+
+
+def build(data: dict[str, Any], source: str, text: str) -> Manifest:
+    path = Path(source)
+
+    def fail(problem: str, key: str) -> InvalidFileError:
+        return InvalidFileError(path, problem, _line(text, key))
+
+    product = data.get("product")
+    if not isinstance(product, dict):
+        raise fail("a manifest needs a [product] table", "product")
+    name = product.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise fail(f"[product] name must be a lower-case name, not {name!r}", "name")
+    strings = {}
+    for key in ("description", "version", "endpoint", "config_url", "format"):
+        value = product.get(key)
+        if value is not None and not isinstance(value, str):
+            raise fail(f"[product] {key} must be a string", key)
+        strings[key] = value
+    if strings["format"] is not None and strings["format"] not in FORMATS:
+        raise fail(f"[product] format must be 'otlp' or 'json', not {strings['format']!r}", "format")
+    strict = product.get("strict", False)
+    if not isinstance(strict, bool):
+        raise fail("[product] strict must be true or false", "strict")
+    variables = []
+    env = product.get("env", [])
+    if not isinstance(env, list):
+        raise fail("[[product.env]] must be an array of tables", "env")
+    for item in env:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                or not _VARIABLE.fullmatch(item["name"]):
+            raise fail("each [[product.env]] needs a variable name", "name")
+        kind = item.get("kind", "disable-if-set")
+        if kind not in ("disable-if-set", "boolean"):
+            raise fail(f"[[product.env]] kind must be 'disable-if-set' or 'boolean', not {kind!r}", "kind")
+        facets = item.get("facets", list(FACETS))
+        if not isinstance(facets, list) or not facets or any(f not in FACETS for f in facets):
+            raise fail("[[product.env]] facets must list collection, upload or update", "facets")
+        variables.append(ProductVariable(item["name"], kind, tuple(facets)))
+    from .records import CATEGORIES
+
+    fields = []
+    table = data.get("fields", {})
+    if not isinstance(table, dict):
+        raise fail("[fields] must be a table", "fields")
+    for field_name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise fail(f"[fields.{field_name}] must be a table", field_name)
+        category = spec.get("category")
+        if category not in CATEGORIES:
+            raise fail(f"[fields.{field_name}] category must be one of {', '.join(CATEGORIES)}",
+                       f"fields.{field_name}")
+        fields.append(Field(field_name, category, str(spec.get("description", "")),
+                            str(spec.get("example", ""))))
+    return Manifest(name=name, source=source, description=strings["description"] or "",
+                    version=strings["version"], endpoint=strings["endpoint"], format=strings["format"],
+                    config_url=strings["config_url"], strict=strict, variables=tuple(variables),
+                    fields=tuple(fields))
+
+
+def _line(text: str, key: str) -> int | None:
+    last = key.split(".")[-1]
+    pattern = re.compile(rf"""^\s*(\[+\s*)?[\w."-]*{re.escape(last)}["']?\s*(=|\]|\.)""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None

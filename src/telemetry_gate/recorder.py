@@ -1,0 +1,171 @@
+"""The library's face: products hand their records to a ``Recorder``.
+
+Promises (SPEC 6): it never raises into the host program, never touches the network,
+writes nothing when collection is disabled, and writes each record atomically through
+``tmp/``. Policy is resolved once, when the Recorder is made; a record costs a scrub, a
+``json.dumps`` and one write + rename.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import records
+from .spool import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
+
+
+class Run:
+    """What ``Recorder.run`` yields: add metrics while the command runs."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, Any] = {}
+
+    def metric(self, name: str, value: Any) -> None:
+        self.metrics[str(name)] = value
+
+
+class Recorder:
+    """Makes and keeps the records of one product version.
+
+    ``problem`` holds the last thing that went wrong (the host program is never told
+    otherwise); ``enabled`` says whether collection is on for this product.
+    """
+
+    def __init__(self, product: str, version: str, *, vendor: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.product = product
+        self.version = str(version)
+        self.enabled = False
+        self.problem: str | None = None
+        self._spool: Spool | None = None
+        self._prepared = False
+        self._count = 0
+        self._bytes = 0
+        try:
+            self._setup(vendor, os.environ if environ is None else environ)
+        except Exception as exc:  # never into the host program: a broken setup means no telemetry
+            self.enabled = False
+            self.problem = f"telemetry disabled: {type(exc).__name__}: {exc}"
+
+    def _setup(self, vendor: str | None, environ: Mapping[str, str]) -> None:
+        from . import manifests
+        from .paths import Paths, check_name, resolve_vendor
+        from .policy import Policy
+
+        self.vendor = resolve_vendor(vendor, environ)
+        check_name("product", self.product)
+        paths = Paths.for_vendor(self.vendor, environ)
+        catalogue = manifests.discover(paths)
+        policy = Policy.load(paths, environ, catalogue.variables())
+        if not policy.decide("collection", self.product).enabled:
+            return
+        manifest = catalogue.manifests.get(self.product)
+        if manifest is None and any(os.path.basename(s) == f"{self.product}.toml" for s in catalogue.errors):
+            return  # its manifest is malformed: what it allows is unknown, so collect nothing
+        self._declared = manifest.declared() if manifest else None
+        self._max_records = self._bound(policy, "max_records", DEFAULT_MAX_RECORDS)
+        self._max_bytes = self._bound(policy, "max_bytes", DEFAULT_MAX_BYTES)
+        self._scrubber = records.Scrubber()
+        self._context = records.context()
+        self._spool = Spool(paths.spool)
+        self.enabled = True
+
+    def _bound(self, policy: Any, key: str, default: int) -> int:
+        for loaded in (policy.user_settings, policy.system_settings):
+            if loaded is not None:
+                found = loaded.lookup(key, self.product)
+                if found is not None:
+                    return int(found[0])
+        return default
+
+    def record(self, event: str, *, category: str = "usage", metrics: Mapping[str, Any] | None = None,
+               copy_to: str | os.PathLike[str] | None = None) -> str | None:
+        """Keep one record; returns its id, or ``None`` when nothing was written."""
+        if not self.enabled or self._spool is None:
+            return None
+        try:
+            return self._write(event, category, metrics or {}, copy_to)
+        except Exception as exc:
+            self.problem = f"record {event!r} not kept: {type(exc).__name__}: {exc}"
+            return None
+
+    def _write(self, event: str, category: str, metrics: Mapping[str, Any],
+               copy_to: str | os.PathLike[str] | None) -> str:
+        from .ids import new_id
+
+        spool = self._spool
+        assert spool is not None
+        record_id = new_id()
+        record = records.build(
+            record_id=record_id, vendor=self.vendor, product=self.product, version=self.version,
+            event=event, category=category, metrics=metrics, ctx=self._context,
+            scrubber=self._scrubber, declared=self._declared,
+        )
+        data = records.dumps(record)
+        if not self._prepared:
+            spool.prepare(self.product)
+            self._count, self._bytes, _ = spool.enforce_bound(self.product, self._max_records, self._max_bytes)
+            self._prepared = True
+        spool.write(self.product, record_id, data)
+        self._count += 1
+        self._bytes += len(data)
+        if self._count > self._max_records or self._bytes > self._max_bytes:
+            self._count, self._bytes, _ = spool.enforce_bound(self.product, self._max_records, self._max_bytes)
+        if copy_to is not None:
+            from .fs import atomic_write
+
+            atomic_write(Path(copy_to) / "telemetry.json", data, durable=False)
+        return record_id
+
+    @contextmanager
+    def run(self, event: str, params: Mapping[str, Any] | None = None) -> Iterator[Run]:
+        """Record one command: its params, metrics, duration and exit status; on an
+        exception, its type and a stack of (module, function, line) in category ``crash``.
+        The exception itself always reaches the host program."""
+        run = Run()
+        start = time.perf_counter()
+        try:
+            yield run
+        except BaseException as exc:
+            metrics = {**dict(params or {}), **run.metrics,
+                       "duration_s": round(time.perf_counter() - start, 6)}
+            if isinstance(exc, SystemExit) and exc.code in (0, None):
+                metrics["exit_status"] = 0
+                self.record(event, category="usage", metrics=metrics)
+            else:
+                metrics["exit_status"] = _exit_status(exc)
+                metrics["exception_type"] = type(exc).__name__
+                metrics["stack"] = _stack(exc)
+                self.record(event, category="crash", metrics=metrics)
+            raise
+        else:
+            metrics = {**dict(params or {}), **run.metrics,
+                       "duration_s": round(time.perf_counter() - start, 6), "exit_status": 0}
+            self.record(event, category="usage", metrics=metrics)
+
+
+def _exit_status(exc: BaseException) -> int | str:
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return "error"
+
+
+def _stack(exc: BaseException, limit: int = 32) -> list[dict[str, Any]]:
+    """Where the exception went: module, function and line of each frame; never the
+    message, the file paths or the local values."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        module = str(tb.tb_frame.f_globals.get("__name__", "?"))
+        if module not in (__name__, "contextlib"):  # our own context manager is not the crash
+            frames.append({"module": module, "function": code.co_name, "line": tb.tb_lineno})
+        tb = tb.tb_next
+    return frames[-limit:]

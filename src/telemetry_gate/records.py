@@ -1,0 +1,187 @@
+"""The record (SPEC 6): build, scrub, serialise, validate.
+
+A record is one JSON object::
+
+    {"schema": 1, "id": "<ULID>", "vendor", "product", "version", "event", "category",
+     "created": "<RFC 3339 UTC>", "metrics": {...}, "context": {...}}
+
+*Scrubbing* replaces, in every string at any depth (keys included), the home directory,
+the user name, the host name, e-mail and IP addresses with ``<home>``, ``<user>``,
+``<host>``, ``<email>``, ``<ip>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .ids import is_id
+
+SCHEMA = 1
+MAX_RECORD_BYTES = 64 * 1024
+CATEGORIES = ("usage", "performance", "device", "crash")
+REQUIRED = ("schema", "id", "vendor", "product", "version", "event", "category", "created", "metrics")
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_IPV4 = r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
+_IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])|(?<![\w:])::1(?![\w:])"
+
+
+class RecordError(ValueError):
+    """A record that cannot be kept (too large, not serialisable) or read (malformed)."""
+
+
+class Scrubber:
+    """Replaces identifying strings; built once per Recorder (the patterns are compiled then)."""
+
+    def __init__(self, home: str | None = None, user: str | None = None, host: str | None = None) -> None:
+        home = os.path.expanduser("~") if home is None else home
+        user = _user_name() if user is None else user
+        host = _host_name() if host is None else host
+        rules: list[tuple[str, str]] = []
+        if home and home not in ("/", "~"):
+            rules.append((re.escape(home.rstrip("/")) + r"(?=/|\b|$)", "<home>"))
+        rules.append((_EMAIL, "<email>"))
+        rules.append((_IPV4, "<ip>"))
+        rules.append((_IPV6, "<ip>"))
+        names = {host, host.split(".")[0]} if host else set()
+        for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
+            rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<host>"))
+        if user and len(user) >= 2:
+            rules.append((rf"(?<![\w-]){re.escape(user)}(?![\w-])", "<user>"))
+        self._rules = [(re.compile(p, re.IGNORECASE), r) for p, r in rules]
+
+    def text(self, value: str) -> str:
+        for pattern, replacement in self._rules:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        """Scrub every string in ``value``; other JSON types pass; anything else becomes its type name."""
+        if depth > 32:
+            raise RecordError("nested deeper than 32 levels")
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, (bool, int)):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.value(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self.value(v, depth + 1) for v in value]
+        if isinstance(value, os.PathLike):
+            return self.text(str(os.fspath(value)))
+        # never repr() an unknown object: its text could carry anything
+        return f"<unserialisable: {type(value).__name__}>"
+
+
+def _user_name() -> str:
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return ""
+
+
+def _host_name() -> str:
+    try:
+        return os.uname().nodename
+    except (AttributeError, OSError):
+        return ""
+
+
+def context() -> dict[str, Any]:
+    """Where the record was made: nothing that identifies a person or a machine."""
+    import platform
+
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = None
+    return {
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+    }
+
+
+def rfc3339(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
+def build(*, record_id: str, vendor: str, product: str, version: str, event: str, category: str,
+          metrics: Mapping[str, Any], ctx: Mapping[str, Any], scrubber: Scrubber,
+          declared: Iterable[str] | None = None) -> dict[str, Any]:
+    """A record ready to serialise; with ``declared`` (a strict manifest), other fields are dropped."""
+    if category not in CATEGORIES:
+        raise RecordError(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
+    clean = scrubber.value(dict(metrics))
+    if declared is not None:
+        keep = set(declared)
+        clean = {k: v for k, v in clean.items() if k in keep}
+    from .ids import timestamp
+
+    created = timestamp(record_id) or time.time()
+    return {
+        "schema": SCHEMA,
+        "id": record_id,
+        "vendor": vendor,
+        "product": product,
+        "version": scrubber.text(str(version)),
+        "event": scrubber.text(str(event)),
+        "category": category,
+        "created": rfc3339(created),
+        "metrics": clean,
+        "context": dict(ctx),
+    }
+
+
+def dumps(record: Mapping[str, Any]) -> bytes:
+    """The bytes stored on disk (and sent, in the json format); refuses more than 64 KiB."""
+    data = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(f"record is {len(data)} bytes; the limit is {MAX_RECORD_BYTES}")
+    return data
+
+
+def loads(data: bytes, source: Path | str) -> dict[str, Any]:
+    """Parse and validate a stored record; ``RecordError`` names the source and the line."""
+    try:
+        record = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"{source}: not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    problem = validate(record)
+    if problem:
+        raise RecordError(f"{source}: {problem}")
+    return record  # type: ignore[no-any-return]
+
+
+def validate(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        return f"not a telemetry record (missing {', '.join(missing)})"
+    if record["schema"] != SCHEMA:
+        return f"unknown schema {record['schema']!r}"
+    if not isinstance(record["id"], str) or not is_id(record["id"]):
+        return "id is not a ULID"
+    if not isinstance(record["metrics"], dict):
+        return "metrics is not an object"
+    return None
