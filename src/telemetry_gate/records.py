@@ -28,9 +28,10 @@ MAX_RECORD_BYTES = 64 * 1024
 CATEGORIES = ("usage", "performance", "device", "crash")
 REQUIRED = ("schema", "id", "vendor", "product", "version", "event", "category", "created", "metrics")
 
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# Each pattern starts only where a run begins (the look-behinds), so a long string costs linear time.
+_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _IPV4 = r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
-_IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])|(?<![\w:])::1(?![\w:])"
+_IPV6 = r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?(?![\w:])"
 
 
 class RecordError(ValueError):
@@ -44,12 +45,12 @@ class Scrubber:
         home = os.path.expanduser("~") if home is None else home
         user = _user_name() if user is None else user
         host = _host_name() if host is None else host
-        rules: list[tuple[str, str]] = []
+        rules: list[tuple[str, Any]] = []
         if home and home not in ("/", "~"):
             rules.append((re.escape(home.rstrip("/")) + r"(?=/|\b|$)", "<home>"))
         rules.append((_EMAIL, "<email>"))
         rules.append((_IPV4, "<ip>"))
-        rules.append((_IPV6, "<ip>"))
+        rules.append((_IPV6, _ipv6_or_same))
         names = {host, host.split(".")[0]} if host else set()
         for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
             rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<host>"))
@@ -58,6 +59,8 @@ class Scrubber:
         self._rules = [(re.compile(p, re.IGNORECASE), r) for p, r in rules]
 
     def text(self, value: str) -> str:
+        if len(value) > MAX_RECORD_BYTES:
+            raise RecordError(f"a string of {len(value)} characters cannot fit in a record")
         for pattern, replacement in self._rules:
             value = pattern.sub(replacement, value)
         return value
@@ -80,6 +83,18 @@ class Scrubber:
             return self.text(str(os.fspath(value)))
         # never repr() an unknown object: its text could carry anything
         return f"<unserialisable: {type(value).__name__}>"
+
+
+def _ipv6_or_same(match: re.Match[str]) -> str:
+    """The IPv6 pattern is broad (``a:b:c`` could be a time or a ratio): keep real addresses only."""
+    import ipaddress
+
+    text = match.group(0)
+    try:
+        ipaddress.IPv6Address(text.split("%")[0])
+    except ValueError:
+        return text
+    return "<ip>"
 
 
 def _user_name() -> str:
