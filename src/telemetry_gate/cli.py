@@ -264,13 +264,18 @@ def purge(
     gate = _gate(ctx)
     chosen = purging.plan(gate.spool, _product(product), _age(older_than), everything)
     if chosen.entries and not dry_run and not yes:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
                              f"{len(chosen.entries)} records would go; --dry-run shows them")
         size = render.human_bytes(chosen.bytes())
         if not typer.confirm(f"Delete {len(chosen.entries)} pending records ({size})?"):
             raise typer.Exit(int(ExitCode.OK))
     render.purged(purging.run(gate.spool, chosen, dry_run))
+
+
+def _interactive() -> bool:
+    """A person at a terminal who can answer a question."""
+    return sys.stdin.isatty()
 
 
 def main() -> None:

@@ -13,9 +13,13 @@ _last_random = 0
 
 
 def new_id(now_ms: int | None = None) -> str:
-    """A monotonic ULID: within one millisecond of one process, ids still increase."""
+    """A monotonic ULID: within one millisecond of one process, ids still increase.
+
+    With ``now_ms`` (a given time, as in tests and imports) the id is not made monotonic."""
     global _last_ms, _last_random
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if now_ms is not None:
+        return _encode((now_ms << 80) | (int.from_bytes(os.urandom(10), "big") >> 1))
+    ms = int(time.time() * 1000)
     if ms <= _last_ms:
         ms = _last_ms
         _last_random += 1
@@ -23,7 +27,10 @@ def new_id(now_ms: int | None = None) -> str:
     else:
         random = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
     _last_ms, _last_random = ms, random
-    value = (ms << 80) | (random & ((1 << 80) - 1))
+    return _encode((ms << 80) | (random & ((1 << 80) - 1)))
+
+
+def _encode(value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

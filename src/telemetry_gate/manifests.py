@@ -178,8 +178,8 @@ def parse(raw: bytes, source: str) -> Manifest:
 def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     path = Path(source)
 
-    def fail(problem: str, key: str) -> InvalidFileError:
-        return InvalidFileError(path, problem, _line(text, key))
+    def fail(problem: str, key: str, table: str | None = None) -> InvalidFileError:
+        return InvalidFileError(path, problem, _line(text, key, table))
 
     product = data.get("product")
     if not isinstance(product, dict):
@@ -225,7 +225,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         category = spec.get("category")
         if category not in CATEGORIES:
             raise fail(f"[fields.{field_name}] category must be one of {', '.join(CATEGORIES)}",
-                       f"fields.{field_name}")
+                       "category", f"fields.{field_name}")
         fields.append(Field(field_name, category, str(spec.get("description", "")),
                             str(spec.get("example", ""))))
     return Manifest(name=name, source=source, description=strings["description"] or "",
@@ -234,10 +234,15 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
                     fields=tuple(fields))
 
 
-def _line(text: str, key: str) -> int | None:
-    last = key.split(".")[-1]
-    pattern = re.compile(rf"""^\s*(\[+\s*)?[\w."-]*{re.escape(last)}["']?\s*(=|\]|\.)""")
+def _line(text: str, key: str, table: str | None = None) -> int | None:
+    """The line of ``key`` (within ``[table]`` when given): enough to point a person at it."""
+    pattern = re.compile(rf"""^\s*(\[+\s*)?[\w."-]*{re.escape(key)}["']?\s*(=|\]|\.)""")
+    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]") if table else None
+    inside = header is None
     for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
+        if header is not None and header.match(line):
+            inside = True
+            continue
+        if inside and pattern.match(line):
             return number
     return None
