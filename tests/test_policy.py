@@ -89,7 +89,7 @@ LAYERS = [
 
 
 def _cases():
-    for (i, high), (j, low) in itertools.combinations(enumerate(LAYERS), 2):
+    for high, low in itertools.combinations(LAYERS, 2):
         # the higher layer says one thing, the lower the opposite where it can
         high_says = False if not high.can_enable else True
         low_says = (not high_says) if low.can_enable else False

@@ -18,13 +18,13 @@ from ._version import __version__
 from .errors import ExitCode, TelemetryError
 
 
-class Facet(str, enum.Enum):
+class Facet(enum.StrEnum):
     collection = "collection"
     upload = "upload"
     update = "update"
 
 
-class FacetOrAll(str, enum.Enum):
+class FacetOrAll(enum.StrEnum):
     all = "all"
     collection = "collection"
     upload = "upload"
@@ -235,9 +235,9 @@ def inspect(
     age = _age(since)
     limit_or_none = None if show_all else limit
     if json:
-        warnings: list[str] = []
-        render.json_stream(inspection.stream(gate.spool, _product(product), age, limit_or_none, warnings))
-        render.warnings(warnings)
+        skipped: list[str] = []
+        render.json_stream(inspection.stream(gate.spool, _product(product), age, limit_or_none, skipped))
+        render.warnings(skipped)
         return
     page = inspection.page(gate.spool, _product(product), age, limit_or_none)
     render.warnings(page.warnings)

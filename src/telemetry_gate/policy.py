@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from . import settings as settings_mod
 from .paths import FLAG_FILES, Paths, display

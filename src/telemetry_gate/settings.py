@@ -99,9 +99,9 @@ def parse(path: Path, raw: bytes) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
-        line = int(match.group(1)) if match else None
+        at = int(match.group(1)) if match else None
         problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        raise InvalidFileError(path, f"not valid TOML: {problem}", line) from exc
+        raise InvalidFileError(path, f"not valid TOML: {problem}", at) from exc
     warnings = _validate(path, text, data)
     return Settings(path, data, tuple(warnings))
 
@@ -135,7 +135,7 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
                     path, f"format in [{header}] must be 'otlp' or 'json', not {value!r}",
                     _line_of(text, where, key),
                 )
-            if key in ("max_records", "max_bytes") and value <= 0:
+            if key in ("max_records", "max_bytes") and isinstance(value, int) and value <= 0:
                 raise InvalidFileError(path, f"{key} in [{header}] must be positive", _line_of(text, where, key))
     return warnings
 

@@ -57,7 +57,7 @@ def _system(gate: Gate, enable: bool, facet: str, product: str | None) -> tuple[
             f"there is no system flag for {facet} alone",
             "use 'all' (the 'disable' flag file), 'upload' or 'update'",
         )
-    names = (SYSTEM_FLAG_FOR[facet],)
+    names: tuple[str, ...] = (SYSTEM_FLAG_FOR[facet],)
     if enable and facet == "all":
         names = tuple(SYSTEM_FLAG_FOR.values())
     paths = [gate.paths.system_flag(n) for n in names]

@@ -1,0 +1,140 @@
+"""The record path and the spool views, each against its floor, in one run.
+
+Run: python bench/records.py [--records 100000]
+
+Prints a table: one record written by a warm Recorder vs a plain atomic write; import of
+the library vs bare Python; `telemetry inspect` (first page) over N pending vs
+`telemetry check` and vs listing+sorting N names; `purge --all` vs raw unlink; peak
+memory of `inspect --all --json`. All commands run with the interpreter of the install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def per_call_us(fn, n: int) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def run_ms(argv: list[str], env: dict[str, str], runs: int = 5) -> tuple[float, int]:
+    """Median wall time and the largest peak RSS (KiB) of a command."""
+    times, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss)
+    return statistics.median(times) * 1000, max(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    n = args.records
+    script = str(Path(sys.executable).parent / "telemetry")
+    home = tempfile.mkdtemp(prefix="tg-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEMETRY_", "TENX_", "XDG_"))}
+    env.update(HOME=home, TELEMETRY_SYSTEM_DIR=os.path.join(home, "etc"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("DO_NOT_TRACK", None)
+    os.environ.clear()
+    os.environ.update(env)
+    rows: list[tuple[str, str, str, str]] = []
+
+    # -- one record ------------------------------------------------------------------
+    from telemetry_gate import Recorder
+
+    floor_dir = Path(home) / "floor"
+    (floor_dir / "tmp").mkdir(parents=True)
+    (floor_dir / "new").mkdir()
+    payload = json.dumps({"schema": 1, "event": "count", "metrics": {"reads_total": 812000000}}).encode()
+    counter = iter(range(10**9))
+
+    def plain_write() -> None:
+        name = f"{next(counter)}.json"
+        fd = os.open(floor_dir / "tmp" / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, payload)
+        os.close(fd)
+        os.rename(floor_dir / "tmp" / name, floor_dir / "new" / name)
+
+    floor_us = per_call_us(plain_write, 3000)
+    rec = Recorder("benchprod", "1.0.0")
+    assert rec.enabled, rec.problem
+    rec.record("warm-up")
+    metrics = {"reads_total": 812_000_000, "chemistry": "SC3Pv3", "ref": f"{home}/refs/GRCh38"}
+    record_us = per_call_us(lambda: rec.record("count", category="performance", metrics=metrics), 3000)
+    assert rec.problem is None, rec.problem
+    rows.append(("one record written (warm Recorder)", f"{record_us:.1f} us",
+                 f"plain atomic write {floor_us:.1f} us", f"{record_us / floor_us:.2f}x"))
+
+    # -- import ----------------------------------------------------------------------
+    bare, _ = run_ms([sys.executable, "-c", "pass"], env, 20)
+    imp, _ = run_ms([sys.executable, "-c", "import telemetry_gate"], env, 20)
+    rec_imp, _ = run_ms([sys.executable, "-c", "from telemetry_gate import Recorder; Recorder('x', '1')"], env, 20)
+    rows.append(("import telemetry_gate", f"{imp:.1f} ms", f"python -c pass {bare:.1f} ms", f"+{imp - bare:.1f} ms"))
+    rows.append(("import + Recorder(...)", f"{rec_imp:.1f} ms", f"python -c pass {bare:.1f} ms",
+                 f"+{rec_imp - bare:.1f} ms"))
+
+    # -- fill the spool --------------------------------------------------------------
+    start = time.perf_counter()
+    bulk = Recorder("cellranger", "9.0.0")
+    os.environ["TELEMETRY_BENCH"] = "1"
+    for i in range(n - 3001):
+        bulk.record("count", category="usage", metrics={"i": i, "chemistry": "SC3Pv3"})
+    fill_s = time.perf_counter() - start
+    os.sync()
+    pending = Path(home) / ".local" / "state" / "tenx" / "telemetry" / "spool" / "pending"
+    total = sum(len(os.listdir(pending / p)) for p in os.listdir(pending))
+
+    def list_sort() -> None:
+        names = [e.name for p in os.scandir(pending) for e in os.scandir(p.path)]
+        names.sort(reverse=True)
+
+    list_ms = per_call_us(list_sort, 5) / 1000
+    check_ms, _ = run_ms([script, "check"], env)
+    inspect_ms, inspect_rss = run_ms([script, "inspect"], env)
+    rows.append((f"inspect, first page of {total} pending", f"{inspect_ms:.0f} ms",
+                 f"check {check_ms:.0f} ms; list+sort {list_ms:.0f} ms", f"{inspect_ms / check_ms:.2f}x check"))
+    json_ms, json_rss = run_ms([script, "inspect", "--all", "--json"], env, 1)
+    rows.append((f"inspect --all --json, {total}", f"{json_ms:.0f} ms", "peak memory",
+                 f"{json_rss / 1024:.0f} MiB"))
+
+    # -- purge vs raw unlink ---------------------------------------------------------
+    victims = Path(home) / "victims"
+    victims.mkdir()
+    for i in range(total):
+        (victims / f"{i:08d}.json").write_bytes(payload)
+    os.sync()
+    start = time.perf_counter()
+    for entry in os.scandir(victims):
+        os.unlink(entry.path)
+    unlink_ms = (time.perf_counter() - start) * 1000
+    purge_ms, _ = run_ms([script, "purge", "--all", "--yes"], env, 1)
+    rows.append((f"purge --all, {total}", f"{purge_ms:.0f} ms", f"raw unlink {unlink_ms:.0f} ms",
+                 f"{purge_ms / (unlink_ms + check_ms):.2f}x (unlink + start-up)"))
+
+    print(f"python {sys.version.split()[0]}; spool filled with {total} records in {fill_s:.1f} s")
+    print(f"| {'measure':<40} | {'ours':>9} | {'baseline':<36} | {'ratio':<24} |")
+    print(f"| {'-' * 40} | {'-' * 8}: | {'-' * 36} | {'-' * 24} |")
+    for label, ours, base, ratio in rows:
+        print(f"| {label:<40} | {ours:>9} | {base:<36} | {ratio:<24} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The shape of the house (STYLE.md): heavy imports stay in the one module that owns them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import telemetry_gate
+
+PACKAGE = Path(telemetry_gate.__file__).parent
+OWNERS = {"rich": {"render.py"}, "httpx": {"upload.py"}, "typer": {"cli.py", "completion.py"}}
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_heavy_libraries_are_imported_only_by_their_owner() -> None:
+    offenders = [
+        f"{path.name} imports {lib}"
+        for path in sorted(PACKAGE.glob("*.py"))
+        for lib in _imports(path) & set(OWNERS)
+        if path.name not in OWNERS[lib]
+    ]
+    assert offenders == []
+
+
+def test_the_library_path_imports_nothing_heavy_at_module_level() -> None:
+    for name in ("__init__.py", "recorder.py", "policy.py", "records.py", "spool.py", "paths.py", "settings.py"):
+        top = {n for n in ast.parse((PACKAGE / name).read_text()).body if isinstance(n, (ast.Import, ast.ImportFrom))}
+        modules = {(n.module or "") if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top}
+        assert not modules & {"typer", "rich", "httpx", "platformdirs", "tomllib", "tomli_w"}, name
