@@ -211,6 +211,8 @@ def inspect(
     quarantine: Annotated[bool, typer.Option(
         "--quarantine", help="Move malformed pending files aside into the spool's quarantine/.")] = False,
     json: JsonOption = False,
+    sent: Annotated[bool, typer.Option("--sent", help="The audit log: what was uploaded, when, where.")] = False,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Records a collector refused, with its answer.")] = False,
 ) -> None:
     """Show what is collected: pending records, one record in full, or a product's fields."""
     from pathlib import Path
@@ -219,7 +221,11 @@ def inspect(
 
     if catalog:
         gate = _gate(ctx)
-        render.catalogue(inspection.catalogue(gate.catalogue, gate.paths, _product(product)), json)
+        manifests = inspection.catalogue(gate.catalogue, gate.paths, _product(product))
+        render.catalogue(manifests, json, inspection.switched_off(gate, manifests))
+        return
+    if sent or rejected:
+        _inspect_outcomes(ctx, sent, _product(product), _age(since), None if show_all else limit, json)
         return
     if target is not None and inspection.is_record_path(target):
         found, warnings = inspection.from_path(Path(target))
@@ -230,7 +236,11 @@ def inspect(
     if target is not None:
         entry = inspection.find(gate.spool, target, _product(product))
         record, data = inspection.load(entry)
-        render.record_in_full(entry, record, data)
+        from .sending import resolve_format
+        from .upload import payload
+
+        fmt, _ = resolve_format(gate, entry.product)
+        render.record_in_full(entry, record, data, payload(record, data, fmt), fmt)
         return
     age = _age(since)
     limit_or_none = None if show_all else limit
@@ -247,6 +257,21 @@ def inspect(
     render.pending_table(page)
 
 
+def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
+                     limit: int | None, json: bool) -> None:
+    """``inspect --sent`` (the audit log) or ``inspect --rejected``."""
+    from . import inspection, outcomes, render
+
+    gate = _gate(ctx)
+    warnings: list[str] = []
+    if sent:
+        render.audit_log(outcomes.read_audit(gate.spool, product, since, limit if json else None, warnings),
+                         json, limit)
+    else:
+        render.rejected_table(inspection.rejected(gate.spool, product, since, limit, warnings), json)
+    render.warnings(warnings)
+
+
 @app.command()
 def purge(
     ctx: typer.Context,
@@ -255,6 +280,8 @@ def purge(
     everything: Annotated[bool, typer.Option("--all", help="Every pending record.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    sent: Annotated[bool, typer.Option("--sent", help="The audit log instead of pending records.")] = False,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Rejected records instead of pending ones.")] = False,
 ) -> None:
     """Delete pending records (by product and age) and say how many and how large."""
     from . import purge as purging
@@ -262,15 +289,76 @@ def purge(
     from .errors import UsageError
 
     gate = _gate(ctx)
-    chosen = purging.plan(gate.spool, _product(product), _age(older_than), everything)
+    if sent:
+        _purge_sent(gate, _product(product), _age(older_than), dry_run, yes)
+        if not rejected:
+            return
+    chosen = purging.plan(gate.spool, _product(product), _age(older_than), everything, rejected)
     if chosen.entries and not dry_run and not yes:
         if not _interactive():
             raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
                              f"{len(chosen.entries)} records would go; --dry-run shows them")
         size = render.human_bytes(chosen.bytes())
-        if not typer.confirm(f"Delete {len(chosen.entries)} pending records ({size})?"):
+        kind = "rejected" if rejected else "pending"
+        if not typer.confirm(f"Delete {len(chosen.entries)} {kind} records ({size})?"):
             raise typer.Exit(int(ExitCode.OK))
-    render.purged(purging.run(gate.spool, chosen, dry_run))
+    render.purged(purging.run(gate.spool, chosen, dry_run, rejected))
+
+
+def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_run: bool, yes: bool) -> None:
+    from . import purge as purging
+    from . import render
+    from .errors import UsageError
+
+    found = purging.sent(gate.spool, product, older_than, True)
+    if found.records and not dry_run and not yes:
+        if not _interactive():
+            raise UsageError("purge deletes the audit log: confirm with --yes when there is no terminal")
+        if not typer.confirm(f"Delete {found.records} audit entries ({render.human_bytes(found.bytes)})?"):
+            raise typer.Exit(int(ExitCode.OK))
+    render.purged(found if dry_run else purging.sent(gate.spool, product, older_than, False))
+
+
+class Format(str, enum.Enum):
+    otlp = "otlp"
+    json = "json"
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    product: ProductOption = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the exact payloads; open no connection, change nothing.")] = False,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", metavar="URL",
+        help="Collector URL [default: $TELEMETRY_ENDPOINT, the settings, the manifest].")] = None,
+    fmt: Annotated[Format | None, typer.Option(
+        "--format", help="Payload format [default: the settings, the manifest, otlp].")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", metavar="S", min=0.1, help="Stop after S seconds in all; the rest stays pending.")] = 60.0,
+    json: JsonOption = False,
+) -> None:
+    """Upload pending records of every product whose upload is enabled."""
+    from . import render, sending
+
+    gate = _gate(ctx)
+    with render.SendProgress() as progress:
+        report = sending.run(gate, _product(product), endpoint=endpoint, fmt=fmt.value if fmt else None,
+                             timeout=timeout, dry_run=dry_run, progress=progress,
+                             show=render.payload_printer(json))
+    render.send_report(report, json)
+    report.raise_for_outcome()
+
+
+@app.command()
+def update(ctx: typer.Context, product: ProductOption = None) -> None:
+    """Download each product's telemetry configuration, unless update is disabled."""
+    from . import config, render
+
+    results = config.update(_gate(ctx), _product(product))
+    render.updated(results)
+    config.raise_for_outcome(results)
 
 
 def _interactive() -> bool:

@@ -5,6 +5,7 @@ The tree::
     TelemetryError                 exit 1 when raised bare (never, in practice)
     +-- UsageError                 2  the command line asks for something impossible
     +-- InvalidFileError           3  a settings, manifest or record file is malformed
+    +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
     +-- PermissionDenied           4  a file or directory may not be written
     +-- UploadIncomplete           5  records remain pending or were rejected
 
@@ -54,6 +55,13 @@ class InvalidFileError(TelemetryError):
         self.path = path
         self.line = line
         self.problem = problem
+
+
+class ConfigError(TelemetryError):
+    """What a command needs is not configured or not usable (no endpoint for a product, an
+    endpoint that is not https, a downloaded configuration that is not valid)."""
+
+    exit_code = ExitCode.INVALID_FILE
 
 
 class PermissionDenied(TelemetryError):

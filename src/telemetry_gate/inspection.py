@@ -170,3 +170,30 @@ def catalogue(found: Catalogue, paths: Paths, product: str | None) -> list[Manif
         raise UsageError(f"no manifest describes {product!r}",
                          f"manifests live in {' and '.join(str(d) for d in paths.manifest_dirs)}")
     return [manifest]
+
+
+def switched_off(gate: Any, manifests: list[Manifest]) -> dict[str, frozenset[str]]:
+    """Per product, the declared fields its downloaded configuration switches off."""
+    from .config import disabled_fields, version_for
+
+    return {m.name: disabled_fields(gate.paths, m.name, version_for(gate.spool, m)) for m in manifests}
+
+
+def rejected(spool: Spool, product: str | None, since: float | None, limit: int | None,
+             warnings: list[str]) -> list[dict[str, Any]]:
+    """Rejected records, newest first, each with ``rejected_status``, ``rejected_answer``,
+    ``rejected_at`` and ``rejected_endpoint`` from its batch's answer."""
+    from .outcomes import answers
+
+    found = page(spool, product, since, limit, spool.rejected)
+    warnings.extend(found.warnings)
+    known: dict[str, dict[str, dict[str, Any]]] = {}
+    out = []
+    for shown in found.rows:
+        if shown.entry.product not in known:
+            known[shown.entry.product] = answers(spool, shown.entry.product)
+        info = known[shown.entry.product].get(shown.entry.id, {})
+        out.append({**shown.record, "rejected_status": info.get("status"),
+                    "rejected_answer": info.get("answer"), "rejected_at": info.get("rejected_at"),
+                    "rejected_endpoint": info.get("endpoint")})
+    return out

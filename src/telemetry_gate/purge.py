@@ -1,6 +1,7 @@
-"""``telemetry purge``: choose pending records by product and age, then delete them.
+"""``telemetry purge``: choose pending records by product and age, then delete them; or,
+with ``--rejected`` / ``--sent``, the rejected records or the audit log instead.
 
-Only ``pending/`` is touched: records a sender has claimed (``sending/``) are left alone.
+Records a sender has claimed (``sending/``) are left alone.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ class Done(NamedTuple):
     records: int
     bytes: int
     dry_run: bool
+    kind: str = "pending"  # or "rejected", "sent" (audit entries)
 
 
-def plan(spool: Spool, product: str | None, older_than: float | None, everything: bool) -> Plan:
-    if not (everything or product or older_than is not None):
+def plan(spool: Spool, product: str | None, older_than: float | None, everything: bool,
+         rejected: bool = False) -> Plan:
+    if not (everything or product or older_than is not None or rejected):
         raise UsageError("say what to purge: --all, --product P or --older-than AGE",
                          "add --dry-run to see what would go")
-    entries = select(spool, product, None)
+    entries = select(spool, product, None, spool.rejected if rejected else None)
     if older_than is not None:
         import time
 
@@ -39,8 +42,22 @@ def plan(spool: Spool, product: str | None, older_than: float | None, everything
     return Plan(entries)
 
 
-def run(spool: Spool, chosen: Plan, dry_run: bool) -> Done:
+def run(spool: Spool, chosen: Plan, dry_run: bool, rejected: bool = False) -> Done:
+    kind = "rejected" if rejected else "pending"
     if dry_run:
-        return Done(len(chosen.entries), chosen.bytes(), True)
+        return Done(len(chosen.entries), chosen.bytes(), True, kind)
     count, size = spool.delete(chosen.entries)
-    return Done(count, size, False)
+    if rejected:
+        from .outcomes import tidy_answers
+
+        for product in {e.product for e in chosen.entries}:
+            tidy_answers(spool, product)
+    return Done(count, size, False, kind)
+
+
+def sent(spool: Spool, product: str | None, older_than: float | None, dry_run: bool) -> Done:
+    """The audit log: every entry, or those of one product, or older than ``older_than``."""
+    from .outcomes import purge_audit
+
+    count, size = purge_audit(spool, product, older_than, dry_run)
+    return Done(count, size, dry_run, "sent")

@@ -2,8 +2,9 @@
 
 Promises (SPEC 6): it never raises into the host program, never touches the network,
 writes nothing when collection is disabled, and writes each record atomically through
-``tmp/``. Policy is resolved once, when the Recorder is made; a record costs a scrub, a
-``json.dumps`` and one write + rename.
+``tmp/``. Policy (and the fields a downloaded configuration switches off, ``config.py``)
+is resolved once, when the Recorder is made; a record costs a scrub, a ``json.dumps`` and
+one write + rename.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Recorder:
         if manifest is None and any(os.path.basename(s) == f"{self.product}.toml" for s in catalogue.errors):
             return  # its manifest is malformed: what it allows is unknown, so collect nothing
         self._declared = manifest.declared() if manifest else None
+        from .config import disabled_fields
+
+        self._disabled = disabled_fields(paths, self.product, self.version)
         self._max_records = self._bound(policy, "max_records", DEFAULT_MAX_RECORDS)
         self._max_bytes = self._bound(policy, "max_bytes", DEFAULT_MAX_BYTES)
         self._scrubber = records.Scrubber()
@@ -104,7 +108,7 @@ class Recorder:
         record = records.build(
             record_id=record_id, vendor=self.vendor, product=self.product, version=self.version,
             event=event, category=category, metrics=metrics, ctx=self._context,
-            scrubber=self._scrubber, declared=self._declared,
+            scrubber=self._scrubber, declared=self._declared, disabled=self._disabled,
         )
         data = records.dumps(record)
         if not self._prepared:

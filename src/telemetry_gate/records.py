@@ -140,14 +140,17 @@ def rfc3339(epoch: float) -> str:
 
 def build(*, record_id: str, vendor: str, product: str, version: str, event: str, category: str,
           metrics: Mapping[str, Any], ctx: Mapping[str, Any], scrubber: Scrubber,
-          declared: Iterable[str] | None = None) -> dict[str, Any]:
-    """A record ready to serialise; with ``declared`` (a strict manifest), other fields are dropped."""
+          declared: Iterable[str] | None = None, disabled: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A record ready to serialise; with ``declared`` (a strict manifest), other fields are
+    dropped, and so are the ``disabled`` ones (switched off by a downloaded configuration)."""
     if category not in CATEGORIES:
         raise RecordError(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
     clean = scrubber.value(dict(metrics))
     if declared is not None:
         keep = set(declared)
         clean = {k: v for k, v in clean.items() if k in keep}
+    if disabled:
+        clean = {k: v for k, v in clean.items() if k not in disabled}
     from .ids import timestamp
 
     created = timestamp(record_id) or time.time()

@@ -218,13 +218,15 @@ def json_stream(chunks: Any) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def record_in_full(entry: Any, record: dict[str, Any], data: bytes) -> None:
+def record_in_full(entry: Any, record: dict[str, Any], data: bytes, body: bytes, fmt: str) -> None:
     import json
 
     sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    sys.stdout.write(f"\nStored in {entry.path} ({len(data)} bytes); these exact bytes are what "
-                     "'telemetry send --format json' uploads in its \"records\" array:\n")
+    sys.stdout.write(f"\nStored in {entry.path} ({len(data)} bytes):\n")
     sys.stdout.write(data.decode("utf-8") + "\n")
+    sys.stdout.write(f"\n'telemetry send' (format {fmt}) would upload this record alone as these "
+                     f"exact bytes ({len(body)}, gzip-compressed on the wire):\n")
+    sys.stdout.write(body.decode("utf-8") + "\n")
 
 
 def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_json: bool) -> None:
@@ -253,11 +255,13 @@ def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_jso
         sys.stdout.write(json.dumps(found[0][1], indent=2, ensure_ascii=False) + "\n")
 
 
-def catalogue(manifests: Sequence[Any], as_json: bool) -> None:
+def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[str]] | None = None) -> None:
+    """``off``: per product, the fields its downloaded configuration switches off."""
+    off = off or {}
     if as_json:
         print_json([
             {"product": m.name, "description": m.description, "source": m.source, "strict": m.strict,
-             "fields": [f._asdict() for f in m.fields]}
+             "fields": [{**f._asdict(), "disabled": f.name in off.get(m.name, ())} for f in m.fields]}
             for m in manifests
         ])
         return
@@ -270,18 +274,152 @@ def catalogue(manifests: Sequence[Any], as_json: bool) -> None:
     for manifest in manifests:
         title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
         table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
-        for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE"):
+        switched = off.get(manifest.name, frozenset())
+        for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE") + (("STATE",) if switched else ()):
             table.add_column(name)
         for field in manifest.fields:
-            table.add_row(field.name, field.category, field.description, field.example)
+            state = ("off (downloaded config)" if field.name in switched else "collected",) if switched else ()
+            table.add_row(field.name, field.category, field.description, field.example, *state)
         console.print(table)
         strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
         sys.stdout.write(f"({manifest.source}; {strict})\n\n")
 
 
 def purged(done: Any) -> None:
-    records = "record" if done.records == 1 else "records"
+    one, many = {"sent": ("audit entry", "audit entries")}.get(done.kind, (f"{done.kind} record",
+                                                                           f"{done.kind} records"))
+    records = one if done.records == 1 else many
     if done.dry_run:
-        message(f"Would delete {done.records} pending {records} ({human_bytes(done.bytes)}); nothing deleted.")
+        message(f"Would delete {done.records} {records} ({human_bytes(done.bytes)}); nothing deleted.")
     else:
-        message(f"Deleted {done.records} pending {records} ({human_bytes(done.bytes)}).")
+        message(f"Deleted {done.records} {records} ({human_bytes(done.bytes)}).")
+
+
+# -- send, update, and what they left behind ----------------------------------------
+
+def audit_log(entries: Any, as_json: bool, limit: int | None) -> None:
+    """``inspect --sent``: the audit entries, newest first (a page; ``--json`` streams them)."""
+    import json
+
+    if as_json:
+        json_stream(json.dumps(e, ensure_ascii=False).encode("utf-8") for e in entries)
+        return
+    rows: list[list[str]] = []
+    more = False
+    for entry in entries:
+        if limit is not None and len(rows) >= limit:
+            more = True
+            break
+        rows.append([str(entry.get("sent_at", "")), str(entry.get("id", "")), str(entry.get("product", "")),
+                     str(entry.get("status", "")), str(entry.get("endpoint", ""))])
+    if not rows:
+        sys.stdout.write("Nothing has been sent (or the audit log was purged).\n")
+        return
+    sys.stdout.write(columns(rows, header=("SENT AT", "ID", "PRODUCT", "STATUS", "ENDPOINT")))
+    if more:
+        sys.stdout.write(f"showing the newest {len(rows)}: --limit N, --all, or --json for bulk\n")
+
+
+def rejected_table(page: Any, as_json: bool) -> None:
+    """``inspect --rejected``: each row of ``page`` carries ``answer`` (status, answer, ...)."""
+    import json
+
+    if as_json:
+        json_stream(json.dumps(record, ensure_ascii=False).encode("utf-8") for record in page)
+        return
+    if not page:
+        sys.stdout.write("No rejected records.\n")
+        return
+    rows = [[r["id"], r["product"], str(r["event"]), str(r.get("rejected_status")),
+             str(r.get("rejected_at") or ""), " ".join(str(r.get("rejected_answer") or "").split())[:60]]
+            for r in page]
+    sys.stdout.write(columns(rows, header=("ID", "PRODUCT", "EVENT", "STATUS", "REJECTED AT", "ANSWER")))
+
+
+def payload_printer(as_json: bool) -> Any:
+    """For ``send --dry-run``: each request body exactly as it would be posted (before gzip),
+    one per line on stdout; with ``--json``, one object per line with the body embedded as is."""
+    import json
+
+    def show(product: str, url: str, body: bytes, count: int) -> None:
+        out = sys.stdout
+        if as_json:
+            head = json.dumps({"product": product, "url": url, "records": count})[:-1]
+            out.write(head + ', "body": ' + body.decode("utf-8") + "}\n")
+        else:
+            message(f"POST {url}: {count} {product} records, {human_bytes(len(body))} before gzip")
+            out.write(body.decode("utf-8") + "\n")
+        out.flush()
+
+    return show
+
+
+class SendProgress:
+    """A rich progress bar on stderr, only on a terminal and only for more than one batch."""
+
+    def __init__(self, batch: int = 500) -> None:
+        self.batch = batch
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.on = bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+    def __enter__(self) -> SendProgress:
+        return self
+
+    def __call__(self, product: str, done: int, total: int) -> None:
+        if not self.on or total <= self.batch:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+        if product not in self.tasks:
+            self.tasks[product] = self.bar.add_task(product, total=total)
+        self.bar.update(self.tasks[product], completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def send_report(report: Any, as_json: bool) -> None:
+    """One line per product (sent, rejected, still pending), on stderr; ``--json`` on stdout."""
+    if as_json and not report.dry_run:
+        print_json(report.as_json())
+        return
+    if report.recovered:
+        message(f"Returned {report.recovered} records left by a sender that is gone to pending.")
+    if not report.results:
+        message("Nothing to send.")
+    for r in report.results:
+        for note in r.notes:
+            message(f"warning: {r.product}: {note}")
+        if r.disabled_by:
+            message(f"{r.product}: not sent, upload is disabled by {r.disabled_by}; {r.pending} pending")
+        elif r.error:
+            message(f"{r.product}: not sent: {r.error}; {r.pending} pending")
+        elif report.dry_run:
+            message(f"{r.product}: would send {r.sent} records in {r.requests} requests to {r.url} "
+                    f"({r.format}); nothing sent")
+        elif r.url is None:
+            message(f"{r.product}: nothing pending")
+        else:
+            statuses = ", ".join(f"HTTP {k}" for k in sorted(r.statuses))
+            rejected = f"{r.rejected} rejected ({statuses}; 'telemetry inspect --rejected')" if r.rejected \
+                else "0 rejected"
+            line = f"{r.product}: {r.sent} sent, {rejected}, {r.pending} still pending -> {r.url}"
+            message(line + (f" ({r.problem})" if r.problem and r.pending else ""))
+
+
+def updated(results: Sequence[Any]) -> None:
+    if not results:
+        message("No product manifest declares a config_url; nothing to update.")
+    for u in results:
+        text = {
+            "updated": f"{u.product}: configuration saved to {u.path}",
+            "unchanged": f"{u.product}: configuration unchanged ({u.path})",
+            "disabled": f"{u.product}: not updated, update is disabled by {u.detail}",
+        }.get(u.state, f"{u.product}: not updated: {u.detail}")
+        message(text)

@@ -1,0 +1,153 @@
+"""The telemetry configuration a product downloads (``telemetry update``), and what it turns off.
+
+Downloaded from the manifest's ``config_url`` to the cache path Cell Ranger documents,
+``$XDG_CACHE_HOME/<vendor>/telemetry/<product>/<product>-<version>``, byte for byte, after
+checking that it is a JSON object (at most 1 MiB). telemetry-gate reads one key of it::
+
+    {"disabled_fields": ["reads_total", "chemistry"]}
+
+the metrics the vendor no longer wants: the library drops them from every record it makes
+and ``inspect --catalog`` marks them. Any other key is kept for the product to read. A cached
+file that cannot be read switches nothing off (a download only ever removes fields).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import ConfigError, UploadIncomplete, UsageError
+from .fs import atomic_write
+from .manifests import Manifest
+from .paths import Paths
+from .spool import Spool
+
+if TYPE_CHECKING:
+    from .status import Gate
+    from .upload import Client
+
+MAX_BYTES = 1 << 20
+DEFAULT_TIMEOUT = 60.0
+
+
+def parse(data: bytes, source: str) -> dict[str, Any]:
+    """A downloaded configuration, validated; ``ConfigError`` says what is wrong with it."""
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"the configuration from {source} is larger than {MAX_BYTES} bytes")
+    try:
+        config = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"the configuration from {source} is not valid JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration from {source} is not a JSON object")
+    fields = config.get("disabled_fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise ConfigError(f"disabled_fields in the configuration from {source} must be a list of names")
+    return config
+
+
+def disabled_fields(paths: Paths, product: str, version: str | None) -> frozenset[str]:
+    """The metrics the cached configuration of ``product`` ``version`` switches off."""
+    if not version:
+        return frozenset()
+    try:
+        with open(paths.config_cache(product, version), "rb") as file:
+            config = parse(file.read(MAX_BYTES + 1), "the cache")
+    except (OSError, ConfigError):
+        return frozenset()
+    return frozenset(config.get("disabled_fields", ()))
+
+
+def version_for(spool: Spool, manifest: Manifest) -> str | None:
+    """The manifest's installed version, else the version of the newest pending record."""
+    if manifest.version:
+        return manifest.version
+    for entry in spool.entries(manifest.name)[:20]:
+        try:
+            record = json.loads(Spool.read(entry.path))
+            return str(record["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+class Updated(NamedTuple):
+    product: str
+    state: str  # "updated", "unchanged", "disabled", "skipped", "failed", "invalid"
+    detail: str
+    path: Path | None = None
+
+
+def update(gate: Gate, product: str | None = None, *, http: Client | None = None,
+           timeout: float = DEFAULT_TIMEOUT) -> list[Updated]:
+    """Download each product's configuration unless its update facet is disabled."""
+    from . import upload
+
+    if product is not None:
+        manifest = gate.catalogue.require(product)
+        if manifest is None:
+            raise UsageError(f"no manifest describes {product!r}", "its config_url comes from the manifest")
+        manifests = [manifest]
+    else:
+        manifests = [m for _, m in sorted(gate.catalogue.manifests.items()) if m.config_url]
+    deadline = upload.Deadline(timeout)
+    done: list[Updated] = []
+    own_client = http is None
+    try:
+        for manifest in manifests:
+            name = manifest.name
+            decision = gate.policy.decide("update", name)
+            if not decision.enabled:
+                done.append(Updated(name, "disabled", decision.origin_with_layer))
+                continue
+            if not manifest.config_url:
+                done.append(Updated(name, "skipped", f"{manifest.source} has no config_url"))
+                continue
+            version = version_for(gate.spool, manifest)
+            if version is None:
+                done.append(Updated(name, "skipped", f"no version is known: set version in {manifest.source}"))
+                continue
+            try:
+                upload.check_url(manifest.config_url, manifest.source)
+            except ConfigError as exc:
+                done.append(Updated(name, "invalid", exc.message))
+                continue
+            if http is None:
+                http = upload.client()
+            answer, body = upload.fetch(manifest.config_url, client=http, deadline=deadline, limit=MAX_BYTES)
+            if answer.outcome != "accepted":
+                status = f"HTTP {answer.status}: " if answer.status else ""
+                done.append(Updated(name, "failed", f"{manifest.config_url}: {status}{answer.detail[:200]}"))
+                continue
+            try:
+                parse(body, manifest.config_url)
+            except ConfigError as exc:
+                done.append(Updated(name, "invalid", exc.message))
+                continue
+            done.append(_store(gate.paths, name, version, body))
+    finally:
+        if own_client and http is not None:
+            http.close()
+    return done
+
+
+def _store(paths: Paths, product: str, version: str, body: bytes) -> Updated:
+    path = paths.config_cache(product, version)
+    try:
+        if path.read_bytes() == body:
+            return Updated(product, "unchanged", "", path)
+    except OSError:
+        pass
+    atomic_write(path, body)
+    return Updated(product, "updated", "", path)
+
+
+def raise_for_outcome(results: list[Updated]) -> None:
+    """Exit 3 for a configuration that is not valid, 5 for a download that did not complete."""
+    invalid = [u for u in results if u.state == "invalid"]
+    if invalid:
+        raise ConfigError(invalid[0].detail)
+    failed = [u for u in results if u.state == "failed"]
+    if failed:
+        raise UploadIncomplete(f"could not download the configuration of {', '.join(u.product for u in failed)}")

@@ -1,0 +1,285 @@
+"""``telemetry send``: which products may upload, where to, and the claim-post-settle loop.
+
+For each product with pending records: the upload facet decides (a disabled product is
+reported with the layer that forbids it, and nothing connects); the endpoint and format are
+resolved (first match: the options, ``TELEMETRY_ENDPOINT``, the settings files, the
+manifest; the format defaults to ``otlp``); then records are claimed by rename, read,
+batched and posted. A 2xx settles a batch (audit lines, then unlink); a refusal moves it to
+``rejected/``; anything else stops that product and its claim goes back to ``pending/``.
+Every claim is returned in a ``finally``; a sender killed outright leaves a claim that the
+next run returns (``Spool.recover``). One deadline bounds the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import outcomes, records, upload
+from .errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
+from .paths import display
+from .settings import FORMATS
+from .spool import Claim, Entry, Spool
+from .status import Gate
+
+if TYPE_CHECKING:
+    from .upload import Client
+
+ENDPOINT_VARIABLE = "TELEMETRY_ENDPOINT"
+DEFAULT_FORMAT = "otlp"
+DEFAULT_TIMEOUT = 60.0
+
+Progress = Callable[[str, int, int], None]  # product, records settled, records to send
+Show = Callable[[str, str, bytes, int], None]  # product, url, body, records (--dry-run)
+
+
+class Target(NamedTuple):
+    endpoint: str
+    format: str
+    endpoint_from: str
+    format_from: str
+
+    @property
+    def url(self) -> str:
+        return upload.url_for(self.endpoint, self.format)
+
+
+def _setting(gate: Gate, key: str, product: str) -> tuple[str, str] | None:
+    for loaded in (gate.policy.user_settings, gate.policy.system_settings):
+        if loaded is not None:
+            found = loaded.lookup(key, product)
+            if found is not None:
+                return str(found[0]), f"{display(loaded.path)} {found[1]}"
+    return None
+
+
+def resolve_format(gate: Gate, product: str, option: str | None = None) -> tuple[str, str]:
+    """The format and where it came from: option, settings, manifest, else ``otlp``."""
+    if option:
+        return option, "--format"
+    found = _setting(gate, "format", product)
+    if found:
+        return found
+    manifest = gate.catalogue.manifests.get(product)
+    if manifest is not None and manifest.format:
+        return manifest.format, manifest.source
+    return DEFAULT_FORMAT, "default"
+
+
+def resolve(gate: Gate, product: str, endpoint: str | None = None, fmt: str | None = None,
+            environ: Mapping[str, str] = os.environ) -> Target:
+    """Where ``product`` sends; ``ConfigError`` naming the product when nothing says."""
+    fmt_value, fmt_from = resolve_format(gate, product, fmt)
+    found: tuple[str, str] | None = None
+    if endpoint:
+        found = endpoint, "--endpoint"
+    elif environ.get(ENDPOINT_VARIABLE, "").strip():
+        found = environ[ENDPOINT_VARIABLE].strip(), ENDPOINT_VARIABLE
+    else:
+        found = _setting(gate, "endpoint", product)
+        manifest = gate.catalogue.require(product) if found is None else None
+        if found is None and manifest is not None and manifest.endpoint:
+            found = manifest.endpoint, manifest.source
+    if found is None:
+        raise ConfigError(
+            f"no endpoint is configured for {product}",
+            f"use --endpoint URL, {ENDPOINT_VARIABLE}, or endpoint = \"https://...\" in "
+            f"[products.{product}] of {display(gate.paths.user_settings)}")
+    target = Target(found[0], fmt_value, found[1], fmt_from)
+    upload.check_url(target.url, target.endpoint_from)
+    return target
+
+
+class Result:
+    """What happened to one product's records."""
+
+    def __init__(self, product: str) -> None:
+        self.product = product
+        self.url: str | None = None
+        self.format: str | None = None
+        self.disabled_by: str | None = None  # upload disabled: the origin that says so
+        self.error: str | None = None  # could not even start (no endpoint): exit 3
+        self.problem: str | None = None  # why records stay pending (the last failure)
+        self.sent = self.rejected = self.pending = self.requests = 0
+        self.statuses: dict[int, int] = {}
+        self.notes: list[str] = []
+
+    @property
+    def attempted(self) -> bool:
+        return self.disabled_by is None and self.error is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "rejected": self.rejected, "pending": self.pending,
+                "endpoint": self.url, "format": self.format, "disabled_by": self.disabled_by,
+                "error": self.error, "problem": self.problem,
+                "rejected_statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "notes": list(self.notes)}
+
+
+class Report(NamedTuple):
+    results: list[Result]
+    dry_run: bool
+    recovered: int  # records returned from the claims of senders that are gone
+
+    @property
+    def undelivered(self) -> int:
+        return sum(r.rejected + r.pending for r in self.results if r.attempted and not self.dry_run)
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.results if r.error]
+
+    def raise_for_outcome(self) -> None:
+        """Exit 3 when a product had no usable endpoint; 5 when anything was not delivered."""
+        if self.errors:
+            raise ConfigError(self.errors[0], f"and {len(self.errors) - 1} more" if len(self.errors) > 1 else None)
+        if self.undelivered:
+            rejected = sum(r.rejected for r in self.results)
+            pending = sum(r.pending for r in self.results if r.attempted)
+            raise UploadIncomplete(
+                f"upload incomplete: {rejected} rejected, {pending} still pending",
+                "pending records are sent by the next 'telemetry send'; 'telemetry inspect --rejected' "
+                "shows the rejected")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run,
+                "sent": sum(r.sent for r in self.results),
+                "rejected": sum(r.rejected for r in self.results),
+                "pending": sum(r.pending for r in self.results),
+                "recovered": self.recovered,
+                "products": {r.product: r.as_json() for r in self.results}}
+
+
+def _pending_names(spool: Spool, product: str) -> list[str]:
+    """File names of the product's pending records, oldest first (names sort by time)."""
+    return sorted(e.name for e in spool.scan(product))
+
+
+def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
+        fmt: str | None = None, timeout: float = DEFAULT_TIMEOUT, dry_run: bool = False,
+        environ: Mapping[str, str] = os.environ, http: Client | None = None,
+        retry: upload.Retry = upload.DEFAULT_RETRY, progress: Progress | None = None,
+        show: Show | None = None) -> Report:
+    """Send what policy allows; never raises for a product's own trouble (it is in its Result)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format must be 'otlp' or 'json', not {fmt!r}")
+    if endpoint is not None:
+        try:
+            upload.check_url(upload.url_for(endpoint, fmt or DEFAULT_FORMAT), "--endpoint")
+        except ConfigError as exc:
+            raise UsageError(exc.message, exc.hint) from exc
+    spool = gate.spool
+    recovered = 0 if dry_run else spool.recover()
+    names = [product] if product else [p for p in spool.products() if next(spool.scan(p), None)]
+    deadline = upload.Deadline(timeout)
+    results: list[Result] = []
+    own_client = http is None
+    try:
+        for name in names:
+            result = Result(name)
+            results.append(result)
+            decision = gate.policy.decide("upload", name)
+            if not decision.enabled:
+                result.disabled_by = decision.origin_with_layer
+                result.pending = sum(1 for _ in spool.scan(name))
+                continue
+            pending = _pending_names(spool, name)
+            if not pending:
+                continue
+            try:
+                target = resolve(gate, name, endpoint, fmt, environ)
+            except (ConfigError, InvalidFileError) as exc:
+                result.error = exc.message
+                result.pending = len(pending)
+                continue
+            result.url, result.format = target.url, target.format
+            if dry_run:
+                _show(spool, name, pending, target, result, show)
+                continue
+            if http is None:
+                http = upload.client()
+            _deliver(spool, name, pending, target, result, http, deadline, retry, progress)
+            result.pending = sum(1 for _ in spool.scan(name))
+    finally:
+        if own_client and http is not None:
+            http.close()
+    if not dry_run:
+        outcomes.prune(spool)
+    return Report(results, dry_run, recovered)
+
+
+def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Result,
+              quarantine: bool) -> Iterator[tuple[Entry, dict[str, Any], bytes]]:
+    """(entry, record, stored bytes) of each readable record; a malformed file is moved to
+    ``quarantine/`` (when sending; reported either way) so it never blocks the others."""
+    for entry in entries:
+        try:
+            data = Spool.read(entry.path)
+            record = records.loads(data, entry.path)
+        except FileNotFoundError:
+            continue
+        except (records.RecordError, OSError) as exc:
+            if quarantine:
+                where = spool.quarantine(product, entry.path)
+                result.notes.append(f"moved malformed {entry.path.name} to {where}: {exc}")
+            else:
+                result.notes.append(f"skipped malformed {entry.path}: {exc}")
+            continue
+        yield entry, record, data
+
+
+def _show(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
+          show: Show | None) -> None:
+    folder = spool.pending / product
+    entries = (Entry(n[:-5], product, folder / n) for n in pending)
+    for batch in upload.batches(_readable(spool, product, entries, result, False), target.format):
+        result.requests += 1
+        result.sent += len(batch.ids)
+        if show is not None:
+            show(product, target.url, batch.body, len(batch.ids))
+
+
+def _claimed(claim: Claim, product: str, pending: list[str]) -> Iterator[Entry]:
+    """Claim the pending files a chunk at a time, as the batches need them."""
+    for start in range(0, len(pending), upload.MAX_RECORDS):
+        yield from claim.take(product, pending[start:start + upload.MAX_RECORDS])
+
+
+def _deliver(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
+             http: Client, deadline: upload.Deadline, retry: upload.Retry,
+             progress: Progress | None) -> None:
+    claim = Claim(spool)
+    total = len(pending)
+    try:
+        readable = _readable(spool, product, _claimed(claim, product, pending), result, True)
+        for batch in upload.batches(readable, target.format):
+            if deadline.remaining() <= 0:
+                result.problem = "the deadline was reached (--timeout)"
+                break
+            answer = upload.send(batch.body, target.url, client=http, deadline=deadline, retry=retry)
+            result.requests += 1
+            now = time.time()
+            if answer.outcome == "accepted":
+                status = answer.status or 200
+                outcomes.audit(spool, [
+                    outcomes.audit_entry(i, product, target.url, status, target.format, d, now)
+                    for i, d in zip(batch.ids, batch.digests, strict=True)], now)
+                spool.remove(batch.items)
+                result.sent += len(batch.ids)
+                if answer.partial:
+                    result.notes.append(answer.partial)
+            elif answer.outcome == "refused":
+                status = answer.status or 0
+                moved = outcomes.reject(spool, product, batch.items, status, answer.detail,
+                                        target.url, now)
+                result.rejected += len(moved)
+                result.statuses[status] = result.statuses.get(status, 0) + len(moved)
+            else:
+                result.problem = answer.detail
+                break
+            if progress is not None:
+                progress(product, result.sent + result.rejected, total)
+    finally:
+        claim.release()

@@ -1,0 +1,102 @@
+"""Claims (spool.py) and what became of sent records (outcomes.py), on a real spool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import Env
+from telemetry_gate import Recorder, outcomes
+from telemetry_gate.spool import Claim, Spool, _host_tag, claim_alive, claim_name
+
+
+def _spool(env: Env) -> Spool:
+    return Spool(env.home / ".local" / "state" / "tenx" / "telemetry" / "spool")
+
+
+def _fill(n: int) -> list[str]:
+    rec = Recorder("cellranger", "9.0.0")
+    return [rec.record("count", metrics={"n": i}) for i in range(n)]  # type: ignore[misc]
+
+
+def test_take_moves_files_and_skips_what_another_took(isolation: Env) -> None:
+    ids = _fill(4)
+    spool = _spool(isolation)
+    first, second = Claim(spool), Claim(spool)
+    names = [f"{i}.json" for i in ids]
+    assert [e.id for e in first.take("cellranger", names[:3])] == ids[:3]
+    assert [e.id for e in second.take("cellranger", names)] == ids[3:]  # the others were gone
+    assert spool.entries("cellranger") == []
+    assert first.release() == 3 and second.release() == 1
+    assert sorted(e.id for e in spool.entries("cellranger")) == sorted(ids)
+    assert list(spool.sending.iterdir()) == []
+
+
+def test_claim_names_tell_whether_their_process_is_alive(isolation: Env) -> None:
+    mine = claim_name()
+    assert claim_alive(mine, Path("unused")) is True
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    pid = int(dead.stdout)
+    assert claim_alive(f"{_host_tag()}-{pid}-123-abcd", Path("unused")) is False
+    # a live pid whose start time differs: the pid was reused by another process
+    start = mine.split("-")[2]
+    assert claim_alive(f"{_host_tag()}-{os.getpid()}-{int(start) + 1}-abcd", Path("unused")) is False
+    assert claim_alive("claim-1", Path("unused")) is None  # not ours: left alone
+
+
+def test_recover_returns_dead_claims_only(isolation: Env) -> None:
+    ids = _fill(3)
+    spool = _spool(isolation)
+    live = Claim(spool)
+    live.take("cellranger", [f"{ids[0]}.json"])
+    dead = Claim(spool, f"{_host_tag()}-999999999-1-dead")  # no such pid
+    dead.take("cellranger", [f"{ids[1]}.json"])
+    foreign = Claim(spool, "00000000-12-34-abcd")  # another host: returned only when stale
+    foreign.take("cellranger", [f"{ids[2]}.json"])
+    assert spool.recover() == 1
+    assert [e.id for e in spool.entries("cellranger")] == [ids[1]]
+    old = time.time() - 2 * 86400
+    for path in (foreign.dir, foreign.dir / "cellranger"):
+        os.utime(path, (old, old))
+    assert spool.recover() == 1
+    assert sorted(e.id for e in spool.entries("cellranger")) == sorted(ids[1:])
+    assert sorted(p.name for p in spool.sending.iterdir()) == [live.name]
+
+
+def test_audit_appends_reads_newest_first_and_prunes(isolation: Env) -> None:
+    spool = _spool(isolation)
+    now = time.time()
+    old = now - 40 * 86400
+    outcomes.audit(spool, [outcomes.audit_entry("A", "p", "u", 200, "otlp", "sha256:x", old)], old)
+    outcomes.audit(spool, [outcomes.audit_entry(i, "p", "u", 200, "otlp", "sha256:x", now) for i in "BC"], now)
+    assert [e["id"] for e in outcomes.read_audit(spool)] == ["C", "B", "A"]
+    assert [e["id"] for e in outcomes.read_audit(spool, since=86400)] == ["C", "B"]
+    assert outcomes.prune(spool, now) == 1
+    assert [e["id"] for e in outcomes.read_audit(spool)] == ["C", "B"]
+    assert outcomes.purge_audit(spool, "other", None, False) == (0, 0)
+    count, size = outcomes.purge_audit(spool, "p", None, True)
+    assert count == 2 and size > 0 and len(list(outcomes.read_audit(spool))) == 2  # dry run
+    outcomes.purge_audit(spool, None, None, False)
+    assert list(spool.sent.iterdir()) == []
+
+
+def test_reject_keeps_the_records_and_the_answer(isolation: Env) -> None:
+    ids = _fill(2)
+    spool = _spool(isolation)
+    claim = Claim(spool)
+    entries = claim.take("cellranger", [f"{i}.json" for i in ids])
+    moved = outcomes.reject(spool, "cellranger", entries, 422, "no", "https://c.example.org")
+    claim.release()
+    assert sorted(e.id for e in spool.entries("cellranger", spool.rejected)) == sorted(ids) == sorted(
+        e.id for e in moved)
+    info = outcomes.answers(spool, "cellranger")
+    assert {i: (v["status"], v["answer"]) for i, v in info.items()} == {i: (422, "no") for i in ids}
+    spool.delete(spool.entries("cellranger", spool.rejected))
+    outcomes.tidy_answers(spool, "cellranger")
+    assert list((spool.rejected / "cellranger").iterdir()) == []
+    assert json.loads(json.dumps(info))  # plain JSON
