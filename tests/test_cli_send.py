@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector import Collector, Reply
 from google.protobuf.json_format import Parse
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from collector import Collector, Reply
 from conftest import Env, Telemetry, script_path
 from telemetry_gate import Recorder
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector import Collector, Reply
 
+from collector import Collector, Reply
 from conftest import Env, Telemetry
 from telemetry_gate import Recorder
 

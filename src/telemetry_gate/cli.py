@@ -319,7 +319,7 @@ def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_ru
     render.purged(found if dry_run else purging.sent(gate.spool, product, older_than, False))
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     otlp = "otlp"
     json = "json"
 
