@@ -425,3 +425,9 @@ def test_inspect_id_shows_the_exact_payload(telemetry: Telemetry, isolation: Env
     assert [a.value.string_value for a in log.attributes if a.key == "telemetry.record.id"] == [record_id]
     dry = telemetry("send", "--dry-run", "--endpoint", "http://127.0.0.1:9").stdout.splitlines()
     assert dry == [payload]  # what inspect shows is what send would post
+
+
+def test_help_names_where_the_endpoint_comes_from(telemetry: Telemetry) -> None:
+    # square brackets in a help text are rich markup: "[default: ...]" once vanished from --help
+    shown = telemetry("send", "--help", env={"COLUMNS": "200"})
+    assert "TELEMETRY_ENDPOINT" in shown.stdout and "the manifest" in shown.stdout

@@ -88,7 +88,7 @@ def _main(
     ctx: typer.Context,
     vendor: Annotated[str | None, typer.Option(
         "--vendor", metavar="NAME",
-        help="Namespace of paths and variables [default: $TELEMETRY_VENDOR or tenx].")] = None,
+        help="Namespace of paths and variables; else $TELEMETRY_VENDOR, else tenx.")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -332,9 +332,9 @@ def send(
         "--dry-run", help="Print the exact payloads; open no connection, change nothing.")] = False,
     endpoint: Annotated[str | None, typer.Option(
         "--endpoint", metavar="URL",
-        help="Collector URL [default: $TELEMETRY_ENDPOINT, the settings, the manifest].")] = None,
+        help="Collector URL; else $TELEMETRY_ENDPOINT, the settings, the manifest.")] = None,
     fmt: Annotated[Format | None, typer.Option(
-        "--format", help="Payload format [default: the settings, the manifest, otlp].")] = None,
+        "--format", help="Payload format; else the settings, the manifest, otlp.")] = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", metavar="S", min=0.1, help="Stop after S seconds in all; the rest stays pending.")] = 60.0,
     json: JsonOption = False,
