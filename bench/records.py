@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,20 @@ def main() -> None:
     rows.append(("one record written (warm Recorder)", f"{record_us:.1f} us",
                  f"plain atomic write {floor_us:.1f} us", f"{record_us / floor_us:.2f}x"))
 
+    # -- one record at the bound: the oldest dropped for each new one -----------------
+    settings = Path(home) / ".config" / "tenx" / "telemetry" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[telemetry]\nmax_records = 1000000\nmax_bytes = 1000000000\n"
+                        "[products.boundprod]\nmax_records = 10000\n")
+    full = Recorder("boundprod", "1.0.0")
+    for _ in range(10_000):
+        full.record("fill", metrics=metrics)
+    bound_us = per_call_us(lambda: full.record("count", category="performance", metrics=metrics), 3000)
+    assert full.problem is None, full.problem
+    rows.append(("one record at the bound (10k kept)", f"{bound_us:.1f} us",
+                 f"plain atomic write {floor_us:.1f} us", f"{bound_us / floor_us:.2f}x"))
+    shutil.rmtree(Path(home) / ".local" / "state" / "tenx" / "telemetry" / "spool" / "pending" / "boundprod")
+
     # -- import ----------------------------------------------------------------------
     bare, _ = run_ms([sys.executable, "-c", "pass"], env, 20)
     imp, _ = run_ms([sys.executable, "-c", "import telemetry_gate"], env, 20)
@@ -94,7 +109,6 @@ def main() -> None:
     # -- fill the spool --------------------------------------------------------------
     start = time.perf_counter()
     bulk = Recorder("cellranger", "9.0.0")
-    os.environ["TELEMETRY_BENCH"] = "1"
     for i in range(n - 3001):
         bulk.record("count", category="usage", metrics={"i": i, "chemistry": "SC3Pv3"})
     fill_s = time.perf_counter() - start

@@ -236,6 +236,29 @@ def test_bound_drops_the_oldest_and_counts(isolation: Env, telemetry) -> None:
     assert "3 dropped" in telemetry("check").stdout
 
 
+def test_bound_holds_exactly_over_many_writes(isolation: Env, telemetry) -> None:
+    # past the bound a writer drops from a queue of the oldest records, not a scan per record
+    isolation.config_dir.mkdir(parents=True)
+    (isolation.config_dir / "settings.toml").write_text("[telemetry]\nmax_records = 100\n")
+    rec = Recorder("cellranger", "9.0.0")
+    ids = [rec.record("e", metrics={"n": n}) for n in range(450)]
+    assert rec.problem is None
+    assert sorted(r["id"] for r in _pending(isolation)) == sorted(ids[-100:])
+    assert json.loads(telemetry("check", "--json").stdout)["spool"]["dropped"] == 350
+
+
+def test_bound_counts_again_when_someone_else_removed_records(isolation: Env, telemetry) -> None:
+    isolation.config_dir.mkdir(parents=True)
+    (isolation.config_dir / "settings.toml").write_text("[telemetry]\nmax_records = 20\n")
+    rec = Recorder("cellranger", "9.0.0")
+    for n in range(21):
+        rec.record("old", metrics={"n": n})
+    assert telemetry("purge", "--all", "--yes").exit_code == 0
+    ids = [rec.record("new", metrics={"n": n}) for n in range(25)]
+    assert sorted(r["id"] for r in _pending(isolation)) == sorted(ids[-20:])  # none dropped early
+    assert json.loads(telemetry("check", "--json").stdout)["spool"]["dropped"] == 1 + 5
+
+
 def test_bound_in_bytes(isolation: Env) -> None:
     isolation.config_dir.mkdir(parents=True)
     (isolation.config_dir / "settings.toml").write_text("[products.cellranger]\nmax_bytes = 4000\n")

@@ -9,6 +9,7 @@ one write + rename.
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -46,6 +47,7 @@ class Recorder:
         self._spool: Spool | None = None
         self._prepared = False
         self._count = 0
+        self._oldest: collections.deque[tuple[str, int]] = collections.deque()
         self._bytes = 0
         try:
             self._setup(vendor, os.environ if environ is None else environ)
@@ -113,18 +115,40 @@ class Recorder:
         data = records.dumps(record)
         if not self._prepared:
             spool.prepare(self.product)
-            self._count, self._bytes, _ = spool.enforce_bound(self.product, self._max_records, self._max_bytes)
+            self._rescan()
             self._prepared = True
         spool.write(self.product, record_id, data)
         self._count += 1
         self._bytes += len(data)
         if self._count > self._max_records or self._bytes > self._max_bytes:
-            self._count, self._bytes, _ = spool.enforce_bound(self.product, self._max_records, self._max_bytes)
+            self._trim()
         if copy_to is not None:
             from .fs import atomic_write
 
             atomic_write(Path(copy_to) / "telemetry.json", data, durable=False)
         return record_id
+
+    def _rescan(self) -> None:
+        """Count the product's records from the directory and keep its oldest in a queue."""
+        assert self._spool is not None
+        reserve = max(64, self._max_records // 10)
+        self._count, self._bytes, _, oldest = self._spool.enforce_bound(
+            self.product, self._max_records, self._max_bytes, reserve)
+        self._oldest = collections.deque(oldest)
+
+    def _trim(self) -> None:
+        """Back under the bound by dropping the oldest records from the queue; the directory
+        is scanned again only when the queue runs dry or turns out stale (a sender took the
+        oldest records): at the bound a record costs a tenth of a scan, not a whole one."""
+        assert self._spool is not None
+        doomed = []
+        while (self._count > self._max_records or self._bytes > self._max_bytes) and self._oldest:
+            path, length = self._oldest.popleft()
+            doomed.append(path)
+            self._count -= 1
+            self._bytes -= length
+        if self._spool.drop(self.product, doomed) < len(doomed) or not self._oldest:
+            self._rescan()
 
     @contextmanager
     def run(self, event: str, params: Mapping[str, Any] | None = None) -> Iterator[Run]:

@@ -336,6 +336,11 @@ def rejected_table(page: Any, as_json: bool) -> None:
     sys.stdout.write(columns(rows, header=("ID", "PRODUCT", "EVENT", "STATUS", "REJECTED AT", "ANSWER")))
 
 
+def counted(n: int, word: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def payload_printer(as_json: bool) -> Any:
     """For ``send --dry-run``: each request body exactly as it would be posted (before gzip),
     one per line on stdout; with ``--json``, one object per line with the body embedded as is."""
@@ -347,7 +352,7 @@ def payload_printer(as_json: bool) -> Any:
             head = json.dumps({"product": product, "url": url, "records": count})[:-1]
             out.write(head + ', "body": ' + body.decode("utf-8") + "}\n")
         else:
-            message(f"POST {url}: {count} {product} records, {human_bytes(len(body))} before gzip")
+            message(f"POST {url}: {counted(count, product + ' record')}, {human_bytes(len(body))} before gzip")
             out.write(body.decode("utf-8") + "\n")
         out.flush()
 
@@ -390,7 +395,7 @@ def send_report(report: Any, as_json: bool) -> None:
         print_json(report.as_json())
         return
     if report.recovered:
-        message(f"Returned {report.recovered} records left by a sender that is gone to pending.")
+        message(f"Returned {counted(report.recovered, 'record')} left by a sender that is gone to pending.")
     if not report.results:
         message("Nothing to send.")
     for r in report.results:
@@ -401,8 +406,8 @@ def send_report(report: Any, as_json: bool) -> None:
         elif r.error:
             message(f"{r.product}: not sent: {r.error}; {r.pending} pending")
         elif report.dry_run:
-            message(f"{r.product}: would send {r.sent} records in {r.requests} requests to {r.url} "
-                    f"({r.format}); nothing sent")
+            message(f"{r.product}: would send {counted(r.sent, 'record')} in "
+                    f"{counted(r.requests, 'request')} to {r.url} ({r.format}); nothing sent")
         elif r.url is None:
             message(f"{r.product}: nothing pending")
         else:

@@ -171,30 +171,41 @@ class Spool:
             raise
         return target
 
-    def enforce_bound(self, product: str, max_records: int, max_bytes: int) -> tuple[int, int, int]:
+    def enforce_bound(self, product: str, max_records: int, max_bytes: int,
+                      reserve: int = 0) -> tuple[int, int, int, list[tuple[str, int]]]:
         """Drop the oldest records of ``product`` until both bounds hold; count the drops.
 
-        Returns (records kept, bytes kept, records dropped)."""
+        Returns (records kept, bytes kept, records dropped, the ``reserve`` oldest records
+        kept as (path, size), oldest first: the next to go, so a writer at the bound can drop
+        them one by one without scanning the directory again)."""
         files = sorted(((e.name, e.stat(follow_symlinks=False).st_size, e.path)
                         for e in self.scan(product)), reverse=True)  # newest first
         kept = size = 0
         doomed: list[str] = []
+        survivors: list[tuple[str, int]] = []
         for _name, length, path in files:
             if kept + 1 > max_records or size + length > max_bytes:
                 doomed.append(path)
             else:
                 kept += 1
                 size += length
+                survivors.append((path, length))
+        dropped = self.drop(product, doomed)
+        return kept, size, dropped, survivors[:-reserve - 1:-1] if reserve else []
+
+    def drop(self, product: str, paths: Iterable[str]) -> int:
+        """Unlink records for the bound and count them in ``dropped/``; a file already gone
+        (a sender claimed it) is not counted. Returns how many were dropped."""
         dropped = 0
-        for path in doomed:
+        for path in paths:
             try:
                 os.unlink(path)
                 dropped += 1
             except FileNotFoundError:
-                pass  # a sender claimed it meanwhile
+                pass
         if dropped:
             self._count_drops(product, dropped)
-        return kept, size, dropped
+        return dropped
 
     def _count_drops(self, product: str, count: int) -> None:
         ensure_dir(self.dropped_dir)
