@@ -56,6 +56,7 @@ def _serve(port_out: Any) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # answer headers and body are two writes: no 40 ms wait
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -222,6 +223,9 @@ def main() -> None:
                XDG_CACHE_HOME=os.path.join(home, "cache"), XDG_DATA_HOME=os.path.join(home, "data"))
     os.environ.clear()
     os.environ.update(env)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "tenx" / "telemetry" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f"[telemetry]\nmax_records = {n + 1}\nmax_bytes = {n * 65536}\n")  # keep all
 
     receiver, sender = multiprocessing.Pipe(duplex=False)
     collector = multiprocessing.Process(target=_serve, args=(sender,), daemon=True)

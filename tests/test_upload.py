@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict, Parse
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from telemetry_gate import upload
@@ -84,6 +86,32 @@ def test_otlp_body_parses_with_the_official_messages() -> None:
     attrs = {a["key"]: a["value"] for a in MessageToDict(logs[0])["attributes"]}
     assert attrs["telemetry.context.os"] == {"stringValue": "Linux"}
     assert attrs["telemetry.category"] == {"stringValue": "usage"}
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10)
+
+
+@given(event=st.text(), category=st.sampled_from(["usage", "crash", "performance", 'we"ird\\']),
+       metrics=st.dictionaries(st.text(max_size=8), _json_values, max_size=4),
+       context=st.dictionaries(st.sampled_from(["os", "arch", "cpus", "é"]), _json_values, max_size=4))
+def test_encoded_log_record_is_the_otlp_mapping_byte_for_byte(event: str, category: str, metrics: dict[str, Any],
+                                                              context: dict[str, Any]) -> None:
+    # the fast encoder (shared context encoded once) must say exactly what the mapping says
+    record = {**_record(), "event": event, "category": category, "metrics": metrics, "context": context}
+    for _ in range(2):  # the second time the context comes from the cache
+        expected = json.dumps(upload.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
+        assert upload.piece(record, b"", "otlp") == expected
+    Parse(upload.payload(record, b"", "otlp").decode(), ExportLogsServiceRequest())
+
+
+def test_contexts_equal_in_python_but_not_in_otlp_are_encoded_apart() -> None:
+    for cpus in (1, True, 1.0):
+        record = {**_record(), "context": {"cpus": cpus}}
+        assert upload.piece(record, b"", "otlp") == json.dumps(
+            upload.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_json_body_is_the_records_exactly_as_stored() -> None:

@@ -38,8 +38,11 @@ def _encode(value: int) -> str:
     return "".join(reversed(chars))
 
 
+_CHARS = frozenset(_DECODE)
+
+
 def is_id(text: str) -> bool:
-    return len(text) == 26 and all(c in _DECODE for c in text)
+    return len(text) == 26 and _CHARS.issuperset(text)
 
 
 def timestamp(record_id: str) -> float | None:

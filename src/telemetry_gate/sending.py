@@ -247,11 +247,42 @@ def _claimed(claim: Claim, product: str, pending: list[str]) -> Iterator[Entry]:
         yield from claim.take(product, pending[start:start + upload.MAX_RECORDS])
 
 
+class _Unlinker:
+    """Unlinks accepted records on a thread of its own while the next batch is read, built
+    and posted (an unlink costs 80-150 µs once the file has reached the disk, and releases
+    the GIL). ``close`` waits for every file handed over: the claim is released only after,
+    so an accepted record can never go back to ``pending/``."""
+
+    def __init__(self, spool: Spool) -> None:
+        import queue
+        import threading
+
+        self.spool = spool
+        self.queue: queue.SimpleQueue[list[Entry] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._work, name="telemetry-unlink", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (entries := self.queue.get()) is not None:
+            try:
+                self.spool.remove(entries)
+            except OSError:
+                pass  # left in the claim: returned to pending/ and sent again (at least once)
+
+    def put(self, entries: list[Entry]) -> None:
+        self.queue.put(entries)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+
 def _deliver(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
              http: Client, deadline: upload.Deadline, retry: upload.Retry,
              progress: Progress | None) -> None:
     claim = Claim(spool)
     total = len(pending)
+    unlinker = _Unlinker(spool)
     try:
         readable = _readable(spool, product, _claimed(claim, product, pending), result, True)
         for batch in upload.batches(readable, target.format):
@@ -266,7 +297,7 @@ def _deliver(spool: Spool, product: str, pending: list[str], target: Target, res
                 outcomes.audit(spool, [
                     outcomes.audit_entry(i, product, target.url, status, target.format, d, now)
                     for i, d in zip(batch.ids, batch.digests, strict=True)], now)
-                spool.remove(batch.items)
+                unlinker.put(batch.items)
                 result.sent += len(batch.ids)
                 if answer.partial:
                     result.notes.append(answer.partial)
@@ -282,4 +313,5 @@ def _deliver(spool: Spool, product: str, pending: list[str], target: Target, res
             if progress is not None:
                 progress(product, result.sent + result.rejected, total)
     finally:
+        unlinker.close()
         claim.release()
