@@ -431,3 +431,37 @@ def test_help_names_where_the_endpoint_comes_from(telemetry: Telemetry) -> None:
     # square brackets in a help text are rich markup: "[default: ...]" once vanished from --help
     shown = telemetry("send", "--help", env={"COLUMNS": "200"})
     assert "TELEMETRY_ENDPOINT" in shown.stdout and "the manifest" in shown.stdout
+
+
+def _run_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal (stdout piped): (exit code, stdout, terminal text)."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    return proc.wait(timeout=60), out, seen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("records, bar", [(1200, True), (300, False)])
+def test_progress_bar_on_a_terminal_only_for_more_than_one_batch(isolation: Env, collector: Collector,
+                                                                 records: int, bar: bool) -> None:
+    ids = _fill(records)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    code, _out, terminal = _run_on_a_terminal([script_path(), "send", "--endpoint", collector.url], env)
+    assert code == 0, terminal
+    assert f"cellranger: {records} sent, 0 rejected, 0 still pending" in terminal
+    assert ("━" in terminal) is bar, terminal  # rich's bar, drawn on stderr
+    assert Counter(collector.accepted_ids()) == Counter(ids)
