@@ -47,8 +47,8 @@ def select(spool: Spool, product: str | None, since: float | None, base: Path | 
 
 def load(entry: Entry) -> tuple[dict[str, Any], bytes]:
     """The record and its exact stored bytes."""
-    data = Spool.read(entry.path)
-    return records.loads(data, entry.path), data
+    data = Spool.read(entry.file)
+    return records.loads(data, entry.file), data
 
 
 def page(spool: Spool, product: str | None, since: float | None, limit: int | None,
@@ -68,7 +68,7 @@ def page(spool: Spool, product: str | None, since: float | None, limit: int | No
             continue  # sent or purged meanwhile
         except (records.RecordError, OSError) as exc:
             warnings.append(f"skipped {exc}" if isinstance(exc, records.RecordError) else
-                            f"skipped {entry.path}: {exc.strerror}")
+                            f"skipped {entry.file}: {exc.strerror}")
             corrupt.append(entry)
             continue
         rows.append(Shown(entry, record, len(data)))
@@ -83,8 +83,8 @@ def stream(spool: Spool, product: str | None, since: float | None, limit: int | 
         if limit is not None and count >= limit:
             return
         try:
-            data = Spool.read(entry.path)
-            records.loads(data, entry.path)
+            data = Spool.read(entry.file)
+            records.loads(data, entry.file)
         except FileNotFoundError:
             continue
         except (records.RecordError, OSError) as exc:

@@ -165,7 +165,7 @@ def reject(spool: Spool, product: str, entries: Sequence[Entry], status: int, an
             os.rename(entry.path, target)
         except FileNotFoundError:
             continue
-        moved.append(Entry(entry.id, product, target))
+        moved.append(Entry(entry.id, product, str(target)))
     info = {"status": status, "answer": answer, "rejected_at": rfc3339(now or time.time()),
             "endpoint": endpoint, "ids": [e.id for e in moved]}
     atomic_write(folder / f"{new_id()}{ANSWER_SUFFIX}",

@@ -216,8 +216,8 @@ def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Resu
     ``quarantine/`` (when sending; reported either way) so it never blocks the others."""
     for entry in entries:
         try:
-            data = Spool.read(entry.path)
-            record = records.loads(data, entry.path)
+            data = Spool.read(entry.file)
+            record = records.loads(data, entry.file)
         except FileNotFoundError:
             continue
         except (records.RecordError, OSError) as exc:
@@ -233,7 +233,7 @@ def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Resu
 def _show(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
           show: Show | None) -> None:
     folder = spool.pending / product
-    entries = (Entry(n[:-5], product, folder / n) for n in pending)
+    entries = (Entry(n[:-5], product, os.path.join(folder, n)) for n in pending)
     for batch in upload.batches(_readable(spool, product, entries, result, False), target.format):
         result.requests += 1
         result.sent += len(batch.ids)
