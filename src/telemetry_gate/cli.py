@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from . import completion
 from ._version import __version__
 from .errors import ExitCode, TelemetryError
 
@@ -87,7 +88,7 @@ def _version(value: bool) -> None:
 def _main(
     ctx: typer.Context,
     vendor: Annotated[str | None, typer.Option(
-        "--vendor", metavar="NAME",
+        "--vendor", metavar="NAME", autocompletion=completion.vendors,
         help="Namespace of paths and variables; else $TELEMETRY_VENDOR, else tenx.")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
@@ -110,7 +111,7 @@ def _product(product: str | None) -> str | None:
 
 
 ProductOption = Annotated[str | None, typer.Option(
-    "--product", "-p", metavar="P", help="Only this product.")]
+    "--product", "-p", metavar="P", autocompletion=completion.products, help="Only this product.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (documented keys).")]
 
 
@@ -202,7 +203,8 @@ AgeOption = Annotated[str | None, typer.Option(metavar="AGE", help="An age like 
 def inspect(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Argument(
-        metavar="[ID|PATH]", help="A record id (or unique prefix), or a record file, .jsonl file or folder.")] = None,
+        metavar="[ID|PATH]", autocompletion=completion.record_ids,
+        help="A record id (or unique prefix), or a record file, .jsonl file or folder.")] = None,
     product: ProductOption = None,
     since: AgeOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N records.")] = 50,

@@ -1,0 +1,1 @@
+complete --command telemetry --no-files --arguments "(env _TELEMETRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) telemetry)" --condition "env _TELEMETRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) telemetry"

@@ -1,0 +1,227 @@
+"""Generate the shell surface from the app itself: completions/ and man/telemetry.1.
+
+Run: python scripts/generate_shell.py [OUTPUT_DIR]   (default: the repository)
+
+Completions come from Typer's own mechanism (``_TELEMETRY_COMPLETE=source_<shell>``), run
+in a clean environment so the output never depends on this machine. The man page walks
+``typer.main.get_command(app)`` for the commands and their options (click-man does not see
+typer >= 0.26 options) and adds the hand-written sections. Its date is ``SOURCE_DATE_EPOCH``
+when set, else the fixed date below, so regeneration is byte-identical;
+tests/test_shell_surface.py checks the committed files against a fresh run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATE = 1795478400  # 2026-11-24 00:00 UTC
+COMPLETIONS = {"bash": "telemetry.bash", "zsh": "_telemetry", "fish": "telemetry.fish"}
+
+
+def completion(shell: str) -> bytes:
+    env = {"PATH": os.environ.get("PATH", ""), "_TELEMETRY_COMPLETE": f"source_{shell}"}
+    return subprocess.run([sys.executable, "-m", "telemetry_gate"], env=env, capture_output=True,
+                          check=True).stdout
+
+
+# -- the man page ------------------------------------------------------------------------------
+
+def esc(text: str) -> str:
+    """Text for roff: backslashes and hyphens escaped, no line starting with a control character."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\n".join("\\&" + line if line.startswith((".", "'")) else line for line in text.splitlines())
+
+
+def bold(text: str) -> str:
+    return f"\\fB{esc(text)}\\fR"
+
+
+def italic(text: str) -> str:
+    return f"\\fI{esc(text)}\\fR"
+
+
+def _value(param: Any) -> str:
+    choices = getattr(param.type, "choices", None)
+    if choices:
+        return "{" + "|".join(str(c) for c in choices) + "}"
+    return str(param.metavar or param.type.name.upper())
+
+
+def _synopsis(name: str, command: Any) -> str:
+    parts = [bold(f"telemetry {name}")]
+    for param in command.params:
+        if param.param_type_name == "argument":
+            parts.append(f"[{italic(_value(param))}]" if not param.required else italic(_value(param)))
+    parts.append(f"[{italic('OPTIONS')}]")
+    return " ".join(parts)
+
+
+def _options(params: list[Any]) -> list[str]:
+    lines = []
+    for param in params:
+        if param.param_type_name != "option" or param.hidden:
+            continue
+        names = ", ".join(bold(o) for o in sorted(param.opts, key=lambda o: (o.startswith("--"), o)))
+        head = names if param.is_flag else f"{names} {italic(_value(param))}"
+        lines += [".TP", head, esc(param.help or "")]
+    return lines
+
+
+def _commands(group: Any) -> list[str]:
+    lines = [".SH COMMANDS"]
+    for name, command in group.commands.items():
+        lines += [".SS " + _synopsis(name, command), esc(command.help or "")]
+        for param in command.params:
+            if param.param_type_name == "argument" and getattr(param, "help", None):
+                lines += [".TP", italic(_value(param)), esc(param.help)]
+        lines += _options(command.params)
+    return lines
+
+
+DESCRIPTION = """\
+Scientific and data tools (Cell Ranger, StripePy, Genozip, PipeRider and many more) collect
+telemetry. telemetry is the control point for all of them on one machine: it shows whether
+telemetry is on and which layer of policy decided, turns it off or on for one product or all
+of them, shows every record a product has kept in the local spool before anything leaves,
+deletes records, and sends them only when policy allows. An administrator switches uploads
+off for every user with one flag file. Only send and update ever open a network connection."""
+
+PRECEDENCE = [
+    ("1. System flag files", "/etc/tenx/telemetry/disable, disable_upload, disable_update: their existence "
+     "disables all facets, upload, or update for every user."),
+    ("2. DO_NOT_TRACK", "any value other than 0, false, no or off disables every facet."),
+    ("3. Vendor variables", "TENX_DISABLE_TELEMETRY, TENX_DISABLE_TELEMETRY_UPLOAD, "
+     "TENX_DISABLE_TELEMETRY_UPDATE: any non-empty value disables (even 0, with a note)."),
+    ("4. Product variables", "declared by a product's manifest, such as STRIPEPY_NO_TELEMETRY."),
+    ("5. User settings", "[products.NAME], then [telemetry] in the user's settings.toml, then the user flag "
+     "files that cellranger telemetry disable writes beside it."),
+    ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
+    ("7. Built-in default", "enabled."),
+]
+
+ENVIRONMENT = [
+    ("TENX_DISABLE_TELEMETRY", "Any non-empty value disables every facet (collection, upload, update)."),
+    ("TENX_DISABLE_TELEMETRY_UPLOAD", "Any non-empty value disables upload."),
+    ("TENX_DISABLE_TELEMETRY_UPDATE", "Any non-empty value disables update."),
+    ("DO_NOT_TRACK", "Disables every facet of every vendor (https://consoledonottrack.com)."),
+    ("TELEMETRY_VENDOR", "The vendor namespace when --vendor is not given (default tenx); it names the "
+     "directories and the variable prefix, for example ACME_DISABLE_TELEMETRY."),
+    ("TELEMETRY_SYSTEM_DIR", "Replaces /etc as the root of the system flag files, defaults and manifests."),
+    ("TELEMETRY_ENDPOINT", "The collector URL for send when --endpoint is not given."),
+    ("TELEMETRY_DEBUG", "Set to 1 to show the traceback of an error."),
+    ("XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME, XDG_DATA_HOME",
+     "Where the user's settings, spool, cache and manifests live (defaults under ~)."),
+    ("HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE", "Honoured by send and update."),
+    ("NO_COLOR", "Turns colour off."),
+]
+
+FILES = [
+    ("/etc/tenx/telemetry/disable", "System policy: telemetry is disabled for every user."),
+    ("/etc/tenx/telemetry/disable_upload", "System policy: nothing is uploaded."),
+    ("/etc/tenx/telemetry/disable_update", "System policy: no configuration is downloaded."),
+    ("/etc/tenx/telemetry/settings.toml", "System defaults."),
+    ("/etc/tenx/telemetry/products.d/*.toml", "Product manifests installed for every user."),
+    ("$XDG_CONFIG_HOME/tenx/telemetry/settings.toml", "The user's settings (mode 0600)."),
+    ("$XDG_CONFIG_HOME/tenx/telemetry/disable, disable_upload, disable_update",
+     "The user flag files that cellranger telemetry disable writes."),
+    ("$XDG_DATA_HOME/tenx/telemetry/products.d/*.toml", "The user's product manifests."),
+    ("$XDG_STATE_HOME/tenx/telemetry/spool/", "The spool: pending/PRODUCT/ID.json records, sending/, "
+     "sent/ (the audit log, kept 30 days), rejected/, quarantine/."),
+    ("$XDG_CACHE_HOME/tenx/telemetry/PRODUCT/PRODUCT-VERSION", "Configuration downloaded by update."),
+]
+
+EXIT_STATUS = [
+    ("0", "Success."),
+    ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
+    ("2", "Usage error."),
+    ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
+     "or send found no endpoint for a product."),
+    ("4", "Permission denied."),
+    ("5", "send or update did not complete: records remain pending or were rejected."),
+    ("130", "Interrupted."),
+]
+
+EXAMPLES = [
+    ("An administrator stops uploads for every user of the machine:",
+     ["sudo touch /etc/tenx/telemetry/disable_upload", "sudo telemetry disable upload --system"]),
+    ("A user checks who decided, looks at what is kept, and deletes it:",
+     ["telemetry check --explain", "telemetry inspect", "telemetry purge --older-than 30d --yes"]),
+    ("A script asks whether upload is on:", ["telemetry check upload --quiet && echo on"]),
+    ("Send what policy allows, from cron:", ["telemetry send --timeout 120"]),
+]
+
+
+def _tagged(items: list[tuple[str, str]], tag: Any = bold) -> list[str]:
+    lines = []
+    for name, text in items:
+        lines += [".TP", tag(name), esc(text)]
+    return lines
+
+
+def man_page(date: int) -> str:
+    import typer.main
+
+    from telemetry_gate import __version__
+    from telemetry_gate.cli import app
+
+    group = typer.main.get_command(app)
+    day = time.strftime("%Y-%m-%d", time.gmtime(date))
+    lines = [
+        f'.TH TELEMETRY 1 "{day}" "telemetry-gate {__version__}" "User Commands"',
+        ".SH NAME",
+        "telemetry \\- see, stop and send the telemetry that scientific and data tools collect",
+        ".SH SYNOPSIS",
+        f"{bold('telemetry')} [{bold('--vendor')} {italic('NAME')}] {italic('COMMAND')} [{italic('OPTIONS')}]",
+        ".br",
+        f"{bold('telemetry')} {bold('--version')} | {bold('--help')}",
+        ".SH DESCRIPTION",
+        esc(DESCRIPTION),
+        ".PP",
+        esc("Each facet of each product resolves to enabled or disabled: collection (records are made and "
+            "kept), upload (records leave the machine) and update (the product may download its telemetry "
+            "configuration). Upload is disabled whenever collection is."),
+        ".SH GLOBAL OPTIONS",
+        *_options(group.params),
+        *_commands(group),
+        ".SH PRECEDENCE",
+        esc("The first layer that speaks decides; telemetry check --explain shows every layer."),
+        *_tagged(PRECEDENCE),
+        ".SH ENVIRONMENT",
+        *_tagged(ENVIRONMENT),
+        ".SH FILES",
+        esc("Paths for vendor tenx on Linux; --vendor changes tenx."),
+        *_tagged(FILES, italic),
+        ".SH EXIT STATUS",
+        *_tagged(EXIT_STATUS),
+        ".SH EXAMPLES",
+    ]
+    for text, commands in EXAMPLES:
+        lines += [".PP", esc(text), ".PP", ".RS", ".nf", *(esc(c) for c in commands), ".fi", ".RE"]
+    lines += [".SH SEE ALSO", "cellranger(1), brew(1), https://consoledonottrack.com, "
+              "https://opentelemetry.io/docs/specs/otlp/"]
+    return "\n".join(lines) + "\n"
+
+
+def generate(out: Path) -> list[Path]:
+    written = []
+    for shell, name in COMPLETIONS.items():
+        target = out / "completions" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(completion(shell))
+        written.append(target)
+    page = out / "man" / "telemetry.1"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(man_page(int(os.environ.get("SOURCE_DATE_EPOCH") or DEFAULT_DATE)), encoding="utf-8")
+    written.append(page)
+    return written
+
+
+if __name__ == "__main__":
+    for path in generate(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO):
+        print(path)

@@ -1,0 +1,131 @@
+"""The shell surface: completions and the man page are generated from the app (no drift), bash
+completes what a user expects, the page is clean roff, and the wheel installs all four files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from conftest import Env, script_path
+from telemetry_gate import Recorder
+from telemetry_gate.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+GENERATED = ["completions/telemetry.bash", "completions/_telemetry", "completions/telemetry.fish", "man/telemetry.1"]
+
+
+def test_generated_files_match_a_fresh_run(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(REPO / "scripts" / "generate_shell.py"), str(tmp_path)], check=True,
+                   capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": ""})
+    for name in GENERATED:
+        assert (tmp_path / name).read_bytes() == (REPO / name).read_bytes(), (
+            f"{name} is stale: run python scripts/generate_shell.py")
+
+
+def _complete(line: str) -> list[str]:
+    """What bash offers after ``line`` with the shipped completion script and the installed command."""
+    words = line.split()
+    if line.endswith(" "):
+        words.append("")
+    script = (
+        f"source {REPO / 'completions' / 'telemetry.bash'}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        "_telemetry_completion telemetry\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {**os.environ, "PATH": f"{Path(script_path()).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
+                         env=env, timeout=60, check=True)
+    return [x for x in out.stdout.splitlines() if x]
+
+
+def test_bash_completes_commands_facets_products_and_ids(isolation: Env) -> None:
+    assert _complete("telemetry ins") == ["inspect"]
+    assert _complete("telemetry disable ") == ["all", "collection", "upload", "update"]
+    record_id = Recorder("stripepy", "1.1.1").record("call")
+    assert record_id is not None
+    (isolation.config_dir).mkdir(parents=True, exist_ok=True)
+    (isolation.config_dir / "settings.toml").write_text("[products.cellranger]\nupload = false\n")
+    assert _complete("telemetry inspect --product ") == ["cellranger", "stripepy"]
+    assert _complete("telemetry send -p st") == ["stripepy"]
+    assert _complete(f"telemetry inspect {record_id[:12]}") == [record_id]
+    assert _complete("telemetry inspect ZZZ") == []
+
+
+def test_bash_completes_vendors_found_under_the_system_directory(isolation: Env) -> None:
+    (isolation.system_root / "acme" / "telemetry").mkdir(parents=True)
+    (isolation.system_root / "not-a-vendor").mkdir()
+    assert _complete("telemetry --vendor ") == ["acme", "tenx"]
+
+
+def test_completion_offers_nothing_rather_than_fail(isolation: Env) -> None:
+    spool = isolation.home / ".local" / "state" / "tenx" / "telemetry"
+    spool.mkdir(parents=True)
+    (spool / "spool").write_text("a file where the spool's directory should be")
+    (isolation.config_dir).mkdir(parents=True, exist_ok=True)
+    (isolation.config_dir / "settings.toml").write_text("[products.cellranger\n")  # malformed
+    assert _complete("telemetry inspect --product ") == []
+    assert _complete("telemetry inspect 01") == []
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return (REPO / "man" / "telemetry.1").read_text(encoding="utf-8")
+
+
+def test_man_page_is_clean_roff(page: str) -> None:
+    assert shutil.which("groff"), "groff is needed to check the man page (Debian package groff-base)"
+    out = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(REPO / "man" / "telemetry.1")],
+                         capture_output=True, text=True, check=True)
+    assert out.stderr == ""
+
+
+def _rendered() -> str:
+    out = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", str(REPO / "man" / "telemetry.1")],
+                         capture_output=True, text=True, check=True, env={**os.environ, "MANWIDTH": "200"})
+    return " ".join(out.stdout.split())
+
+
+def test_man_page_names_every_command_option_variable_and_flag_file() -> None:
+    text = _rendered()
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert f"telemetry {name}" in text
+        for param in command.params:
+            for opt in param.opts if param.param_type_name == "option" else []:
+                assert opt in text, f"{name} {opt}"
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "PRECEDENCE", "ENVIRONMENT", "FILES",
+                    "EXIT STATUS", "EXAMPLES", "SEE ALSO"):
+        assert f"\n{section}\n" in subprocess.run(
+            ["groff", "-man", "-Tascii", "-P-cbou", str(REPO / "man" / "telemetry.1")],
+            capture_output=True, text=True, check=True).stdout
+    for variable in ("TENX_DISABLE_TELEMETRY", "TENX_DISABLE_TELEMETRY_UPLOAD", "TENX_DISABLE_TELEMETRY_UPDATE",
+                     "DO_NOT_TRACK", "TELEMETRY_VENDOR", "TELEMETRY_SYSTEM_DIR", "TELEMETRY_ENDPOINT",
+                     "TELEMETRY_DEBUG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        assert variable in text
+    for path in ("/etc/tenx/telemetry/disable", "/etc/tenx/telemetry/disable_upload",
+                 "/etc/tenx/telemetry/disable_update", "settings.toml", "spool", "$XDG_CACHE_HOME"):
+        assert path in text
+    for code in ("0", "1", "2", "3", "4", "5", "130"):
+        assert f" {code} " in text
+
+
+def test_wheel_installs_completions_and_man_page(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("telemetry_gate-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        data = {n.split(".data/data/", 1)[1]: archive.read(n) for n in archive.namelist() if ".data/data/" in n}
+    assert data == {
+        "share/bash-completion/completions/telemetry": (REPO / "completions/telemetry.bash").read_bytes(),
+        "share/zsh/site-functions/_telemetry": (REPO / "completions/_telemetry").read_bytes(),
+        "share/fish/vendor_completions.d/telemetry.fish": (REPO / "completions/telemetry.fish").read_bytes(),
+        "share/man/man1/telemetry.1": (REPO / "man/telemetry.1").read_bytes(),
+    }
