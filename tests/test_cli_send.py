@@ -225,7 +225,9 @@ def test_nothing_listening_keeps_everything_pending(inprocess: Telemetry, isolat
 # -- concurrency and crashes -------------------------------------------------------------------
 
 def test_two_concurrent_senders_send_no_record_twice(isolation: Env) -> None:
-    ids = _fill(1600)  # the first sender holds at most 1000 (a batch and the chunk read ahead)
+    # the first sender claims every pending record and is held at its first batch; records
+    # written meanwhile go to the second sender, started then; each record arrives once
+    ids = _fill(1600)
     second = {}
 
     def script(index: int) -> Reply:
@@ -235,13 +237,17 @@ def test_two_concurrent_senders_send_no_record_twice(isolation: Env) -> None:
         return Reply(200)
 
     with Collector(script) as collector:
-        procs = [subprocess.Popen([script_path(), "send", "--endpoint", collector.url],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-        results = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], results
+        command = [script_path(), "send", "--endpoint", collector.url]
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert collector.first_request.wait(30)
+        ids += _fill(700)
+        later = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        results = [p.communicate(timeout=60) for p in (first, later)]
+    assert [p.returncode for p in (first, later)] == [0, 0], results
     assert second["seen"], "the two senders did not overlap"
     counts = Counter(collector.accepted_ids())
     assert counts == Counter(ids), [i for i, n in counts.items() if n > 1][:5]
+    assert "1600 sent" in results[0][1] and "700 sent" in results[1][1], results
     assert _pending(isolation) == {} and _in_sending(isolation) == []
 
 

@@ -85,6 +85,43 @@ def test_audit_appends_reads_newest_first_and_prunes(isolation: Env) -> None:
     assert list(spool.sent.iterdir()) == []
 
 
+def test_audit_batch_writes_the_same_lines_as_audit_entries(isolation: Env, tmp_path: Path) -> None:
+    spool, reference = _spool(isolation), Spool(tmp_path / "reference")
+    now, digests = time.time(), ["sha256:a", "sha256:b"]
+    ids = ["01M87KSTPZ5668S9VC68ZHR1WM", "01M87KSTPZ5668S9VC68ZHR1WN"]
+    url = 'https://collector.example.org/v1/logs?q="x"\\é'
+    outcomes.audit_batch(spool, ids, digests, "cellranger", url, 200, "otlp", now)
+    outcomes.audit(reference, [outcomes.audit_entry(i, "cellranger", url, 200, "otlp", d, now)
+                               for i, d in zip(ids, digests, strict=True)], now)
+    (written,) = spool.sent.iterdir()
+    assert written.read_bytes() == (reference.sent / written.name).read_bytes()
+
+
+def test_take_all_claims_the_directory_and_leaves_strays_and_a_fresh_one(isolation: Env) -> None:
+    ids = _fill(3)
+    spool = _spool(isolation)
+    (spool.pending / "cellranger" / "notes.txt").write_text("a person's file")
+    claim = Claim(spool)
+    assert [e.id for e in claim.take_all("cellranger")] == sorted(ids)  # oldest first
+    assert sorted(os.listdir(spool.pending / "cellranger")) == ["notes.txt"]
+    assert oct(os.stat(spool.pending / "cellranger").st_mode & 0o777) == "0o700"
+    later = Recorder("cellranger", "9.0.0").record("after")  # a writer goes on as before
+    assert sorted(os.listdir(spool.pending / "cellranger")) == sorted(["notes.txt", f"{later}.json"])
+    assert claim.release() == 3
+    assert len([n for n in os.listdir(spool.pending / "cellranger") if n.endswith(".json")]) == 4
+
+
+def test_a_writer_whose_directory_was_just_claimed_makes_it_again(isolation: Env) -> None:
+    rec = Recorder("cellranger", "9.0.0")
+    first = rec.record("first")
+    spool = _spool(isolation)
+    os.rename(spool.pending / "cellranger", spool.root / "elsewhere")  # as take_all does, before mkdir
+    second = rec.record("second")
+    assert second is not None and rec.problem is None
+    assert os.listdir(spool.pending / "cellranger") == [f"{second}.json"]
+    assert os.listdir(spool.root / "elsewhere") == [f"{first}.json"]
+
+
 def test_reject_keeps_the_records_and_the_answer(isolation: Env) -> None:
     ids = _fill(2)
     spool = _spool(isolation)

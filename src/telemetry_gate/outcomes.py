@@ -42,14 +42,27 @@ def audit(spool: Spool, entries: Sequence[Mapping[str, Any]], now: float | None 
     whole batches, never parts of lines)."""
     if not entries:
         return
+    _append(spool, "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries), now)
+
+
+def _append(spool: Spool, data: str, now: float | None) -> None:
     ensure_dir(spool.sent)
     path = spool.sent / f"{_day(now or time.time())}.jsonl"
-    data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.write(fd, data.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+def audit_batch(spool: Spool, ids: Sequence[str], digests: Sequence[str], product: str, endpoint: str,
+                status: int, fmt: str, now: float) -> None:
+    """``audit`` for one accepted batch: the fields the records share are encoded once (ids are
+    ULIDs and digests hex, so they need no escaping); the lines equal ``audit_entry``'s."""
+    shared = json.dumps({"product": product, "sent_at": rfc3339(now), "endpoint": endpoint, "status": status,
+                         "format": fmt}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    _append(spool, "".join(f'{{"id":"{i}",{shared},"digest":"{d}"}}\n' for i, d in zip(ids, digests, strict=True)),
+            now)
 
 
 def audit_entry(record_id: str, product: str, endpoint: str, status: int, fmt: str, digest: str,

@@ -200,7 +200,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
                 continue
             if http is None:
                 http = upload.client()
-            _deliver(spool, name, pending, target, result, http, deadline, retry, progress)
+            _deliver(spool, name, target, result, http, deadline, retry, progress)
             result.pending = sum(1 for _ in spool.scan(name))
     finally:
         if own_client and http is not None:
@@ -241,12 +241,6 @@ def _show(spool: Spool, product: str, pending: list[str], target: Target, result
             show(product, target.url, batch.body, len(batch.ids))
 
 
-def _claimed(claim: Claim, product: str, pending: list[str]) -> Iterator[Entry]:
-    """Claim the pending files a chunk at a time, as the batches need them."""
-    for start in range(0, len(pending), upload.MAX_RECORDS):
-        yield from claim.take(product, pending[start:start + upload.MAX_RECORDS])
-
-
 class _Unlinker:
     """Unlinks accepted records on a thread of its own while the next batch is read, built
     and posted (an unlink costs 80-150 µs once the file has reached the disk, and releases
@@ -277,14 +271,15 @@ class _Unlinker:
         self.thread.join()
 
 
-def _deliver(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
+def _deliver(spool: Spool, product: str, target: Target, result: Result,
              http: Client, deadline: upload.Deadline, retry: upload.Retry,
              progress: Progress | None) -> None:
     claim = Claim(spool)
-    total = len(pending)
     unlinker = _Unlinker(spool)
     try:
-        readable = _readable(spool, product, _claimed(claim, product, pending), result, True)
+        claimed = claim.take_all(product)
+        total = len(claimed)
+        readable = _readable(spool, product, iter(claimed), result, True)
         for batch in upload.batches(readable, target.format):
             if deadline.remaining() <= 0:
                 result.problem = "the deadline was reached (--timeout)"
@@ -294,9 +289,8 @@ def _deliver(spool: Spool, product: str, pending: list[str], target: Target, res
             now = time.time()
             if answer.outcome == "accepted":
                 status = answer.status or 200
-                outcomes.audit(spool, [
-                    outcomes.audit_entry(i, product, target.url, status, target.format, d, now)
-                    for i, d in zip(batch.ids, batch.digests, strict=True)], now)
+                outcomes.audit_batch(spool, batch.ids, batch.digests, product, target.url, status,
+                                     target.format, now)
                 unlinker.put(batch.items)
                 result.sent += len(batch.ids)
                 if answer.partial:

@@ -41,6 +41,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
+_READ_AT_ONCE = (64 << 10) + 1
 _RECORD_NAME = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.json").fullmatch  # <ULID>.json: one C call a name
 
 
@@ -144,8 +145,11 @@ class Spool:
         """The bytes of one record file; refuses a symbolic link."""
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
         try:
-            chunks = []
-            while chunk := os.read(fd, 65536):
+            data = os.read(fd, _READ_AT_ONCE)  # a record is at most 64 KiB: one read, as a rule
+            if len(data) < _READ_AT_ONCE:
+                return data
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:
@@ -172,7 +176,11 @@ class Spool:
         os.close(fd)
         target = self.pending / product / name
         try:
-            os.rename(tmp, target)
+            try:
+                os.rename(tmp, target)
+            except FileNotFoundError:  # a sender claimed the whole directory a moment ago
+                ensure_dir(target.parent)
+                os.rename(tmp, target)
         except BaseException:
             os.unlink(tmp)
             raise
@@ -401,6 +409,39 @@ class Claim:
                 continue
             taken.append(Entry(name[:-5], product, path))
         return taken
+
+    def take_all(self, product: str) -> list[Entry]:
+        """Claim every pending record of ``product`` with one rename of its directory (an
+        empty one takes its place at once; a writer that finds none makes it again), oldest
+        first. Files that are not records go back. Falls back to one rename per file when
+        the directory cannot be moved."""
+        source = os.path.join(self.spool.pending, product)
+        if os.path.islink(source):
+            return []
+        target = os.path.join(self.dir, product)
+        if product not in self._made:
+            ensure_dir(self.spool.sending)
+            ensure_dir(self.dir)
+            try:
+                os.rename(source, target)
+            except FileNotFoundError:
+                return []
+            except OSError:
+                pass  # the claim already holds this product: take file by file below
+            else:
+                self._made.add(product)
+                ensure_dir(Path(source))
+                with os.scandir(target) as found:
+                    strays = [e.name for e in found if not (_RECORD_NAME(e.name) and e.is_file(follow_symlinks=False))]
+                for name in strays:
+                    try:
+                        os.rename(os.path.join(target, name), os.path.join(source, name))
+                    except OSError:
+                        pass
+                entries = [Entry(e.name[:-5], product, e.path) for e in self.spool.scan(product, self.dir)]
+                entries.sort()
+                return entries
+        return self.take(product, sorted(e.name for e in self.spool.scan(product)))
 
     def release(self) -> int:
         """Put every record still in the claim back into ``pending/``; remove the claim."""

@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import ipaddress
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -149,6 +150,28 @@ def log_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _any_json(value: Any, depth: int = 0) -> str:
+    """``_encode(_any_value(value))``, written straight from the value (no dicts in between);
+    anything unusual (a subclass, a float that is not finite) takes the reference path."""
+    kind = type(value)
+    if kind is str:
+        return '{"stringValue":' + _string(value) + "}"
+    if kind is bool:
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
+    if kind is int and _INT64[0] <= value <= _INT64[1]:
+        return '{"intValue":"' + int.__repr__(value) + '"}'
+    if kind is float and math.isfinite(value):
+        return '{"doubleValue":' + float.__repr__(value) + "}"
+    if kind is dict and depth < 64:
+        return '{"kvlistValue":{"values":[' + ",".join(
+            '{"key":' + _string(str(k)) + ',"value":' + _any_json(v, depth + 1) + "}"
+            for k, v in value.items()) + "]}}"
+    if kind is list and depth < 64:
+        return '{"arrayValue":{"values":[' + ",".join(_any_json(v, depth + 1) for v in value) + "]}}"
+    return _encode(_any_value(value, depth))
 _CONTEXTS: dict[tuple[tuple[str, type, Any], ...], str] = {}  # context -> its attributes, encoded
 
 
@@ -163,7 +186,7 @@ def _context_attributes(context: Any) -> str:
     except TypeError:  # an unhashable value: encode it every time
         key, cached = (), None
     if cached is None:
-        cached = "".join("," + _encode({"key": f"telemetry.context.{k}", "value": _any_value(v)})
+        cached = "".join(',{"key":' + _string(f"telemetry.context.{k}") + ',"value":' + _any_json(v) + "}"
                          for k, v in context.items())
         if key and len(_CONTEXTS) < 256:
             _CONTEXTS[key] = cached
@@ -179,9 +202,9 @@ def encode_log_record(record: Mapping[str, Any]) -> bytes:
         f'{{"timeUnixNano":"{when}","observedTimeUnixNano":"{when}",'
         f'"severityNumber":{17 if crash else 9},"severityText":"{"ERROR" if crash else "INFO"}",'
         f'"eventName":{_encode(str(record.get("event", "")))},'
-        f'"body":{_encode(_any_value(record.get("metrics", {})))},'
+        f'"body":{_any_json(record.get("metrics", {}))},'
         f'"attributes":[{{"key":"telemetry.record.id","value":{{"stringValue":{_encode(str(record["id"]))}}}}},'
-        f'{{"key":"telemetry.schema","value":{_encode(_any_value(record.get("schema")))}}},'
+        f'{{"key":"telemetry.schema","value":{_any_json(record.get("schema"))}}},'
         f'{{"key":"telemetry.category","value":{{"stringValue":{_encode(str(record.get("category")))}}}}}'
         f'{_context_attributes(record.get("context"))}]}}'
     ).encode()
