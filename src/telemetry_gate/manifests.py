@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from .errors import InvalidFileError
 from .paths import Paths
 from .policy import ProductVariable
-from .settings import FACETS, FORMATS
+from .settings import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -213,7 +213,6 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         if not isinstance(facets, list) or not facets or any(f not in FACETS for f in facets):
             raise fail("[[product.env]] facets must list collection, upload or update", "facets")
         variables.append(ProductVariable(item["name"], kind, tuple(facets)))
-    from .records import CATEGORIES
 
     fields = []
     table = data.get("fields", {})

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .ids import is_id
+from .settings import CATEGORIES
 
 SCHEMA = 1
 MAX_RECORD_BYTES = 64 * 1024
-CATEGORIES = ("usage", "performance", "device", "crash")
 REQUIRED = ("schema", "id", "vendor", "product", "version", "event", "category", "created", "metrics")
 
 # Each pattern starts only where a run begins (the look-behinds), so a long string costs linear time.

@@ -28,6 +28,7 @@ from .fs import atomic_write
 
 FACETS = ("collection", "upload", "update")
 FORMATS = ("otlp", "json")
+CATEGORIES = ("usage", "performance", "device", "crash")  # of a record and a manifest field
 _TYPES: dict[str, tuple[type, ...]] = {
     "collection": (bool,),
     "upload": (bool,),

@@ -150,7 +150,7 @@ def log_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _any_json(value: Any, depth: int = 0) -> str:
