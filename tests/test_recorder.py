@@ -225,6 +225,23 @@ def test_scrubbed_values_never_contain_the_secret(value: object, where: str) -> 
     assert f" {where} " not in out
 
 
+_fragments = st.sampled_from(["/home/zoe", "/HOME/Zoe", "zoe", "ZOE", "zoe.lab.example", "Zoe.Lab", "zoe@example.org",
+                              "10.0.0.7", "fe80::1", "12:30:45", "::", "a.b", "@", "-", "/", " ", "x", "é", "İ", "K"])
+
+
+@settings(max_examples=300)
+@given(parts=st.lists(_fragments | st.text(max_size=6), max_size=8))
+def test_skipping_patterns_that_cannot_match_changes_nothing(parts: list[str]) -> None:
+    # Scrubber.text skips a pattern when its literal is absent: the result must be what running
+    # every pattern in order gives
+    scrubber = Scrubber(home="/home/zoe", user="zoe", host="zoe.lab.example")
+    value = "".join(parts)
+    expected = value
+    for pattern, replacement, _needle in scrubber._rules:
+        expected = pattern.sub(replacement, expected)
+    assert scrubber.text(value) == expected
+
+
 def test_bound_drops_the_oldest_and_counts(isolation: Env, telemetry) -> None:
     isolation.config_dir.mkdir(parents=True)
     (isolation.config_dir / "settings.toml").write_text("[telemetry]\nmax_records = 5\n")

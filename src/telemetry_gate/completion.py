@@ -6,7 +6,6 @@ vendors from ``<system dir>/<vendor>/telemetry`` and the user's configuration di
 No network, and nothing here raises: a completion that fails offers nothing.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
