@@ -1,4 +1,4 @@
-"""upload.py on its own: formats, batches, URL checks and the retry policy, over an injected
+"""payloads.py and upload.py on their own: formats, batches, URL checks and the retry policy, over an injected
 ``httpx.MockTransport`` client (the end-to-end tests use a real server: test_cli_send.py)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from telemetry_gate import upload
+from telemetry_gate import payloads, upload
 from telemetry_gate.errors import ConfigError
 from telemetry_gate.ids import new_id
 from telemetry_gate.records import dumps
@@ -64,7 +64,7 @@ def _client(answers: list[httpx.Response | Exception], seen: list[httpx.Request]
 def test_otlp_body_parses_with_the_official_messages() -> None:
     records = [_record(i) for i in range(7)] + [_record(9, version="9.1.0", big=2**70, ratio=0.5,
                                                         nested={"a": [1, "x", None, {"b": False}]})]
-    batch = next(upload.batches(_items(records), "otlp"))
+    batch = next(payloads.batches(_items(records), "otlp"))
     message = Parse(batch.body.decode(), ExportLogsServiceRequest())
     assert len(message.resource_logs) == 2  # one per version
     by_version = {}
@@ -102,32 +102,32 @@ def test_encoded_log_record_is_the_otlp_mapping_byte_for_byte(event: str, catego
     # the fast encoder (shared context encoded once) must say exactly what the mapping says
     record = {**_record(), "event": event, "category": category, "metrics": metrics, "context": context}
     for _ in range(2):  # the second time the context comes from the cache
-        expected = json.dumps(upload.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
-        assert upload.piece(record, b"", "otlp") == expected
-    Parse(upload.payload(record, b"", "otlp").decode(), ExportLogsServiceRequest())
+        expected = json.dumps(payloads.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
+        assert payloads.piece(record, b"", "otlp") == expected
+    Parse(payloads.payload(record, b"", "otlp").decode(), ExportLogsServiceRequest())
 
 
 def test_contexts_equal_in_python_but_not_in_otlp_are_encoded_apart() -> None:
     for cpus in (1, True, 1.0):
         record = {**_record(), "context": {"cpus": cpus}}
-        assert upload.piece(record, b"", "otlp") == json.dumps(
-            upload.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
+        assert payloads.piece(record, b"", "otlp") == json.dumps(
+            payloads.log_record(record), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_json_body_is_the_records_exactly_as_stored() -> None:
     items = _items([_record(i) for i in range(3)])
-    batch = next(upload.batches(items, "json"))
+    batch = next(payloads.batches(items, "json"))
     assert batch.body == b'{"records":[' + b",".join(data for _, _, data in items) + b"]}"
     assert [r["id"] for r in json.loads(batch.body)["records"]] == batch.ids
 
 
 def test_batches_hold_at_most_500_records_and_1_mib() -> None:
     items = _items([_record(i) for i in range(1203)])
-    sizes = [len(b.ids) for b in upload.batches(items, "otlp")]
+    sizes = [len(b.ids) for b in payloads.batches(items, "otlp")]
     assert sizes == [500, 500, 203]
     heavy = _items([_record(i, blob="x" * 20_000) for i in range(120)])
-    batches = list(upload.batches(heavy, "json"))
-    assert all(len(b.body) <= upload.MAX_BYTES for b in batches) and len(batches) == 3
+    batches = list(payloads.batches(heavy, "json"))
+    assert all(len(b.body) <= payloads.MAX_BYTES for b in batches) and len(batches) == 3
     assert [i for b in batches for i in b.ids] == [r["id"] for _, r, _ in heavy]
 
 
@@ -135,10 +135,10 @@ def test_digest_is_of_the_bytes_that_carried_the_record() -> None:
     import hashlib
 
     [(_, record, data)] = _items([_record()])
-    [batch] = upload.batches([("x", record, data)], "json")
+    [batch] = payloads.batches([("x", record, data)], "json")
     assert batch.digests == ["sha256:" + hashlib.sha256(data).hexdigest()]
-    [batch] = upload.batches([("x", record, data)], "otlp")
-    assert batch.digests == ["sha256:" + hashlib.sha256(upload.piece(record, data, "otlp")).hexdigest()]
+    [batch] = payloads.batches([("x", record, data)], "otlp")
+    assert batch.digests == ["sha256:" + hashlib.sha256(payloads.piece(record, data, "otlp")).hexdigest()]
 
 
 # -- where to --------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_client_verifies_certificates_and_trusts_the_environment() -> None:
 
 def test_200_is_accepted_and_the_body_is_gzip() -> None:
     seen: list[httpx.Request] = []
-    batch = next(upload.batches(_items([_record()]), "otlp"))
+    batch = next(payloads.batches(_items([_record()]), "otlp"))
     answer = upload.send(batch.body, "http://127.0.0.1/v1/logs", client=_client([httpx.Response(200)], seen),
                          deadline=upload.Deadline(5))
     assert answer.outcome == "accepted" and answer.attempts == 1

@@ -240,8 +240,8 @@ def inspect(
     if target is not None:
         entry = inspection.find(gate.spool, target, _product(product))
         record, data = inspection.load(entry)
+        from .payloads import payload
         from .sending import resolve_format
-        from .upload import payload
 
         fmt, _ = resolve_format(gate, entry.product)
         render.record_in_full(entry, record, data, payload(record, data, fmt), fmt)

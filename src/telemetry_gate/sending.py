@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import outcomes, records, upload
+from . import outcomes, payloads, records, upload
 from .errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
 from .paths import display
 from .settings import FORMATS
@@ -234,7 +234,7 @@ def _show(spool: Spool, product: str, pending: list[str], target: Target, result
           show: Show | None) -> None:
     folder = spool.pending / product
     entries = (Entry(n[:-5], product, os.path.join(folder, n)) for n in pending)
-    for batch in upload.batches(_readable(spool, product, entries, result, False), target.format):
+    for batch in payloads.batches(_readable(spool, product, entries, result, False), target.format):
         result.requests += 1
         result.sent += len(batch.ids)
         if show is not None:
@@ -280,7 +280,7 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
         claimed = claim.take_all(product)
         total = len(claimed)
         readable = _readable(spool, product, iter(claimed), result, True)
-        for batch in upload.batches(readable, target.format):
+        for batch in payloads.batches(readable, target.format):
             if deadline.remaining() <= 0:
                 result.problem = "the deadline was reached (--timeout)"
                 break
