@@ -281,7 +281,8 @@ def test_a_sender_killed_mid_send_is_recovered_by_the_next(isolation: Env) -> No
 
 
 def test_a_live_senders_claim_is_left_alone(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
-    from telemetry_gate.spool import Claim, Spool
+    from telemetry_gate.claims import Claim
+    from telemetry_gate.spool import Spool
 
     ids = _fill(3)
     claim = Claim(Spool(_spool(isolation)))  # this test process: alive

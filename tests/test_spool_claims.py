@@ -11,7 +11,8 @@ from pathlib import Path
 
 from conftest import Env
 from telemetry_gate import Recorder, outcomes
-from telemetry_gate.spool import Claim, Spool, _host_tag, claim_alive, claim_name
+from telemetry_gate.claims import Claim, _host_tag, claim_alive, claim_name, recover
+from telemetry_gate.spool import Spool
 
 
 def _spool(env: Env) -> Spool:
@@ -58,12 +59,12 @@ def test_recover_returns_dead_claims_only(isolation: Env) -> None:
     dead.take("cellranger", [f"{ids[1]}.json"])
     foreign = Claim(spool, "00000000-12-34-abcd")  # another host: returned only when stale
     foreign.take("cellranger", [f"{ids[2]}.json"])
-    assert spool.recover() == 1
+    assert recover(spool) == 1
     assert [e.id for e in spool.entries("cellranger")] == [ids[1]]
     old = time.time() - 2 * 86400
     for path in (foreign.dir, foreign.dir / "cellranger"):
         os.utime(path, (old, old))
-    assert spool.recover() == 1
+    assert recover(spool) == 1
     assert sorted(e.id for e in spool.entries("cellranger")) == sorted(ids[1:])
     assert sorted(p.name for p in spool.sending.iterdir()) == [live.name]
 

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import outcomes, payloads, records, upload
+from .claims import Claim, recover
 from .errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
 from .paths import display
 from .settings import FORMATS
-from .spool import Claim, Entry, Spool
+from .spool import Entry, Spool
 from .status import Gate
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
         except ConfigError as exc:
             raise UsageError(exc.message, exc.hint) from exc
     spool = gate.spool
-    recovered = 0 if dry_run else spool.recover()
+    recovered = 0 if dry_run else recover(spool)
     names = [product] if product else [p for p in spool.products() if next(spool.scan(p), None)]
     deadline = upload.Deadline(timeout)
     results: list[Result] = []
