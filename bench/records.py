@@ -10,16 +10,16 @@ memory of `inspect --all --json`. All commands run with the interpreter of the i
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _setup import setup
 
 
 def per_call_us(fn, n: int) -> float:
@@ -44,18 +44,7 @@ def run_ms(argv: list[str], env: dict[str, str], runs: int = 5) -> tuple[float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=100_000)
-    args = parser.parse_args()
-    n = args.records
-    script = str(Path(sys.executable).parent / "telemetry")
-    home = tempfile.mkdtemp(prefix="tg-bench-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEMETRY_", "TENX_", "XDG_"))}
-    env.update(HOME=home, TELEMETRY_SYSTEM_DIR=os.path.join(home, "etc"))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.pop("DO_NOT_TRACK", None)
-    os.environ.clear()
-    os.environ.update(env)
+    n, script, home, env = setup("tg-bench-")
     rows: list[tuple[str, str, str, str]] = []
 
     # -- one record ------------------------------------------------------------------

@@ -20,18 +20,18 @@ parses every body and counts the distinct record ids it received.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from _setup import setup
 
 PRODUCT = "benchprod"
 
@@ -209,19 +209,9 @@ def case_sdk(pending: Path, url: str) -> tuple[float, int, dict[str, int]] | Non
 # -- the table -----------------------------------------------------------------------------
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=100_000)
-    args = parser.parse_args()
-    n = args.records
-    script = str(Path(sys.executable).parent / "telemetry")
-    home = tempfile.mkdtemp(prefix="tg-bench-send-")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TELEMETRY_", "TENX_", "XDG_")) and k.lower() not in (
-               "do_not_track", "http_proxy", "https_proxy", "all_proxy", "no_proxy")}
-    env.update(HOME=home, TELEMETRY_SYSTEM_DIR=os.path.join(home, "etc"),
-               XDG_STATE_HOME=os.path.join(home, "state"), XDG_CONFIG_HOME=os.path.join(home, "config"),
+    n, script, home, env = setup("tg-bench-send-")
+    env.update(XDG_STATE_HOME=os.path.join(home, "state"), XDG_CONFIG_HOME=os.path.join(home, "config"),
                XDG_CACHE_HOME=os.path.join(home, "cache"), XDG_DATA_HOME=os.path.join(home, "data"))
-    os.environ.clear()
     os.environ.update(env)
     settings = Path(env["XDG_CONFIG_HOME"]) / "tenx" / "telemetry" / "settings.toml"
     settings.parent.mkdir(parents=True)
