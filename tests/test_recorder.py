@@ -242,6 +242,11 @@ def test_skipping_patterns_that_cannot_match_changes_nothing(parts: list[str]) -
     assert scrubber.text(value) == expected
 
 
+def test_a_home_beyond_ascii_is_scrubbed_wherever_its_pattern_matches() -> None:
+    scrubber = Scrubber(home="/home/\u017fam", user="x", host="")  # long s: matches "s" and "S"
+    assert scrubber.text("/home/sam/data and /HOME/SAM/x") == "<home>/data and <home>/x"
+
+
 def test_bound_drops_the_oldest_and_counts(isolation: Env, telemetry) -> None:
     isolation.config_dir.mkdir(parents=True)
     (isolation.config_dir / "settings.toml").write_text("[telemetry]\nmax_records = 5\n")

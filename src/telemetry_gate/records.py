@@ -58,7 +58,9 @@ class Scrubber:
             rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<host>", name))
         if user and len(user) >= 2:
             rules.append((rf"(?<![\w-]){re.escape(user)}(?![\w-])", "<user>", user))
-        self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower()) for p, r, needle in rules]
+        # a literal beyond ASCII could match ASCII text under IGNORECASE (K, ſ): such a rule always runs
+        self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "")
+                       for p, r, needle in rules]
 
     def text(self, value: str) -> str:
         if len(value) > MAX_RECORD_BYTES:
