@@ -168,7 +168,7 @@ def man_page(date: int) -> str:
     import typer.main
 
     from telemetry_gate import __version__
-    from telemetry_gate.cli import app
+    from telemetry_gate.cli.app import app
 
     group = typer.main.get_command(app)
     day = time.strftime("%Y-%m-%d", time.gmtime(date))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from telemetry_gate.cli import app
-from telemetry_gate.paths import Paths
+from telemetry_gate.cli.app import app
+from telemetry_gate.policy.paths import Paths
 
 _PREFIXES = ("TELEMETRY_", "TENX_", "ACME_", "XDG_", "STRIPEPY_", "RUBRIX_")
 _NAMES = ("DO_NOT_TRACK", "NO_COLOR", "FORCE_COLOR", "SSL_CERT_FILE", "HTTP_PROXY", "HTTPS_PROXY",

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import Env, Telemetry
 from telemetry_gate import Recorder
-from telemetry_gate.ids import new_id
+from telemetry_gate.spool.ids import new_id
 
 
 def _spool(env: Env) -> Path:
@@ -219,7 +219,7 @@ def test_purge_without_a_filter_is_a_usage_error(telemetry: Telemetry) -> None:
 
 def test_purge_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     _fill(2)
-    import telemetry_gate.cli as cli
+    import telemetry_gate.cli.app as cli
 
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     out = inprocess("purge", "--all", input="n\n")

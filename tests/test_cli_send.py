@@ -281,8 +281,8 @@ def test_a_sender_killed_mid_send_is_recovered_by_the_next(isolation: Env) -> No
 
 
 def test_a_live_senders_claim_is_left_alone(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
-    from telemetry_gate.claims import Claim
-    from telemetry_gate.spool import Spool
+    from telemetry_gate.spool.claims import Claim
+    from telemetry_gate.spool.store import Spool
 
     ids = _fill(3)
     claim = Claim(Spool(_spool(isolation)))  # this test process: alive
@@ -386,7 +386,7 @@ def test_nothing_pending(telemetry: Telemetry, collector: Collector) -> None:
 
 def test_malformed_pending_file_is_quarantined_and_the_rest_sent(telemetry: Telemetry, isolation: Env,
                                                                  collector: Collector) -> None:
-    from telemetry_gate.ids import new_id
+    from telemetry_gate.spool.ids import new_id
 
     ids = _fill(3)
     bad = _spool(isolation) / "pending" / "cellranger" / f"{new_id()}.json"

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import Env
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.paths import Paths
-from telemetry_gate.policy import Policy, ProductVariable
+from telemetry_gate.policy.layers import Policy, ProductVariable
+from telemetry_gate.policy.paths import Paths
 
 PRODUCT = "stripepy"
 VARIABLES = {PRODUCT: [ProductVariable("STRIPEPY_TELEMETRY", "boolean", ("collection", "upload", "update"))]}

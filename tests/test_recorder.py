@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import Env
 from telemetry_gate import Recorder
-from telemetry_gate.records import MAX_RECORD_BYTES, Scrubber
+from telemetry_gate.spool.records import MAX_RECORD_BYTES, Scrubber
 
 
 def _spool(env: Env) -> Path:

@@ -15,7 +15,7 @@ import typer.main
 
 from conftest import Env, script_path
 from telemetry_gate import Recorder
-from telemetry_gate.cli import app
+from telemetry_gate.cli.app import app
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = ["completions/telemetry.bash", "completions/_telemetry", "completions/telemetry.fish", "man/telemetry.1"]

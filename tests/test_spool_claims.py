@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from conftest import Env
-from telemetry_gate import Recorder, outcomes
-from telemetry_gate.claims import Claim, _host_tag, claim_alive, claim_name, recover
-from telemetry_gate.spool import Spool
+from telemetry_gate import Recorder
+from telemetry_gate.send import outcomes
+from telemetry_gate.spool.claims import Claim, _host_tag, claim_alive, claim_name, recover
+from telemetry_gate.spool.store import Spool
 
 
 def _spool(env: Env) -> Spool:

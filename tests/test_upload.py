@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from telemetry_gate import payloads, upload
 from telemetry_gate.errors import ConfigError
-from telemetry_gate.ids import new_id
-from telemetry_gate.records import dumps
+from telemetry_gate.send import payloads, upload
+from telemetry_gate.spool.ids import new_id
+from telemetry_gate.spool.records import dumps
 
 
 def _record(i: int = 0, product: str = "cellranger", version: str = "9.0.0", **metrics: Any) -> dict[str, Any]:

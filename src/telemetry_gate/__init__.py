@@ -11,20 +11,20 @@ own modules load only when ``Recorder`` is first used::
 
 from __future__ import annotations
 
-from ._version import __version__
+from telemetry_gate._version import __version__
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs ~7 ms here
 if TYPE_CHECKING:
     from typing import Any
 
-    from .recorder import Recorder, Run
+    from telemetry_gate.spool.recorder import Recorder, Run
 
 __all__ = ["Recorder", "Run", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Recorder", "Run"):
-        from . import recorder
+        from telemetry_gate.spool import recorder
 
         return getattr(recorder, name)
     raise AttributeError(f"module 'telemetry_gate' has no attribute {name!r}")

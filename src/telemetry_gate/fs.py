@@ -10,7 +10,7 @@ import errno
 import os
 from pathlib import Path
 
-from .errors import PermissionDenied
+from telemetry_gate.errors import PermissionDenied
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

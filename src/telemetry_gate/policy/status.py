@@ -8,10 +8,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .manifests import Catalogue, discover
-from .paths import Paths
-from .policy import Decision, Policy
-from .spool import Spool, Summary
+from telemetry_gate.policy.layers import Decision, Policy
+from telemetry_gate.policy.manifests import Catalogue, discover
+from telemetry_gate.policy.paths import Paths
+from telemetry_gate.spool.store import Spool, Summary
 
 
 class Gate(NamedTuple):

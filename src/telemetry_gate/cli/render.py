@@ -15,11 +15,11 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .policy import Decision
-from .status import CheckReport
+from telemetry_gate.policy.layers import Decision
+from telemetry_gate.policy.status import CheckReport
 
 if TYPE_CHECKING:
-    from .switches import SwitchResult
+    from telemetry_gate.policy.switches import SwitchResult
 
 _GREEN, _RED, _DIM, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -239,7 +239,7 @@ def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_jso
     from rich.table import Table
 
     now = time.time()
-    from .ids import timestamp
+    from telemetry_gate.spool.ids import timestamp
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE", "FILE"):

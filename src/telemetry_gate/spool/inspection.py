@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import records
-from .errors import InvalidFileError, UsageError
-from .ids import is_id
-from .manifests import Catalogue, Manifest
-from .paths import Paths
-from .spool import Entry, Spool
+from telemetry_gate.errors import InvalidFileError, UsageError
+from telemetry_gate.policy.manifests import Catalogue, Manifest
+from telemetry_gate.policy.paths import Paths
+from telemetry_gate.spool import records
+from telemetry_gate.spool.ids import is_id
+from telemetry_gate.spool.store import Entry, Spool
 
 
 class Shown(NamedTuple):
@@ -174,7 +174,7 @@ def catalogue(found: Catalogue, paths: Paths, product: str | None) -> list[Manif
 
 def switched_off(gate: Any, manifests: list[Manifest]) -> dict[str, frozenset[str]]:
     """Per product, the declared fields its downloaded configuration switches off."""
-    from .config import disabled_fields, version_for
+    from telemetry_gate.send.config import disabled_fields, version_for
 
     return {m.name: disabled_fields(gate.paths, m.name, version_for(gate.spool, m)) for m in manifests}
 
@@ -183,7 +183,7 @@ def rejected(spool: Spool, product: str | None, since: float | None, limit: int 
              warnings: list[str]) -> list[dict[str, Any]]:
     """Rejected records, newest first, each with ``rejected_status``, ``rejected_answer``,
     ``rejected_at`` and ``rejected_endpoint`` from its batch's answer."""
-    from .outcomes import answers
+    from telemetry_gate.send.outcomes import answers
 
     found = page(spool, product, since, limit, spool.rejected)
     warnings.extend(found.warnings)

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import InvalidFileError
-from .paths import Paths
-from .policy import ProductVariable
-from .settings import CATEGORIES, FACETS, FORMATS
+from telemetry_gate.errors import InvalidFileError
+from telemetry_gate.policy.layers import ProductVariable
+from telemetry_gate.policy.paths import Paths
+from telemetry_gate.policy.settings import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .fs import ensure_dir
-from .spool import _RECORD_NAME, Entry, Spool
+from telemetry_gate.fs import ensure_dir
+from telemetry_gate.spool.store import _RECORD_NAME, Entry, Spool
 
 
 def release(spool: Spool, claim_dir: Path) -> int:

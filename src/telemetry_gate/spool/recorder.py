@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import records
-from .spool import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
+from telemetry_gate.spool import records
+from telemetry_gate.spool.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
 
 
 class Run:
@@ -56,9 +56,9 @@ class Recorder:
             self.problem = f"telemetry disabled: {type(exc).__name__}: {exc}"
 
     def _setup(self, vendor: str | None, environ: Mapping[str, str]) -> None:
-        from . import manifests
-        from .paths import Paths, check_name, resolve_vendor
-        from .policy import Policy
+        from telemetry_gate.policy import manifests
+        from telemetry_gate.policy.layers import Policy
+        from telemetry_gate.policy.paths import Paths, check_name, resolve_vendor
 
         self.vendor = resolve_vendor(vendor, environ)
         check_name("product", self.product)
@@ -71,7 +71,7 @@ class Recorder:
         if manifest is None and any(os.path.basename(s) == f"{self.product}.toml" for s in catalogue.errors):
             return  # its manifest is malformed: what it allows is unknown, so collect nothing
         self._declared = manifest.declared() if manifest else None
-        from .config import disabled_fields
+        from telemetry_gate.send.config import disabled_fields
 
         self._disabled = disabled_fields(paths, self.product, self.version)
         self._max_records = self._bound(policy, "max_records", DEFAULT_MAX_RECORDS)
@@ -102,7 +102,7 @@ class Recorder:
 
     def _write(self, event: str, category: str, metrics: Mapping[str, Any],
                copy_to: str | os.PathLike[str] | None) -> str:
-        from .ids import new_id
+        from telemetry_gate.spool.ids import new_id
 
         spool = self._spool
         assert spool is not None
@@ -123,7 +123,7 @@ class Recorder:
         if self._count > self._max_records or self._bytes > self._max_bytes:
             self._trim()
         if copy_to is not None:
-            from .fs import atomic_write
+            from telemetry_gate.fs import atomic_write
 
             atomic_write(Path(copy_to) / "telemetry.json", data, durable=False)
         return record_id

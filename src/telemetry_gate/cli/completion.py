@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from .paths import DEFAULT_VENDOR, SYSTEM_DIR_VARIABLE, Paths, resolve_vendor
+from telemetry_gate.policy.paths import DEFAULT_VENDOR, SYSTEM_DIR_VARIABLE, Paths, resolve_vendor
 
 MAX_IDS = 50
 
@@ -35,8 +35,8 @@ def _paths(ctx: typer.Context) -> Paths:
 
 
 def _products(ctx: typer.Context) -> Iterable[str]:
-    from . import manifests, settings
-    from .spool import Spool
+    from telemetry_gate.policy import manifests, settings
+    from telemetry_gate.spool.store import Spool
 
     paths = _paths(ctx)
     yield from Spool(paths.spool).products()
@@ -47,7 +47,7 @@ def _products(ctx: typer.Context) -> Iterable[str]:
 
 
 def _record_ids(ctx: typer.Context, prefix: str) -> list[str]:
-    from .spool import Spool
+    from telemetry_gate.spool.store import Spool
 
     spool = Spool(_paths(ctx).spool)
     product = ctx.params.get("product")

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from ._version import __version__
-from .errors import ConfigError
+from telemetry_gate._version import __version__
+from telemetry_gate.errors import ConfigError
 
 if TYPE_CHECKING:
     import httpx

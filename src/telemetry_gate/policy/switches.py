@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import settings
-from .errors import PermissionDenied, UsageError
-from .paths import display
-from .policy import Decision
-from .settings import FACETS
-from .status import Gate
+from telemetry_gate.errors import PermissionDenied, UsageError
+from telemetry_gate.policy import settings
+from telemetry_gate.policy.layers import Decision
+from telemetry_gate.policy.paths import display
+from telemetry_gate.policy.settings import FACETS
+from telemetry_gate.policy.status import Gate
 
 SYSTEM_FLAG_FOR = {"all": "disable", "upload": "disable_upload", "update": "disable_update"}
 

@@ -17,15 +17,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import ConfigError, UploadIncomplete, UsageError
-from .fs import atomic_write
-from .manifests import Manifest
-from .paths import Paths
-from .spool import Spool
+from telemetry_gate.errors import ConfigError, UploadIncomplete, UsageError
+from telemetry_gate.fs import atomic_write
+from telemetry_gate.policy.manifests import Manifest
+from telemetry_gate.policy.paths import Paths
+from telemetry_gate.spool.store import Spool
 
 if TYPE_CHECKING:
-    from .status import Gate
-    from .upload import Client
+    from telemetry_gate.policy.status import Gate
+    from telemetry_gate.send.upload import Client
 
 MAX_BYTES = 1 << 20
 DEFAULT_TIMEOUT = 60.0
@@ -82,7 +82,7 @@ class Updated(NamedTuple):
 def update(gate: Gate, product: str | None = None, *, http: Client | None = None,
            timeout: float = DEFAULT_TIMEOUT) -> list[Updated]:
     """Download each product's configuration unless its update facet is disabled."""
-    from . import upload
+    from telemetry_gate.send import upload
 
     if product is not None:
         manifest = gate.catalogue.require(product)

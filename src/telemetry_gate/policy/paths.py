@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import UsageError
+from telemetry_gate.errors import UsageError
 
 DEFAULT_VENDOR = "tenx"
 VENDOR_VARIABLE = "TELEMETRY_VENDOR"

@@ -23,8 +23,8 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import InvalidFileError, PermissionDenied
-from .fs import atomic_write
+from telemetry_gate.errors import InvalidFileError, PermissionDenied
+from telemetry_gate.fs import atomic_write
 
 FACETS = ("collection", "upload", "update")
 FORMATS = ("otlp", "json")

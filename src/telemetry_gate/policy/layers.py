@@ -28,9 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from . import settings as settings_mod
-from .paths import FLAG_FILES, Paths, display
-from .settings import FACETS, Settings
+from telemetry_gate.policy import settings as settings_mod
+from telemetry_gate.policy.paths import FLAG_FILES, Paths, display
+from telemetry_gate.policy.settings import FACETS, Settings
 
 NO_WORDS = frozenset({"0", "false", "no", "off"})
 YES_WORDS = frozenset({"1", "true", "yes", "on"})

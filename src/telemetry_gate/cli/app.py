@@ -16,9 +16,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from . import completion
-from ._version import __version__
-from .errors import ExitCode, TelemetryError
+from telemetry_gate._version import __version__
+from telemetry_gate.cli import completion
+from telemetry_gate.errors import ExitCode, TelemetryError
 
 
 class Facet(enum.StrEnum):
@@ -100,14 +100,14 @@ def _main(
 
 
 def _gate(ctx: typer.Context) -> Any:
-    from .paths import resolve_vendor
-    from .status import Gate
+    from telemetry_gate.policy.paths import resolve_vendor
+    from telemetry_gate.policy.status import Gate
 
     return Gate.open(resolve_vendor(ctx.obj))
 
 
 def _product(product: str | None) -> str | None:
-    from .paths import check_name
+    from telemetry_gate.policy.paths import check_name
 
     return check_name("product", product) if product else None
 
@@ -129,9 +129,9 @@ def check(
         "--quiet", "-q", help="With FACET: print nothing; exit 0 if enabled, 1 if disabled.")] = False,
 ) -> None:
     """Show whether telemetry is on, facet by facet, and who decided."""
-    from . import status
-    from .errors import UsageError
-    from .settings import FACETS
+    from telemetry_gate.errors import UsageError
+    from telemetry_gate.policy import status
+    from telemetry_gate.policy.settings import FACETS
 
     if quiet and facet is None:
         raise UsageError("--quiet needs a FACET", "for example: telemetry check upload --quiet")
@@ -141,7 +141,7 @@ def check(
     if quiet:
         decision = (report.products[product] if product else report.facets)[facets[0]]
         raise typer.Exit(int(ExitCode.OK if decision.enabled else ExitCode.DISABLED))
-    from . import render
+    from telemetry_gate.cli import render
 
     if json:
         render.print_json(report.as_json(explain=explain))
@@ -152,8 +152,8 @@ def check(
 
 
 def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool) -> None:
-    from . import render
-    from .switches import switch
+    from telemetry_gate.cli import render
+    from telemetry_gate.policy.switches import switch
 
     result, _ = switch(_gate(ctx), enable, facet.value, _product(product), system)
     render.switched(result)
@@ -221,7 +221,8 @@ def inspect(
     """Show what is collected: pending records, one record in full, or a product's fields."""
     from pathlib import Path
 
-    from . import inspection, render
+    from telemetry_gate.cli import render
+    from telemetry_gate.spool import inspection
 
     if catalog:
         gate = _gate(ctx)
@@ -240,8 +241,8 @@ def inspect(
     if target is not None:
         entry = inspection.find(gate.spool, target, _product(product))
         record, data = inspection.load(entry)
-        from .payloads import payload
-        from .sending import resolve_format
+        from telemetry_gate.send.payloads import payload
+        from telemetry_gate.send.sending import resolve_format
 
         fmt, _ = resolve_format(gate, entry.product)
         render.record_in_full(entry, record, data, payload(record, data, fmt), fmt)
@@ -264,7 +265,9 @@ def inspect(
 def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
                      limit: int | None, json: bool) -> None:
     """``inspect --sent`` (the audit log) or ``inspect --rejected``."""
-    from . import inspection, outcomes, render
+    from telemetry_gate.cli import render
+    from telemetry_gate.send import outcomes
+    from telemetry_gate.spool import inspection
 
     gate = _gate(ctx)
     warnings: list[str] = []
@@ -288,9 +291,9 @@ def purge(
     rejected: Annotated[bool, typer.Option("--rejected", help="Rejected records instead of pending ones.")] = False,
 ) -> None:
     """Delete pending records (by product and age) and say how many and how large."""
-    from . import purge as purging
-    from . import render
-    from .errors import UsageError
+    from telemetry_gate.cli import render
+    from telemetry_gate.errors import UsageError
+    from telemetry_gate.spool import purge as purging
 
     gate = _gate(ctx)
     if sent:
@@ -310,9 +313,9 @@ def purge(
 
 
 def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_run: bool, yes: bool) -> None:
-    from . import purge as purging
-    from . import render
-    from .errors import UsageError
+    from telemetry_gate.cli import render
+    from telemetry_gate.errors import UsageError
+    from telemetry_gate.spool import purge as purging
 
     found = purging.sent(gate.spool, product, older_than, True)
     if found.records and not dry_run and not yes:
@@ -344,7 +347,8 @@ def send(
     json: JsonOption = False,
 ) -> None:
     """Upload pending records of every product whose upload is enabled."""
-    from . import render, sending
+    from telemetry_gate.cli import render
+    from telemetry_gate.send import sending
 
     gate = _gate(ctx)
     with render.SendProgress() as progress:
@@ -358,7 +362,8 @@ def send(
 @app.command()
 def update(ctx: typer.Context, product: ProductOption = None) -> None:
     """Download each product's telemetry configuration, unless update is disabled."""
-    from . import config, render
+    from telemetry_gate.cli import render
+    from telemetry_gate.send import config
 
     results = config.update(_gate(ctx), _product(product))
     render.updated(results)

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from .fs import DIR_MODE, FILE_MODE, ensure_dir
-from .ids import timestamp
+from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir
+from telemetry_gate.spool.ids import timestamp
 
 DEFAULT_MAX_RECORDS = 10_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

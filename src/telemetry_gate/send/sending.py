@@ -17,16 +17,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import outcomes, payloads, records, upload
-from .claims import Claim, recover
-from .errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
-from .paths import display
-from .settings import FORMATS
-from .spool import Entry, Spool
-from .status import Gate
+from telemetry_gate.errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
+from telemetry_gate.policy.paths import display
+from telemetry_gate.policy.settings import FORMATS
+from telemetry_gate.policy.status import Gate
+from telemetry_gate.send import outcomes, payloads, upload
+from telemetry_gate.spool import records
+from telemetry_gate.spool.claims import Claim, recover
+from telemetry_gate.spool.store import Entry, Spool
 
 if TYPE_CHECKING:
-    from .upload import Client
+    from telemetry_gate.send.upload import Client
 
 ENDPOINT_VARIABLE = "TELEMETRY_ENDPOINT"
 DEFAULT_FORMAT = "otlp"

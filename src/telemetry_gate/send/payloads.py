@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from ._version import __version__
+from telemetry_gate._version import __version__
 
 MAX_RECORDS = 500
 MAX_BYTES = 1 << 20  # of the body before gzip
@@ -59,7 +59,7 @@ def _nanos(record: Mapping[str, Any]) -> str:
             return str(int(datetime.fromisoformat(created).timestamp() * 1000) * 1_000_000)
         except ValueError:
             pass
-    from .ids import timestamp
+    from telemetry_gate.spool.ids import timestamp
 
     return str(int((timestamp(str(record.get("id"))) or 0) * 1000) * 1_000_000)
 

@@ -22,10 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .fs import FILE_MODE, atomic_write, ensure_dir
-from .ids import new_id
-from .records import rfc3339
-from .spool import Entry, Spool
+from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir
+from telemetry_gate.spool.ids import new_id
+from telemetry_gate.spool.records import rfc3339
+from telemetry_gate.spool.store import Entry, Spool
 
 AUDIT_DAYS = 30
 ANSWER_SUFFIX = ".answer"
