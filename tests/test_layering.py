@@ -8,7 +8,11 @@ from pathlib import Path
 import telemetry_gate
 
 PACKAGE = Path(telemetry_gate.__file__).parent
-OWNERS = {"rich": {"cli/render.py"}, "httpx": {"send/upload.py"}, "typer": {"cli/app.py", "cli/completion.py"}}
+OWNERS = {
+    "rich": {"cli/render/text.py", "cli/render/records.py", "cli/render/sending.py"},
+    "httpx": {"send/upload.py"},
+    "typer": {"cli/app.py", "cli/completion.py"},
+}
 
 
 def _imports(path: Path) -> set[str]:

@@ -141,22 +141,23 @@ def check(
     if quiet:
         decision = (report.products[product] if product else report.facets)[facets[0]]
         raise typer.Exit(int(ExitCode.OK if decision.enabled else ExitCode.DISABLED))
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import status as status_view
+    from telemetry_gate.cli.render import text
 
     if json:
-        render.print_json(report.as_json(explain=explain))
+        text.print_json(report.as_json(explain=explain))
     elif explain:
-        render.explain(report)
+        status_view.explain(report)
     else:
-        render.check(report)
+        status_view.check(report)
 
 
 def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool) -> None:
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.policy.switches import switch
 
     result, _ = switch(_gate(ctx), enable, facet.value, _product(product), system)
-    render.switched(result)
+    status_view.switched(result)
 
 
 FacetOrAllArgument = Annotated[FacetOrAll, typer.Argument(help="all (default), collection, upload or update.")]
@@ -221,21 +222,22 @@ def inspect(
     """Show what is collected: pending records, one record in full, or a product's fields."""
     from pathlib import Path
 
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import records as records_view
+    from telemetry_gate.cli.render import text
     from telemetry_gate.spool import inspection
 
     if catalog:
         gate = _gate(ctx)
         manifests = inspection.catalogue(gate.catalogue, gate.paths, _product(product))
-        render.catalogue(manifests, json, inspection.switched_off(gate, manifests))
+        records_view.catalogue(manifests, json, inspection.switched_off(gate, manifests))
         return
     if sent or rejected:
         _inspect_outcomes(ctx, sent, _product(product), _age(since), None if show_all else limit, json)
         return
     if target is not None and inspection.is_record_path(target):
         found, warnings = inspection.from_path(Path(target))
-        render.warnings(warnings)
-        render.records_from_path(found, json)
+        text.warnings(warnings)
+        records_view.records_from_path(found, json)
         return
     gate = _gate(ctx)
     if target is not None:
@@ -245,38 +247,39 @@ def inspect(
         from telemetry_gate.send.sending import resolve_format
 
         fmt, _ = resolve_format(gate, entry.product)
-        render.record_in_full(entry, record, data, payload(record, data, fmt), fmt)
+        records_view.record_in_full(entry, record, data, payload(record, data, fmt), fmt)
         return
     age = _age(since)
     limit_or_none = None if show_all else limit
     if json:
         skipped: list[str] = []
-        render.json_stream(inspection.stream(gate.spool, _product(product), age, limit_or_none, skipped))
-        render.warnings(skipped)
+        text.json_stream(inspection.stream(gate.spool, _product(product), age, limit_or_none, skipped))
+        text.warnings(skipped)
         return
     page = inspection.page(gate.spool, _product(product), age, limit_or_none)
-    render.warnings(page.warnings)
+    text.warnings(page.warnings)
     if quarantine:
         for entry in page.corrupt:
-            render.message(f"moved {entry.path} to {gate.spool.quarantine(entry.product, entry.path)}")
-    render.pending_table(page)
+            text.message(f"moved {entry.path} to {gate.spool.quarantine(entry.product, entry.path)}")
+    records_view.pending_table(page)
 
 
 def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
                      limit: int | None, json: bool) -> None:
     """``inspect --sent`` (the audit log) or ``inspect --rejected``."""
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import records as records_view
+    from telemetry_gate.cli.render import text
     from telemetry_gate.send import outcomes
     from telemetry_gate.spool import inspection
 
     gate = _gate(ctx)
     warnings: list[str] = []
     if sent:
-        render.audit_log(outcomes.read_audit(gate.spool, product, since, limit if json else None, warnings),
+        records_view.audit_log(outcomes.read_audit(gate.spool, product, since, limit if json else None, warnings),
                          json, limit)
     else:
-        render.rejected_table(inspection.rejected(gate.spool, product, since, limit, warnings), json)
-    render.warnings(warnings)
+        records_view.rejected_table(inspection.rejected(gate.spool, product, since, limit, warnings), json)
+    text.warnings(warnings)
 
 
 @app.command()
@@ -291,7 +294,8 @@ def purge(
     rejected: Annotated[bool, typer.Option("--rejected", help="Rejected records instead of pending ones.")] = False,
 ) -> None:
     """Delete pending records (by product and age) and say how many and how large."""
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import records as records_view
+    from telemetry_gate.cli.render import text
     from telemetry_gate.errors import UsageError
     from telemetry_gate.spool import purge as purging
 
@@ -305,15 +309,16 @@ def purge(
         if not _interactive():
             raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
                              f"{len(chosen.entries)} records would go; --dry-run shows them")
-        size = render.human_bytes(chosen.bytes())
+        size = text.human_bytes(chosen.bytes())
         kind = "rejected" if rejected else "pending"
         if not typer.confirm(f"Delete {len(chosen.entries)} {kind} records ({size})?"):
             raise typer.Exit(int(ExitCode.OK))
-    render.purged(purging.run(gate.spool, chosen, dry_run, rejected))
+    records_view.purged(purging.run(gate.spool, chosen, dry_run, rejected))
 
 
 def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_run: bool, yes: bool) -> None:
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import records as records_view
+    from telemetry_gate.cli.render import text
     from telemetry_gate.errors import UsageError
     from telemetry_gate.spool import purge as purging
 
@@ -321,9 +326,9 @@ def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_ru
     if found.records and not dry_run and not yes:
         if not _interactive():
             raise UsageError("purge deletes the audit log: confirm with --yes when there is no terminal")
-        if not typer.confirm(f"Delete {found.records} audit entries ({render.human_bytes(found.bytes)})?"):
+        if not typer.confirm(f"Delete {found.records} audit entries ({text.human_bytes(found.bytes)})?"):
             raise typer.Exit(int(ExitCode.OK))
-    render.purged(found if dry_run else purging.sent(gate.spool, product, older_than, False))
+    records_view.purged(found if dry_run else purging.sent(gate.spool, product, older_than, False))
 
 
 class Format(enum.StrEnum):
@@ -347,26 +352,26 @@ def send(
     json: JsonOption = False,
 ) -> None:
     """Upload pending records of every product whose upload is enabled."""
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import sending as sending_view
     from telemetry_gate.send import sending
 
     gate = _gate(ctx)
-    with render.SendProgress() as progress:
+    with sending_view.SendProgress() as progress:
         report = sending.run(gate, _product(product), endpoint=endpoint, fmt=fmt.value if fmt else None,
                              timeout=timeout, dry_run=dry_run, progress=progress,
-                             show=render.payload_printer(json))
-    render.send_report(report, json)
+                             show=sending_view.payload_printer(json))
+    sending_view.send_report(report, json)
     report.raise_for_outcome()
 
 
 @app.command()
 def update(ctx: typer.Context, product: ProductOption = None) -> None:
     """Download each product's telemetry configuration, unless update is disabled."""
-    from telemetry_gate.cli import render
+    from telemetry_gate.cli.render import sending as sending_view
     from telemetry_gate.send import config
 
     results = config.update(_gate(ctx), _product(product))
-    render.updated(results)
+    sending_view.updated(results)
     config.raise_for_outcome(results)
 
 

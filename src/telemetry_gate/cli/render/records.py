@@ -1,0 +1,148 @@
+"""What ``inspect`` and ``purge`` print: pending records, one record in full, the catalogue, audit, rejected."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from telemetry_gate.cli.render.text import _console, columns, human_age, human_bytes, json_stream, message, print_json
+
+
+def pending_table(page: Any) -> None:
+    if not page.rows:
+        sys.stdout.write("No pending records.\n" if not page.total else "No record could be read.\n")
+        return
+    from rich.table import Table
+
+    now = time.time()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name, justify in (("ID", "left"), ("PRODUCT", "left"), ("VERSION", "left"), ("EVENT", "left"),
+                          ("CATEGORY", "left"), ("AGE", "right"), ("SIZE", "right")):
+        table.add_column(name, justify=justify, no_wrap=name in ("ID", "AGE", "SIZE"))  # type: ignore[arg-type]
+    for shown in page.rows:
+        record = shown.record
+        table.add_row(shown.entry.id, record["product"], str(record["version"]), str(record["event"]),
+                      str(record["category"]), human_age(shown.entry.created, now), human_bytes(shown.size))
+    _console().print(table)
+    footer = f"{page.total} pending ({human_bytes(page.total_bytes)})"
+    if page.more:
+        footer += f"; showing {len(page.rows)}, {page.more} more: --limit N, --all, or --json for bulk"
+    sys.stdout.write(footer + "\n")
+
+
+def record_in_full(entry: Any, record: dict[str, Any], data: bytes, body: bytes, fmt: str) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(f"\nStored in {entry.path} ({len(data)} bytes):\n")
+    sys.stdout.write(data.decode("utf-8") + "\n")
+    sys.stdout.write(f"\n'telemetry send' (format {fmt}) would upload this record alone as these "
+                     f"exact bytes ({len(body)}, gzip-compressed on the wire):\n")
+    sys.stdout.write(body.decode("utf-8") + "\n")
+
+
+def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_json: bool) -> None:
+    if as_json:
+        json_stream(data for _source, _record, data in found)
+        return
+    if not found:
+        sys.stdout.write("No records.\n")
+        return
+    from rich.table import Table
+
+    now = time.time()
+    from telemetry_gate.spool.ids import timestamp
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE", "FILE"):
+        table.add_column(name, no_wrap=name in ("ID", "AGE", "SIZE"))
+    for source, record, data in found:
+        created = timestamp(record["id"]) or now
+        table.add_row(record["id"], str(record["product"]), str(record["version"]), str(record["event"]),
+                      str(record["category"]), human_age(created, now), human_bytes(len(data)), source)
+    _console().print(table)
+    if len(found) == 1:
+        import json
+
+        sys.stdout.write(json.dumps(found[0][1], indent=2, ensure_ascii=False) + "\n")
+
+
+def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[str]] | None = None) -> None:
+    """``off``: per product, the fields its downloaded configuration switches off."""
+    off = off or {}
+    if as_json:
+        print_json([
+            {"product": m.name, "description": m.description, "source": m.source, "strict": m.strict,
+             "fields": [{**f._asdict(), "disabled": f.name in off.get(m.name, ())} for f in m.fields]}
+            for m in manifests
+        ])
+        return
+    if not manifests:
+        sys.stdout.write("No product manifest is installed.\n")
+        return
+    from rich.table import Table
+
+    console = _console()
+    for manifest in manifests:
+        title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+        switched = off.get(manifest.name, frozenset())
+        for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE") + (("STATE",) if switched else ()):
+            table.add_column(name)
+        for field in manifest.fields:
+            state = ("off (downloaded config)" if field.name in switched else "collected",) if switched else ()
+            table.add_row(field.name, field.category, field.description, field.example, *state)
+        console.print(table)
+        strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
+        sys.stdout.write(f"({manifest.source}; {strict})\n\n")
+
+
+def purged(done: Any) -> None:
+    one, many = {"sent": ("audit entry", "audit entries")}.get(done.kind, (f"{done.kind} record",
+                                                                           f"{done.kind} records"))
+    records = one if done.records == 1 else many
+    if done.dry_run:
+        message(f"Would delete {done.records} {records} ({human_bytes(done.bytes)}); nothing deleted.")
+    else:
+        message(f"Deleted {done.records} {records} ({human_bytes(done.bytes)}).")
+
+
+def audit_log(entries: Any, as_json: bool, limit: int | None) -> None:
+    """``inspect --sent``: the audit entries, newest first (a page; ``--json`` streams them)."""
+    import json
+
+    if as_json:
+        json_stream(json.dumps(e, ensure_ascii=False).encode("utf-8") for e in entries)
+        return
+    rows: list[list[str]] = []
+    more = False
+    for entry in entries:
+        if limit is not None and len(rows) >= limit:
+            more = True
+            break
+        rows.append([str(entry.get("sent_at", "")), str(entry.get("id", "")), str(entry.get("product", "")),
+                     str(entry.get("status", "")), str(entry.get("endpoint", ""))])
+    if not rows:
+        sys.stdout.write("Nothing has been sent (or the audit log was purged).\n")
+        return
+    sys.stdout.write(columns(rows, header=("SENT AT", "ID", "PRODUCT", "STATUS", "ENDPOINT")))
+    if more:
+        sys.stdout.write(f"showing the newest {len(rows)}: --limit N, --all, or --json for bulk\n")
+
+
+def rejected_table(page: Any, as_json: bool) -> None:
+    """``inspect --rejected``: each row of ``page`` carries ``answer`` (status, answer, ...)."""
+    import json
+
+    if as_json:
+        json_stream(json.dumps(record, ensure_ascii=False).encode("utf-8") for record in page)
+        return
+    if not page:
+        sys.stdout.write("No rejected records.\n")
+        return
+    rows = [[r["id"], r["product"], str(r["event"]), str(r.get("rejected_status")),
+             str(r.get("rejected_at") or ""), " ".join(str(r.get("rejected_answer") or "").split())[:60]]
+            for r in page]
+    sys.stdout.write(columns(rows, header=("ID", "PRODUCT", "EVENT", "STATUS", "REJECTED AT", "ANSWER")))

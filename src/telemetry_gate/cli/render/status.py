@@ -1,0 +1,90 @@
+"""What ``check`` and ``enable``/``disable`` print: the state table, the explained chain, the switch result."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from telemetry_gate.cli.render.text import (
+    _BOLD,
+    _paint,
+    _state,
+    colour_enabled,
+    columns,
+    human_age,
+    human_bytes,
+    message,
+)
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.layers import Decision
+    from telemetry_gate.policy.status import CheckReport
+    from telemetry_gate.policy.switches import SwitchResult
+
+
+def check(report: CheckReport) -> None:
+    rows: list[list[str]] = []
+    scopes: list[tuple[str, dict[str, Decision]]] = [(f"{report.vendor} (all products)", report.facets)]
+    scopes += list(report.products.items())
+    for scope, decisions in scopes:
+        for n, (facet, decision) in enumerate(decisions.items()):
+            rows.append([scope if n == 0 else "", facet, _state(decision), decision.origin_with_layer])
+    out = columns(rows, header=("PRODUCT", "FACET", "STATE", "ORIGIN"), styles=(None, None, "state", None))
+    sys.stdout.write(out)
+    sys.stdout.write("\n" + spool_line(report) + "\n")
+    for note in report.notes:
+        sys.stdout.write(f"note: {note}\n")
+
+
+def spool_line(report: CheckReport) -> str:
+    s = report.spool
+    if not s.pending:
+        text = "Spool: nothing pending"
+    else:
+        oldest = f", oldest {human_age(s.oldest)} old" if s.oldest is not None else ""
+        text = f"Spool: {s.pending} pending ({human_bytes(s.bytes)}){oldest}"
+    text += f", {s.dropped} dropped by the spool bound" if s.dropped else ""
+    return text + ("; 'telemetry inspect' shows them" if s.pending else "")
+
+
+def explain(report: CheckReport) -> None:
+    scopes: list[tuple[str, dict[str, Decision]]] = [(f"{report.vendor} (all products)", report.facets)]
+    scopes += list(report.products.items())
+    colour = colour_enabled(sys.stdout)
+    for scope, decisions in scopes:
+        for facet, decision in decisions.items():
+            head = f"{facet} for {scope}: {_state(decision)}, decided by {decision.origin_with_layer}"
+            sys.stdout.write(_paint(head, _BOLD, colour) + "\n")
+            winner_seen = False
+            rows = []
+            for say in decision.chain:
+                mark = ""
+                if say.verdict is not None and not winner_seen:
+                    winner_seen = True
+                    mark = "<- wins" if decision.layer != "dependency" else "<- would win"
+                rows.append([str(say.rank), say.layer, say.source, say.words, mark])
+            if decision.layer == "dependency":
+                rows.append(["", "dependency", "collection is disabled", "disables", "<- wins"])
+            sys.stdout.write(columns(rows, indent=2))
+            sys.stdout.write("\n")
+    sys.stdout.write(spool_line(report) + "\n")
+    for note in report.notes:
+        sys.stdout.write(f"note: {note}\n")
+
+
+def switched(result: SwitchResult) -> None:
+    verb = "Enabled" if result.enabled else "Disabled"
+    what = "all facets" if len(result.facets) > 1 else result.facets[0]
+    scope = f" for {result.product}" if result.product else ""
+    message(f"{verb} {what}{scope}: {'; '.join(result.written)}.")
+    for decision in result.overruled:
+        who = f"{decision.product} " if decision.product else ""
+        stays = "enabled" if decision.enabled else "disabled"
+        facet = decision.facet if who else decision.facet.capitalize()
+        if decision.layer == "dependency":
+            message(f"Saved. {who}{facet} stays disabled because collection is disabled.")
+        else:
+            message(f"Saved. {who}{facet} stays {stays}: {decision.origin_with_layer} takes precedence.")
+    if not result.enabled and result.pending:
+        records = "record is" if result.pending == 1 else "records are"
+        message(f"{result.pending} {records} still pending; 'telemetry purge' deletes them.")

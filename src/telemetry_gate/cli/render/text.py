@@ -1,0 +1,122 @@
+"""The pieces every view uses: colour, aligned columns, sizes and ages, messages on stderr, JSON.
+
+Data goes to stdout, messages to stderr. Colour follows rich's rules: ``NO_COLOR`` turns it off,
+``FORCE_COLOR`` on, otherwise only a TTY whose ``TERM`` is not ``dumb`` gets it. rich itself is
+imported only inside the functions that need it (its import alone would double ``check``'s start-up).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.layers import Decision
+
+_GREEN, _RED, _DIM, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+
+
+def colour_enabled(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, code: str, on: bool) -> str:
+    return f"{code}{text}{_RESET}" if on else text
+
+
+def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
+            indent: int = 0, styles: Sequence[str | None] | None = None,
+            stream: IO[str] | None = None) -> str:
+    """Left-aligned columns, two spaces apart; the last column is not padded."""
+    out = stream or sys.stdout
+    colour = colour_enabled(out)
+    table = ([list(header)] if header else []) + [list(r) for r in rows]
+    if not table:
+        return ""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = []
+    for n, row in enumerate(table):
+        cells = []
+        for i, cell in enumerate(row):
+            text = cell.ljust(widths[i]) if i < len(row) - 1 else cell
+            if header and n == 0:
+                text = _paint(text, _BOLD, colour)
+            elif styles and styles[i] == "state":
+                text = _paint(text, _GREEN if cell.strip() == "enabled" else _RED, colour)
+            cells.append(text)
+        lines.append(" " * indent + "  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _state(decision: Decision) -> str:
+    return "enabled" if decision.enabled else "disabled"
+
+
+def print_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def message(text: str) -> None:
+    """A line for the person at the terminal, on stderr."""
+    sys.stderr.write(text + "\n")
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_age(epoch: float, now: float | None = None) -> str:
+    seconds = max(0, int((now or time.time()) - epoch))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def warnings(lines: Sequence[str]) -> None:
+    for line in lines[:20]:
+        message(f"warning: {line}")
+    if len(lines) > 20:
+        message(f"warning: ... and {len(lines) - 20} more")
+    if lines:
+        message("  malformed files are left in place; 'telemetry inspect --quarantine' moves them aside")
+
+
+def json_stream(chunks: Any) -> None:
+    """A JSON array of records exactly as stored, written as it is read (never all in memory)."""
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for data in chunks:
+        out.write("\n" if first else ",\n")
+        out.write(data.decode("utf-8"))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def counted(n: int, word: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
