@@ -100,8 +100,8 @@ def _main(
 
 
 def _gate(ctx: typer.Context) -> Any:
+    from telemetry_gate.policy.gate import Gate
     from telemetry_gate.policy.paths import resolve_vendor
-    from telemetry_gate.policy.status import Gate
 
     return Gate.open(resolve_vendor(ctx.obj))
 

@@ -3,41 +3,12 @@ with its origin, the spool summary and the notes a person should read."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from telemetry_gate.policy.layers import Decision, Policy
-from telemetry_gate.policy.manifests import Catalogue, discover
-from telemetry_gate.policy.paths import Paths
-from telemetry_gate.spool.store import Spool, Summary
-
-
-class Gate(NamedTuple):
-    """The loaded state of one vendor: paths, policy, spool. Built once per command."""
-
-    paths: Paths
-    policy: Policy
-    spool: Spool
-    catalogue: Catalogue
-
-    @classmethod
-    def open(cls, vendor: str, environ: Mapping[str, str] | None = None) -> Gate:
-        env = dict(os.environ if environ is None else environ)
-        paths = Paths.for_vendor(vendor, env)
-        catalogue = discover(paths)
-        policy = Policy.load(paths, env, catalogue.variables())
-        policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
-        return cls(paths, policy, Spool(paths.spool), catalogue)
-
-    def known_products(self) -> list[str]:
-        """Products named by a manifest, the settings files or the spool."""
-        names = set(self.catalogue.manifests) | set(self.spool.products())
-        for loaded in (self.policy.user_settings, self.policy.system_settings):
-            if loaded is not None:
-                names.update(loaded.products())
-        return sorted(names)
+from telemetry_gate.policy.gate import Gate
+from telemetry_gate.policy.layers import Decision
+from telemetry_gate.spool.store import Summary
 
 
 class CheckReport(NamedTuple):

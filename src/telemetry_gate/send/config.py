@@ -24,7 +24,7 @@ from telemetry_gate.policy.paths import Paths
 from telemetry_gate.spool.store import Spool
 
 if TYPE_CHECKING:
-    from telemetry_gate.policy.status import Gate
+    from telemetry_gate.policy.gate import Gate
     from telemetry_gate.send.upload import Client
 
 MAX_BYTES = 1 << 20

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
+from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.paths import display
 from telemetry_gate.policy.settings import FORMATS
-from telemetry_gate.policy.status import Gate
 from telemetry_gate.send import outcomes, payloads, upload
 from telemetry_gate.spool import records
 from telemetry_gate.spool.claims import Claim, recover
