@@ -228,3 +228,14 @@ def test_boolean_product_variable_enables_only_on_yes(value: str) -> None:
     policy = Policy.load(Paths.for_vendor("tenx"), {"STRIPEPY_TELEMETRY": value}, VARIABLES)
     enabled = policy.decide("collection", PRODUCT).enabled
     assert enabled is (value.strip().lower() in {"1", "true", "yes", "on"})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1", True), (" Yes ", True), ("ON", True), ("true", True),
+    ("0", False), ("no", False), (" Off", False), ("FALSE", False),
+    ("", None), ("2", None), ("enable", None), ("y", None),
+])
+def test_a_value_reads_as_yes_no_or_not_understood(value: str, expected: bool | None) -> None:
+    from telemetry_gate.vocabulary import meaning
+
+    assert meaning(value) is expected

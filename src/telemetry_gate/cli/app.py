@@ -131,7 +131,7 @@ def check(
     """Show whether telemetry is on, facet by facet, and who decided."""
     from telemetry_gate.errors import UsageError
     from telemetry_gate.policy import status
-    from telemetry_gate.policy.settings import FACETS
+    from telemetry_gate.vocabulary import FACETS
 
     if quiet and facet is None:
         raise UsageError("--quiet needs a FACET", "for example: telemetry check upload --quiet")

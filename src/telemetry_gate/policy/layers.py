@@ -30,10 +30,9 @@ from typing import NamedTuple
 
 from telemetry_gate.policy import settings as settings_mod
 from telemetry_gate.policy.paths import FLAG_FILES, Paths, display
-from telemetry_gate.policy.settings import FACETS, Settings
+from telemetry_gate.policy.settings import Settings
+from telemetry_gate.vocabulary import FACETS, meaning
 
-NO_WORDS = frozenset({"0", "false", "no", "off"})
-YES_WORDS = frozenset({"1", "true", "yes", "on"})
 FLAG_FACETS: dict[str, tuple[str, ...]] = {
     "disable": FACETS,
     "disable_upload": ("upload",),
@@ -195,7 +194,7 @@ class Policy:
 
     def _do_not_track(self, facet: str, product: str | None) -> Say:
         value = self.environ.get("DO_NOT_TRACK", "")
-        if value and value.strip().lower() not in NO_WORDS:
+        if value and meaning(value) is not False:
             return Say(2, "environment", shown("DO_NOT_TRACK", value), False)
         return Say(2, "environment", shown("DO_NOT_TRACK", value) if value else "DO_NOT_TRACK", None)
 
@@ -218,8 +217,7 @@ class Policy:
             value = self.environ.get(variable.name, "")
             if not value:
                 continue
-            word = value.strip().lower()
-            if variable.kind == "boolean" and word in YES_WORDS:
+            if variable.kind == "boolean" and meaning(value) is True:
                 return Say(4, "environment", shown(variable.name, value), True)
             return Say(4, "environment", shown(variable.name, value), False)
         names = " / ".join(v.name for v in declared) or f"(no variable declared by {product})"
@@ -269,25 +267,24 @@ class Policy:
     def _environment_notes(self) -> list[str]:
         notes: list[str] = []
         value = self.environ.get("DO_NOT_TRACK", "")
-        if value and value.strip().lower() in NO_WORDS:
+        if value and meaning(value) is False:
             notes.append(f"{shown('DO_NOT_TRACK', value)} is ignored: DO_NOT_TRACK can only ask for less tracking")
         prefix = vendor_prefix(self.paths.vendor)
         for suffix in ("", "_UPLOAD", "_UPDATE"):
             name = f"{prefix}_DISABLE_TELEMETRY{suffix}"
             value = self.environ.get(name, "")
-            if value and value.strip().lower() in NO_WORDS:
+            if value and meaning(value) is False:
                 what = "telemetry" if not suffix else suffix[1:].lower()
                 notes.append(f"{shown(name, value)} disables {what}; unset it to re-enable")
         for variables in self.product_variables.values():
             for variable in variables:
                 value = self.environ.get(variable.name, "")
-                word = value.strip().lower()
                 if not value:
                     continue
-                if variable.kind == "boolean" and word not in YES_WORDS | NO_WORDS:
+                if variable.kind == "boolean" and meaning(value) is None:
                     notes.append(f"{shown(variable.name, value)} is not understood (expected 0 or 1); "
                                  "telemetry stays disabled")
-                elif variable.kind == "disable-if-set" and word in NO_WORDS:
+                elif variable.kind == "disable-if-set" and meaning(value) is False:
                     notes.append(f"{shown(variable.name, value)} disables telemetry; unset it to re-enable")
         return notes
 

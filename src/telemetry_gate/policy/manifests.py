@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.policy.layers import ProductVariable
 from telemetry_gate.policy.paths import Paths
-from telemetry_gate.policy.settings import CATEGORIES, FACETS, FORMATS
+from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")

@@ -25,10 +25,8 @@ from typing import Any, NamedTuple
 
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
 from telemetry_gate.fs import atomic_write
+from telemetry_gate.vocabulary import FORMATS
 
-FACETS = ("collection", "upload", "update")
-FORMATS = ("otlp", "json")
-CATEGORIES = ("usage", "performance", "device", "crash")  # of a record and a manifest field
 _TYPES: dict[str, tuple[type, ...]] = {
     "collection": (bool,),
     "upload": (bool,),

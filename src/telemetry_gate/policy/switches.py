@@ -12,7 +12,7 @@ from telemetry_gate.policy import settings
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Decision
 from telemetry_gate.policy.paths import display
-from telemetry_gate.policy.settings import FACETS
+from telemetry_gate.vocabulary import FACETS
 
 SYSTEM_FLAG_FOR = {"all": "disable", "upload": "disable_upload", "update": "disable_update"}
 

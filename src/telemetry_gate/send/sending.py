@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from telemetry_gate.errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.paths import display
-from telemetry_gate.policy.settings import FORMATS
 from telemetry_gate.send import outcomes, payloads, upload
 from telemetry_gate.spool import records
 from telemetry_gate.spool.claims import Claim, recover
 from telemetry_gate.spool.store import Entry, Spool
+from telemetry_gate.vocabulary import FORMATS
 
 if TYPE_CHECKING:
     from telemetry_gate.send.upload import Client

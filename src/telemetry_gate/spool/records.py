@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from telemetry_gate.policy.settings import CATEGORIES
 from telemetry_gate.spool.ids import is_id, timestamp
+from telemetry_gate.vocabulary import CATEGORIES
 
 SCHEMA = 1
 MAX_RECORD_BYTES = 64 * 1024

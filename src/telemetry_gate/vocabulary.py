@@ -1,0 +1,25 @@
+"""The words every room shares: the facets, the upload formats, the record categories, and
+how a value a person typed (an environment variable, a product's switch) reads as yes or no.
+
+Kept here, apart from the modules that parse settings or manifests, so that the spool, the
+sender and the policy agree on one list each; imports nothing."""
+
+from __future__ import annotations
+
+FACETS = ("collection", "upload", "update")
+FORMATS = ("otlp", "json")
+CATEGORIES = ("usage", "performance", "device", "crash")  # of a record and of a manifest field
+
+NO_WORDS = frozenset({"0", "false", "no", "off"})
+YES_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def meaning(value: str) -> bool | None:
+    """``True`` for a yes word, ``False`` for a no word (any case, spaces around ignored),
+    ``None`` for anything else: a value that is not understood never turns telemetry on."""
+    word = value.strip().lower()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    return None
