@@ -111,7 +111,7 @@ def test_nothing_at_all_is_written_when_collection_is_disabled(
     assert not (_spool(isolation)).exists()
 
 
-@pytest.mark.parametrize("breakage", ["unwritable state dir", "file in the way", "disk full", "rename fails"])
+@pytest.mark.parametrize("breakage", ["unwritable state dir", "file in the way", "disk full", "publish fails"])
 def test_never_raises_into_the_host(isolation: Env, monkeypatch: pytest.MonkeyPatch, unwritable: Path,
                                     breakage: str) -> None:
     if breakage == "unwritable state dir":
@@ -123,10 +123,11 @@ def test_never_raises_into_the_host(isolation: Env, monkeypatch: pytest.MonkeyPa
         def full(fd: int, data: bytes) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
         monkeypatch.setattr(os, "write", full)
-    elif breakage == "rename fails":
+    elif breakage == "publish fails":
         def broken(src: str, dst: str) -> None:
             raise OSError(errno.EIO, "I/O error")
         monkeypatch.setattr(os, "rename", broken)
+        monkeypatch.setattr(os, "link", broken)
     rec = Recorder("cellranger", "9.0.0")
     assert rec.record("mkref", metrics={"a": 1}) is None
     with rec.run("count"):
@@ -159,7 +160,7 @@ def test_no_network_and_atomic_writes_through_tmp(isolation: Env) -> None:
 
     def hook(event: str, args: tuple) -> None:
         if watching[0] and (event.startswith("socket.") or (
-                event in ("open", "os.rename") and spool in str(args[0]))):
+                event in ("open", "os.link", "os.rename") and spool in str(args[0]))):
             events.append((event, args))
 
     sys.addaudithook(hook)
@@ -172,7 +173,7 @@ def test_no_network_and_atomic_writes_through_tmp(isolation: Env) -> None:
     assert not [e for e in events if e[0].startswith("socket.")]
     writes = [args for event, args in events if event == "open" and isinstance(args[2], int)
               and args[2] & os.O_WRONLY]
-    renames = [args for event, args in events if event == "os.rename"]
+    renames = [args for event, args in events if event in ("os.link", "os.rename")]  # link: never over a record
     assert len(writes) == 3 and all(f"{os.sep}tmp{os.sep}" in str(a[0]) for a in writes)
     assert len(renames) == 3
     assert all(f"{os.sep}tmp{os.sep}" in str(src) and f"{os.sep}pending{os.sep}" in str(dst)

@@ -1,15 +1,32 @@
 """Record ids: ULIDs (26 Crockford base-32 characters, time first), so names sort by time
-and a listing can tell a record's age without opening it."""
+and a listing can tell a record's age without opening it.
+
+Within one millisecond the random part is incremented (monotonic ULIDs). That state is
+guarded by a lock (threads) and drawn afresh in a forked child (``os.register_at_fork``):
+otherwise parent and child would mint the same ids within the same millisecond.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
 _last_ms = 0
 _last_random = 0
+_lock = threading.Lock()
+
+
+def _forget() -> None:
+    """In a forked child: drop the parent's state (and a lock another thread may have held)."""
+    global _last_ms, _last_random, _lock
+    _last_ms, _last_random, _lock = 0, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
 
 
 def new_id(now_ms: int | None = None) -> str:
@@ -19,14 +36,15 @@ def new_id(now_ms: int | None = None) -> str:
     global _last_ms, _last_random
     if now_ms is not None:
         return _encode((now_ms << 80) | (int.from_bytes(os.urandom(10), "big") >> 1))
-    ms = int(time.time() * 1000)
-    if ms <= _last_ms:
-        ms = _last_ms
-        _last_random += 1
-        random = _last_random
-    else:
-        random = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
-    _last_ms, _last_random = ms, random
+    with _lock:
+        ms = int(time.time() * 1000)
+        if ms <= _last_ms:
+            ms = _last_ms
+            _last_random += 1
+            random = _last_random
+        else:
+            random = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
+        _last_ms, _last_random = ms, random
     return _encode((ms << 80) | (random & ((1 << 80) - 1)))
 
 

@@ -20,6 +20,8 @@ from typing import Any
 from telemetry_gate.spool import records
 from telemetry_gate.spool.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
 
+_ATTEMPTS = 8  # record ids tried before a record is given up (a clash is already rare)
+
 
 class Run:
     """What ``Recorder.run`` yields: add metrics while the command runs."""
@@ -106,18 +108,25 @@ class Recorder:
 
         spool = self._spool
         assert spool is not None
-        record_id = new_id()
-        record = records.build(
-            record_id=record_id, vendor=self.vendor, product=self.product, version=self.version,
-            event=event, category=category, metrics=metrics, ctx=self._context,
-            scrubber=self._scrubber, declared=self._declared, disabled=self._disabled,
-        )
-        data = records.dumps(record)
-        if not self._prepared:
-            spool.prepare(self.product)
-            self._rescan()
-            self._prepared = True
-        spool.write(self.product, record_id, data)
+        for _attempt in range(_ATTEMPTS):
+            record_id = new_id()
+            record = records.build(
+                record_id=record_id, vendor=self.vendor, product=self.product, version=self.version,
+                event=event, category=category, metrics=metrics, ctx=self._context,
+                scrubber=self._scrubber, declared=self._declared, disabled=self._disabled,
+            )
+            data = records.dumps(record)
+            if not self._prepared:
+                spool.prepare(self.product)
+                self._rescan()
+                self._prepared = True
+            try:
+                spool.write(self.product, record_id, data)
+            except FileExistsError:  # the id is taken (another process, a restored backup): mint another
+                continue
+            break
+        else:
+            raise records.RecordError(f"no free record id after {_ATTEMPTS} attempts")
         self._count += 1
         self._bytes += len(data)
         if self._count > self._max_records or self._bytes > self._max_bytes:

@@ -19,6 +19,7 @@ sorts by time and listing never opens a file. Reading never creates anything.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -155,7 +156,9 @@ class Spool:
             ensure_dir(path)
 
     def write(self, product: str, record_id: str, data: bytes) -> Path:
-        """Write in ``tmp/``, then rename into ``pending/<product>/``: never half visible."""
+        """Write in ``tmp/``, then publish into ``pending/<product>/``: never half visible, and
+        never over another record. ``FileExistsError`` when ``record_id`` is taken (in ``tmp/``
+        or ``pending/``): the caller mints a new id and tries again."""
         name = f"{record_id}.json"
         tmp = os.path.join(self.tmp, name)
         fd = os.open(tmp, _WRITE_FLAGS, FILE_MODE)
@@ -169,10 +172,10 @@ class Spool:
         target = self.pending / product / name
         try:
             try:
-                os.rename(tmp, target)
+                _publish(tmp, target)
             except FileNotFoundError:  # a sender claimed the whole directory a moment ago
                 ensure_dir(target.parent)
-                os.rename(tmp, target)
+                _publish(tmp, target)
         except BaseException:
             os.unlink(tmp)
             raise
@@ -254,6 +257,24 @@ class Spool:
         target = target_dir / path.name
         os.rename(path, target)
         return target
+
+
+def _publish(source: str, target: Path) -> None:
+    """Move ``source`` to ``target`` unless ``target`` exists (``FileExistsError``): a hard
+    link fails on an existing name where ``rename`` would silently replace it. On a file
+    system without hard links, ``rename`` after a look (a narrow window, no worse than before)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "record id taken", str(target)) from exc
+        os.rename(source, target)
+        return
+    os.unlink(source)
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_RECORDS", "DIR_MODE", "Entry", "Spool", "Summary"]
