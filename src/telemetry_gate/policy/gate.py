@@ -28,7 +28,7 @@ class Gate(NamedTuple):
         env = dict(os.environ if environ is None else environ)
         paths = Paths.for_vendor(vendor, env)
         catalogue = discover(paths)
-        policy = Policy.load(paths, env, catalogue.variables())
+        policy = Policy.load(paths, env, catalogue.variables(), catalogue.opt_in())
         policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
         return cls(paths, policy, Spool(paths.spool), catalogue)
 

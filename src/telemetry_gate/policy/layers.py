@@ -17,7 +17,12 @@ The list, highest first (``rank`` is the SPEC 4 number):
 4. product variables declared by manifests (``disable-if-set`` or ``boolean``)
 5. user settings ``[products.<p>]``, ``[telemetry]``, then the user flag files
 6. system defaults ``[products.<p>]``, ``[telemetry]``
-7. built-in default: enabled
+7. the product's own default: ``default = "disabled"`` in its manifest (opt-in) disables
+   collection (and so upload) until the product is enabled by name; built-in default: enabled
+
+For an opt-in product only its own table (``[products.<p>]``) can enable it: a ``true`` in the
+vendor-wide ``[telemetry]`` table (``telemetry enable`` with no product) does not opt in to
+every opt-in product at once. A ``false`` there still disables it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ FLAG_FACETS: dict[str, tuple[str, ...]] = {
     "disable_update": ("update",),
 }
 _PRINTABLE = re.compile(r"[ -~]*")
+OPT_IN_ORIGIN = "product default (opt-in)"
 
 
 class Say(NamedTuple):
@@ -70,7 +76,7 @@ class Decision(NamedTuple):
     @property
     def origin_with_layer(self) -> str:
         """``/etc/tenx/telemetry/disable_upload (system policy)``: for sentences."""
-        if self.layer in ("default", "dependency"):
+        if self.layer in ("default", "dependency", "product default"):
             return self.origin
         return f"{self.origin} ({self.layer})"
 
@@ -110,12 +116,14 @@ class Policy:
         product_variables: Mapping[str, Sequence[ProductVariable]],
         user_settings: Settings | None,
         system_settings: Settings | None,
+        opt_in: frozenset[str] = frozenset(),
     ) -> None:
         self.paths = paths
         self.environ = environ
         self.product_variables = product_variables
         self.user_settings = user_settings
         self.system_settings = system_settings
+        self.opt_in = opt_in  # products whose manifest says default = "disabled"
         self.notes: list[str] = []
 
     @classmethod
@@ -124,6 +132,7 @@ class Policy:
         paths: Paths,
         environ: Mapping[str, str] | None = None,
         product_variables: Mapping[str, Sequence[ProductVariable]] | None = None,
+        opt_in: frozenset[str] = frozenset(),
     ) -> Policy:
         """Read both settings files (raises ``InvalidFileError`` on a malformed one)."""
         policy = cls(
@@ -132,6 +141,7 @@ class Policy:
             product_variables=product_variables or {},
             user_settings=settings_mod.load(paths.user_settings),
             system_settings=settings_mod.load(paths.system_settings),
+            opt_in=opt_in,
         )
         policy.notes.extend(policy._environment_notes())
         for loaded in (policy.user_settings, policy.system_settings):
@@ -153,6 +163,7 @@ class Policy:
             self._user_flags,
             self._system_product_table,
             self._system_vendor_table,
+            self._product_default,
             self._default,
         )
 
@@ -239,8 +250,14 @@ class Policy:
                                   facet, product)
 
     def _user_vendor_table(self, facet: str, product: str | None) -> Say:
-        return self._settings_say(5, "user settings", self.user_settings, self.paths.user_settings,
-                                  facet, None)
+        return self._not_opting_in(product, self._settings_say(
+            5, "user settings", self.user_settings, self.paths.user_settings, facet, None))
+
+    def _not_opting_in(self, product: str | None, say: Say) -> Say:
+        """A vendor-wide ``true`` does not enable an opt-in product: only its own table does."""
+        if say.verdict is True and product in self.opt_in:
+            return say._replace(source=f"{say.source} (does not opt in to {product})", verdict=None)
+        return say
 
     def _user_flags(self, facet: str, product: str | None) -> Say:
         for name in FLAG_FILES:
@@ -256,8 +273,13 @@ class Policy:
                                   self.paths.system_settings, facet, product)
 
     def _system_vendor_table(self, facet: str, product: str | None) -> Say:
-        return self._settings_say(6, "system defaults", self.system_settings,
-                                  self.paths.system_settings, facet, None)
+        return self._not_opting_in(product, self._settings_say(
+            6, "system defaults", self.system_settings, self.paths.system_settings, facet, None))
+
+    def _product_default(self, facet: str, product: str | None) -> Say:
+        if product not in self.opt_in or facet != "collection":  # upload follows collection
+            return Say(7, "skip", "", None)
+        return Say(7, "product default", OPT_IN_ORIGIN, False)
 
     def _default(self, facet: str, product: str | None) -> Say:
         return Say(7, "default", "default", True)

@@ -48,6 +48,11 @@ class Manifest(NamedTuple):
     strict: bool = False
     variables: tuple[ProductVariable, ...] = ()
     fields: tuple[Field, ...] = ()
+    opt_in: bool = False  # ``default = "disabled"``: nothing is collected until the product is enabled
+    privacy_url: str | None = None
+    retention: str | None = None
+    contact: str | None = None  # whom to ask for a copy or the deletion of what was sent
+    notice: bool = True  # the library's first-run notice (``notice = false``: the product shows its own)
 
     def declared(self) -> tuple[str, ...] | None:
         """Field names to keep when the manifest is strict; ``None`` keeps everything."""
@@ -60,6 +65,10 @@ class Catalogue(NamedTuple):
 
     def variables(self) -> dict[str, tuple[ProductVariable, ...]]:
         return {name: m.variables for name, m in self.manifests.items() if m.variables}
+
+    def opt_in(self) -> frozenset[str]:
+        """Products whose manifest says ``default = "disabled"``."""
+        return frozenset(name for name, m in self.manifests.items() if m.opt_in)
 
     def require(self, product: str) -> Manifest | None:
         """The product's manifest; raises the manifest's own error if it is malformed."""
@@ -188,7 +197,8 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise fail(f"[product] name must be a lower-case name, not {name!r}", "name")
     strings = {}
-    for key in ("description", "version", "endpoint", "config_url", "format"):
+    for key in ("description", "version", "endpoint", "config_url", "format", "privacy_url", "retention",
+                "contact"):
         value = product.get(key)
         if value is not None and not isinstance(value, str):
             raise fail(f"[product] {key} must be a string", key)
@@ -198,6 +208,12 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     strict = product.get("strict", False)
     if not isinstance(strict, bool):
         raise fail("[product] strict must be true or false", "strict")
+    notice = product.get("notice", True)
+    if not isinstance(notice, bool):
+        raise fail("[product] notice must be true or false", "notice")
+    default = product.get("default", "enabled")
+    if default not in ("enabled", "disabled"):
+        raise fail(f"[product] default must be 'enabled' or 'disabled' (opt-in), not {default!r}", "default")
     variables = []
     env = product.get("env", [])
     if not isinstance(env, list):
@@ -230,7 +246,8 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     return Manifest(name=name, source=source, description=strings["description"] or "",
                     version=strings["version"], endpoint=strings["endpoint"], format=strings["format"],
                     config_url=strings["config_url"], strict=strict, variables=tuple(variables),
-                    fields=tuple(fields))
+                    fields=tuple(fields), opt_in=default == "disabled", privacy_url=strings["privacy_url"],
+                    retention=strings["retention"], contact=strings["contact"], notice=notice)
 
 
 def _line(text: str, key: str, table: str | None = None) -> int | None:

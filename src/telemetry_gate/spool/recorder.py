@@ -66,7 +66,7 @@ class Recorder:
         check_name("product", self.product)
         paths = Paths.for_vendor(self.vendor, environ)
         catalogue = manifests.discover(paths)
-        policy = Policy.load(paths, environ, catalogue.variables())
+        policy = Policy.load(paths, environ, catalogue.variables(), catalogue.opt_in())
         if not policy.decide("collection", self.product).enabled:
             return
         manifest = catalogue.manifests.get(self.product)

@@ -75,7 +75,9 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
     if as_json:
         print_json([
             {"product": m.name, "description": m.description, "source": m.source, "strict": m.strict,
-             "fields": [{**f._asdict(), "disabled": f.name in off.get(m.name, ())} for f in m.fields]}
+             "fields": [{**f._asdict(), "disabled": f.name in off.get(m.name, ())} for f in m.fields],
+             "opt_in": m.opt_in, "privacy_url": m.privacy_url, "retention": m.retention, "contact": m.contact,
+             "limits": list(getattr(m, "limits", ()))}
             for m in manifests
         ])
         return
@@ -96,7 +98,23 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
             table.add_row(field.name, field.category, field.description, field.example, *state)
         console.print(table)
         strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
-        sys.stdout.write(f"({manifest.source}; {strict})\n\n")
+        sys.stdout.write(f"({manifest.source}; {strict})\n")
+        sys.stdout.write(_privacy_facts(manifest) + "\n")
+
+
+def _privacy_facts(manifest: Any) -> str:
+    """Opt-in, privacy page, retention, contact and limits of one manifest, a line each."""
+    from telemetry_gate.cli.render.text import escaped
+
+    lines = []
+    if manifest.opt_in:
+        lines.append(f"opt-in: nothing is collected until 'telemetry enable -p {manifest.name}'")
+    for label, value in (("privacy", manifest.privacy_url), ("retention", manifest.retention),
+                         ("contact", manifest.contact)):
+        if value:
+            lines.append(f"{label}: {escaped(value)}")
+    lines += [f"limit: {escaped(limit)}" for limit in getattr(manifest, "limits", ())]
+    return "".join(line + "\n" for line in lines)
 
 
 def purged(done: Any) -> None:

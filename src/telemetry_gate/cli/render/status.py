@@ -83,6 +83,9 @@ def switched(result: SwitchResult) -> None:
         facet = decision.facet if who else decision.facet.capitalize()
         if decision.layer == "dependency":
             message(f"Saved. {who}{facet} stays disabled because collection is disabled.")
+        elif decision.layer == "product default":
+            message(f"Saved. {who}{facet} stays disabled: {decision.product} is opt-in; "
+                    f"'telemetry enable -p {decision.product}' turns it on.")
         else:
             message(f"Saved. {who}{facet} stays {stays}: {decision.origin_with_layer} takes precedence.")
     if not result.enabled and result.pending:

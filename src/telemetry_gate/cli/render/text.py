@@ -68,6 +68,13 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def escaped(text: str) -> str:
+    """Text from outside (a manifest, a record) with control characters shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def message(text: str) -> None:
     """A line for the person at the terminal, on stderr."""
     sys.stderr.write(text + "\n")
