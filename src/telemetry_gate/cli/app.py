@@ -349,6 +349,8 @@ def send(
         "--format", help="Payload format; else the settings, the manifest, otlp.")] = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", metavar="S", min=0.1, help="Stop after S seconds in all; the rest stays pending.")] = 60.0,
+    rejected: Annotated[bool, typer.Option(
+        "--rejected", help="Send the records a collector refused again (the same policy applies).")] = False,
     json: JsonOption = False,
 ) -> None:
     """Upload pending records of every product whose upload is enabled."""
@@ -359,7 +361,7 @@ def send(
     with sending_view.SendProgress() as progress:
         report = sending.run(gate, _product(product), endpoint=endpoint, fmt=fmt.value if fmt else None,
                              timeout=timeout, dry_run=dry_run, progress=progress,
-                             show=sending_view.payload_printer(json))
+                             show=sending_view.payload_printer(json), rejected=rejected)
     sending_view.send_report(report, json)
     report.raise_for_outcome()
 

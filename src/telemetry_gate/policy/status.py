@@ -32,6 +32,7 @@ class CheckReport(NamedTuple):
                 "bytes": self.spool.bytes,
                 "dropped": self.spool.dropped,
                 "oldest": _rfc3339(self.spool.oldest),
+                "rejected": self.spool.rejected,
             },
             "notes": list(self.notes),
         }

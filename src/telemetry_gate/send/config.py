@@ -117,7 +117,7 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
                 http = upload.client()
             answer, body = upload.fetch(manifest.config_url, client=http, deadline=deadline, limit=MAX_BYTES)
             if answer.outcome != "accepted":
-                status = f"HTTP {answer.status}: " if answer.status else ""
+                status = f"HTTP {answer.status}: " if answer.status and not answer.detail.startswith("HTTP") else ""
                 done.append(Updated(name, "failed", f"{manifest.config_url}: {status}{answer.detail[:200]}"))
                 continue
             try:

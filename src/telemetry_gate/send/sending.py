@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
@@ -154,17 +155,20 @@ class Report(NamedTuple):
                 "products": {r.product: r.as_json() for r in self.results}}
 
 
-def _pending_names(spool: Spool, product: str) -> list[str]:
-    """File names of the product's pending records, oldest first (names sort by time)."""
-    return sorted(e.name for e in spool.scan(product))
+def _pending_names(spool: Spool, product: str, base: Path) -> list[str]:
+    """File names of the product's pending (or rejected) records, oldest first (names sort by time)."""
+    return sorted(e.name for e in spool.scan(product, base))
 
 
 def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
         fmt: str | None = None, timeout: float = DEFAULT_TIMEOUT, dry_run: bool = False,
         environ: Mapping[str, str] = os.environ, http: Client | None = None,
         retry: upload.Retry = upload.DEFAULT_RETRY, progress: Progress | None = None,
-        show: Show | None = None) -> Report:
-    """Send what policy allows; never raises for a product's own trouble (it is in its Result)."""
+        show: Show | None = None, rejected: bool = False) -> Report:
+    """Send what policy allows; never raises for a product's own trouble (it is in its Result).
+
+    ``rejected``: send the records in ``rejected/`` again instead (the same policy, the same
+    claims); a refusal puts them back there with the new answer, a failure leaves them there."""
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be 'otlp' or 'json', not {fmt!r}")
     if endpoint is not None:
@@ -174,7 +178,8 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
             raise UsageError(exc.message, exc.hint) from exc
     spool = gate.spool
     recovered = 0 if dry_run else recover(spool)
-    names = [product] if product else [p for p in spool.products() if next(spool.scan(p), None)]
+    source = spool.rejected if rejected else spool.pending
+    names = [product] if product else [p for p in spool.products(source) if next(spool.scan(p, source), None)]
     deadline = upload.Deadline(timeout)
     results: list[Result] = []
     own_client = http is None
@@ -185,9 +190,9 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
             decision = gate.policy.decide("upload", name)
             if not decision.enabled:
                 result.disabled_by = decision.origin_with_layer
-                result.pending = sum(1 for _ in spool.scan(name))
+                result.pending = sum(1 for _ in spool.scan(name, source))
                 continue
-            pending = _pending_names(spool, name)
+            pending = _pending_names(spool, name, source)
             if not pending:
                 continue
             try:
@@ -198,12 +203,14 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
                 continue
             result.url, result.format = target.url, target.format
             if dry_run:
-                _show(spool, name, pending, target, result, show)
+                _show(spool, name, source, pending, target, result, show)
                 continue
             if http is None:
                 http = upload.client()
-            _deliver(spool, name, target, result, http, deadline, retry, progress)
-            result.pending = sum(1 for _ in spool.scan(name))
+            _deliver(spool, name, target, result, http, deadline, retry, progress, source)
+            if rejected:
+                outcomes.tidy_answers(spool, name)  # the answers to records that left rejected/
+            result.pending = sum(1 for _ in spool.scan(name, source)) - (result.rejected if rejected else 0)
     finally:
         if own_client and http is not None:
             http.close()
@@ -232,9 +239,9 @@ def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Resu
         yield entry, record, data
 
 
-def _show(spool: Spool, product: str, pending: list[str], target: Target, result: Result,
+def _show(spool: Spool, product: str, source: Path, pending: list[str], target: Target, result: Result,
           show: Show | None) -> None:
-    folder = spool.pending / product
+    folder = source / product
     entries = (Entry(n[:-5], product, os.path.join(folder, n)) for n in pending)
     for batch in payloads.batches(_readable(spool, product, entries, result, False), target.format):
         result.requests += 1
@@ -275,8 +282,8 @@ class _Unlinker:
 
 def _deliver(spool: Spool, product: str, target: Target, result: Result,
              http: Client, deadline: upload.Deadline, retry: upload.Retry,
-             progress: Progress | None) -> None:
-    claim = Claim(spool)
+             progress: Progress | None, source: Path) -> None:
+    claim = Claim(spool, source=source)
     unlinker = _Unlinker(spool)
     try:
         claimed = claim.take_all(product)

@@ -6,7 +6,10 @@ What goes in a body is ``payloads.py``'s.
 Answers: 2xx accepted (an OTLP ``partialSuccess`` is reported, not retried); 408, 429, 502,
 503, 504 and connection errors retried with exponential backoff and jitter, honouring
 ``Retry-After`` (seconds or an HTTP date) up to ``Retry.cap``, while the deadline allows; a
-redirect is followed only to the same origin; any other status refuses the batch.
+redirect is followed only to the same origin. Any other 4xx (400, 405, 413, 422, ...) refuses
+the batch (the collector said no to these records: ``rejected/``); 401, 403, 404, any other 5xx
+and anything else fails without a retry (the records are fine, the endpoint or the credentials
+are likely wrong, or the collector is broken: they stay pending).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     Client = httpx.Client  # for the annotations of other modules, which may not import httpx
 
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+NOT_THE_RECORDS = frozenset({401, 403, 404})  # a 4xx that says nothing about the records themselves
 ANSWER_BYTES = 1024  # of a refusal, kept in rejected/
 REQUEST_TIMEOUT = 30.0
 MAX_REDIRECTS = 3
@@ -104,6 +108,23 @@ class Answer(NamedTuple):
     detail: str  # the first bytes of the answer, or what went wrong
     attempts: int
     partial: str | None = None  # an OTLP partialSuccess, as text
+
+
+def outcome_of(status: int) -> str:
+    """What a status that is neither 2xx nor retried means for a batch: ``refused`` (any other
+    4xx: the records go to ``rejected/``) or ``failed`` (they stay pending)."""
+    if 400 <= status < 500 and status not in NOT_THE_RECORDS:
+        return "refused"
+    return "failed"
+
+
+def why_failed(status: int | None) -> str:
+    """One line on a status that leaves records pending without a retry."""
+    if status in NOT_THE_RECORDS:
+        return f"HTTP {status}: likely a wrong endpoint or credentials"
+    if status is not None and status >= 500:
+        return f"HTTP {status}: the server failed; try again later"
+    return f"HTTP {status}: not an answer telemetry understands"
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -204,7 +225,9 @@ def exchange(http: httpx.Client, method: str, url: str, *, content: bytes | None
             if 200 <= status < 300:
                 return Answer("accepted", status, text, attempts), head
             if status not in RETRY_STATUSES:
-                return Answer("refused", status, text, attempts), head
+                outcome = outcome_of(status)
+                return Answer(outcome, status, text if outcome == "refused" else why_failed(status),
+                              attempts), head
             detail = f"HTTP {status}"
             wait = retry_after(after)
         backoff = min(retry.cap, retry.base * 2 ** (attempts - 1))

@@ -20,17 +20,19 @@ from telemetry_gate.fs import ensure_dir
 from telemetry_gate.spool.store import _RECORD_NAME, Entry, Spool
 
 
-def release(spool: Spool, claim_dir: Path) -> int:
-    """Move every record under ``claim_dir`` back to ``pending/<product>/`` and remove the
-    claim's directories; returns how many records went back."""
+def release(spool: Spool, claim_dir: Path, base: Path | None = None) -> int:
+    """Move every record under ``claim_dir`` back to ``pending/<product>/`` (or ``base``'s,
+    where the claim took them from) and remove the claim's directories; returns how many
+    records went back."""
     count = 0
+    base = base or spool.pending
     try:
         products = [e for e in os.scandir(claim_dir) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return 0
     for product in products:
-        target = spool.pending / product.name
-        ensure_dir(spool.pending)
+        target = base / product.name
+        ensure_dir(base)
         ensure_dir(target)
         for entry in spool.scan(product.name, claim_dir):
             try:
@@ -126,10 +128,11 @@ def _newest_mtime(path: Path) -> float:
 class Claim:
     """One sender's ``sending/<claim>/``: records renamed in here are this process's to send."""
 
-    def __init__(self, spool: Spool, name: str | None = None) -> None:
+    def __init__(self, spool: Spool, name: str | None = None, source: Path | None = None) -> None:
         self.spool = spool
         self.name = name or claim_name()
         self.dir = spool.sending / self.name
+        self.source = source or spool.pending  # where records are taken from and go back to
         self._made: set[str] = set()
 
     def _product_dir(self, product: str) -> str:
@@ -144,7 +147,7 @@ class Claim:
     def take(self, product: str, names: Iterable[str]) -> list[Entry]:
         """Rename the pending files ``names`` (``<id>.json``) into the claim; a file another
         sender (or ``purge``) took first is passed over."""
-        source = os.path.join(self.spool.pending, product)
+        source = os.path.join(self.source, product)
         target = self._product_dir(product)
         taken = []
         for name in names:
@@ -161,6 +164,8 @@ class Claim:
         empty one takes its place at once; a writer that finds none makes it again), oldest
         first. Files that are not records go back. Falls back to one rename per file when
         the directory cannot be moved."""
+        if self.source != self.spool.pending:
+            return self.take(product, sorted(e.name for e in self.spool.scan(product, self.source)))
         source = os.path.join(self.spool.pending, product)
         if os.path.islink(source):
             return []
@@ -190,8 +195,8 @@ class Claim:
         return self.take(product, sorted(e.name for e in self.spool.scan(product)))
 
     def release(self) -> int:
-        """Put every record still in the claim back into ``pending/``; remove the claim."""
-        return release(self.spool, self.dir)
+        """Put every record still in the claim back where it came from; remove the claim."""
+        return release(self.spool, self.dir, self.source)
 
 
 def _rmdir_quietly(path: str) -> None:

@@ -43,6 +43,7 @@ class Summary(NamedTuple):
     bytes: int
     oldest: float | None  # epoch seconds of the oldest pending record
     dropped: int
+    rejected: int = 0  # records a collector refused (rejected/), which ``send --rejected`` sends again
 
 
 class Entry(NamedTuple):
@@ -80,12 +81,9 @@ class Spool:
 
     # -- reading ---------------------------------------------------------------------
 
-    def products(self) -> list[str]:
-        """Products with a pending directory."""
-        try:
-            return sorted(e.name for e in os.scandir(self.pending) if e.is_dir(follow_symlinks=False))
-        except OSError:
-            return []
+    def products(self, base: Path | None = None) -> list[str]:
+        """Products with a pending directory (or one in ``base``: ``rejected/``)."""
+        return self._dirs(base or self.pending)
 
     def dropped(self, product: str) -> int:
         try:
@@ -131,7 +129,9 @@ class Spool:
                     pass
                 if oldest is None or entry.name < oldest:
                     oldest = entry.name
-        return Summary(count, size, timestamp(oldest) if oldest else None, dropped)
+        refused = sum(1 for name in ([product] if product else self._dirs(self.rejected))
+                      for _ in self.scan(name, self.rejected))
+        return Summary(count, size, timestamp(oldest) if oldest else None, dropped, refused)
 
     @staticmethod
     def read(path: Path | str) -> bytes:

@@ -44,7 +44,10 @@ def spool_line(report: CheckReport) -> str:
         oldest = f", oldest {human_age(s.oldest)} old" if s.oldest is not None else ""
         text = f"Spool: {s.pending} pending ({human_bytes(s.bytes)}){oldest}"
     text += f", {s.dropped} dropped by the spool bound" if s.dropped else ""
-    return text + ("; 'telemetry inspect' shows them" if s.pending else "")
+    text += ("; 'telemetry inspect' shows them" if s.pending else "")
+    if s.rejected:
+        text += f"; {s.rejected} rejected by a collector ('telemetry inspect --rejected', 'telemetry send --rejected')"
+    return text
 
 
 def explain(report: CheckReport) -> None:
