@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Env
+from conftest import Env, Telemetry
 from telemetry_gate import Recorder
 from telemetry_gate.spool.records import MAX_RECORD_BYTES, Scrubber
 
@@ -315,3 +315,19 @@ def test_strict_manifest_drops_undeclared_fields(isolation: Env) -> None:
         pass
     [record] = _pending(isolation, "stripepy")
     assert list(record["metrics"]) == ["duration_s"]
+
+
+def test_a_broken_user_manifest_over_a_valid_system_one_stops_collection_and_send(
+        isolation: Env, inprocess: Telemetry) -> None:
+    system = isolation.system_dir / "products.d"
+    system.mkdir(parents=True)
+    (system / "stripepy.toml").write_text('[product]\nname = "stripepy"\nendpoint = "http://127.0.0.1:9"\n')
+    user = isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
+    user.mkdir(parents=True)
+    (user / "stripepy.toml").write_text('[product]\nname = "stripepy"\nstrict = "yes"\n')
+    rec = Recorder("stripepy", "1.1.1")
+    assert rec.record("call") is None and _pending(isolation, "stripepy") == []
+    (_spool(isolation) / "pending" / "stripepy").mkdir(parents=True)
+    (_spool(isolation) / "pending" / "stripepy" / "01M87HPT9M2KWMFY1MEDAYAN9Q.json").write_text("{}")
+    out = inprocess("send")
+    assert out.exit_code == 3 and f"{user / 'stripepy.toml'}:3" in out.stderr

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from telemetry_gate.policy import settings as settings_mod
 from telemetry_gate.policy.paths import FLAG_FILES, Paths, display
@@ -177,6 +177,17 @@ class Policy:
                     facet, product, False, "collection is disabled", "dependency", own.chain
                 )
         return own
+
+    def setting(self, key: str, product: str) -> tuple[Any, str] | None:
+        """A settings value (``endpoint``, ``format``, ``max_records``...) for ``product`` with
+        its origin (``~/.config/tenx/telemetry/settings.toml [products.p]``): the user file
+        before the system defaults, each ``[products.<p>]`` before ``[telemetry]``."""
+        for loaded in (self.user_settings, self.system_settings):
+            if loaded is not None:
+                found = loaded.lookup(key, product)
+                if found is not None:
+                    return found[0], f"{display(loaded.path)} {found[1]}"
+        return None
 
     def decide_all(self, product: str | None = None) -> dict[str, Decision]:
         return {facet: self.decide(facet, product) for facet in FACETS}

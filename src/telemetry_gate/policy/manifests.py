@@ -1,6 +1,7 @@
 """Product manifests (SPEC 6a): what a product declares about its telemetry.
 
-Sources, later ones replacing earlier ones of the same product name:
+Sources, later ones replacing earlier ones of the same product name (a malformed
+``<product>.toml`` replaces them too: what the product allows is then unknown):
 
 1. the entry-point group ``telemetry_gate.products`` (the object an entry point names is a
    path to a TOML file, a TOML string, or a dict shaped like the file);
@@ -70,14 +71,22 @@ class Catalogue(NamedTuple):
         """Products whose manifest says ``default = "disabled"``."""
         return frozenset(name for name, m in self.manifests.items() if m.opt_in)
 
+    def broken(self, product: str) -> InvalidFileError | None:
+        """The error of the product's manifest file (``<product>.toml``) when it is malformed
+        and no valid manifest of that name replaced it: what the product allows is unknown."""
+        if product in self.manifests:
+            return None
+        for source, error in self.errors.items():
+            if os.path.basename(source) == f"{product}.toml":
+                return error
+        return None
+
     def require(self, product: str) -> Manifest | None:
         """The product's manifest; raises the manifest's own error if it is malformed."""
-        if product in self.manifests:
-            return self.manifests[product]
-        for source, error in self.errors.items():
-            if Path(source).stem == product:
-                raise error
-        return None
+        error = self.broken(product)
+        if error is not None:
+            raise error
+        return self.manifests.get(product)
 
 
 def discover(paths: Paths, entry_points: bool = True) -> Catalogue:
@@ -97,11 +106,12 @@ def discover(paths: Paths, entry_points: bool = True) -> Catalogue:
                 manifest = parse(path.read_bytes(), str(path))
             except InvalidFileError as exc:
                 errors[str(path)] = exc
-                continue
             except OSError as exc:
                 errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
+            else:
+                manifests[manifest.name] = manifest
                 continue
-            manifests[manifest.name] = manifest
+            manifests.pop(name[:-5], None)  # a broken later file replaces an earlier manifest too
     return Catalogue(manifests, errors)
 
 

@@ -50,12 +50,8 @@ class Target(NamedTuple):
 
 
 def _setting(gate: Gate, key: str, product: str) -> tuple[str, str] | None:
-    for loaded in (gate.policy.user_settings, gate.policy.system_settings):
-        if loaded is not None:
-            found = loaded.lookup(key, product)
-            if found is not None:
-                return str(found[0]), f"{display(loaded.path)} {found[1]}"
-    return None
+    found = gate.policy.setting(key, product)
+    return None if found is None else (str(found[0]), found[1])
 
 
 def resolve_format(gate: Gate, product: str, option: str | None = None) -> tuple[str, str]:

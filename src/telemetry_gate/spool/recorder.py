@@ -15,10 +15,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telemetry_gate.spool import records
 from telemetry_gate.spool.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.layers import Policy
 
 _ATTEMPTS = 8  # record ids tried before a record is given up (a clash is already rare)
 
@@ -69,9 +72,9 @@ class Recorder:
         policy = Policy.load(paths, environ, catalogue.variables(), catalogue.opt_in())
         if not policy.decide("collection", self.product).enabled:
             return
-        manifest = catalogue.manifests.get(self.product)
-        if manifest is None and any(os.path.basename(s) == f"{self.product}.toml" for s in catalogue.errors):
+        if catalogue.broken(self.product) is not None:
             return  # its manifest is malformed: what it allows is unknown, so collect nothing
+        manifest = catalogue.manifests.get(self.product)
         self._declared = manifest.declared() if manifest else None
         from telemetry_gate.send.config import disabled_fields
 
@@ -83,13 +86,9 @@ class Recorder:
         self._spool = Spool(paths.spool)
         self.enabled = True
 
-    def _bound(self, policy: Any, key: str, default: int) -> int:
-        for loaded in (policy.user_settings, policy.system_settings):
-            if loaded is not None:
-                found = loaded.lookup(key, self.product)
-                if found is not None:
-                    return int(found[0])
-        return default
+    def _bound(self, policy: Policy, key: str, default: int) -> int:
+        found = policy.setting(key, self.product)
+        return default if found is None else int(found[0])
 
     def record(self, event: str, *, category: str = "usage", metrics: Mapping[str, Any] | None = None,
                copy_to: str | os.PathLike[str] | None = None) -> str | None:
