@@ -144,6 +144,8 @@ EXIT_STATUS = [
      "or send found no endpoint for a product."),
     ("4", "Permission denied."),
     ("5", "send or update did not complete: records remain pending or were rejected."),
+    ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
+     "log could not be written; sending stopped."),
     ("130", "Interrupted."),
 ]
 

@@ -8,6 +8,7 @@ The tree::
     +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
     +-- PermissionDenied           4  a file or directory may not be written
     +-- UploadIncomplete           5  records remain pending or were rejected
+    +-- AuditFailed               74  records were delivered, but the audit log could not be written
 
 The CLI translates them once, in ``cli.main``, into one or two lines on stderr.
 """
@@ -25,6 +26,7 @@ class ExitCode(IntEnum):
     INVALID_FILE = 3
     PERMISSION = 4
     UPLOAD_INCOMPLETE = 5
+    AUDIT_FAILED = 74  # sysexits EX_IOERR
     INTERRUPTED = 130
 
 
@@ -70,3 +72,10 @@ class PermissionDenied(TelemetryError):
 
 class UploadIncomplete(TelemetryError):
     exit_code = ExitCode.UPLOAD_INCOMPLETE
+
+
+class AuditFailed(TelemetryError):
+    """A collector accepted records (they are gone from the spool, never sent again) but
+    their lines could not be added to the audit log ``sent/<day>.jsonl``."""
+
+    exit_code = ExitCode.AUDIT_FAILED

@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.errors import ConfigError, InvalidFileError, UploadIncomplete, UsageError
+from telemetry_gate.errors import (
+    AuditFailed,
+    ConfigError,
+    InvalidFileError,
+    TelemetryError,
+    UploadIncomplete,
+    UsageError,
+)
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.paths import display
 from telemetry_gate.send import outcomes, payloads, upload
@@ -101,6 +108,7 @@ class Result:
         self.disabled_by: str | None = None  # upload disabled: the origin that says so
         self.error: str | None = None  # could not even start (no endpoint): exit 3
         self.problem: str | None = None  # why records stay pending (the last failure)
+        self.audit_error: str | None = None  # delivered, but the audit log could not be written
         self.sent = self.rejected = self.pending = self.requests = 0
         self.statuses: dict[int, int] = {}
         self.notes: list[str] = []
@@ -112,7 +120,7 @@ class Result:
     def as_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "rejected": self.rejected, "pending": self.pending,
                 "endpoint": self.url, "format": self.format, "disabled_by": self.disabled_by,
-                "error": self.error, "problem": self.problem,
+                "error": self.error, "problem": self.problem, "audit_error": self.audit_error,
                 "rejected_statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "notes": list(self.notes)}
 
@@ -131,9 +139,15 @@ class Report(NamedTuple):
         return [r.error for r in self.results if r.error]
 
     def raise_for_outcome(self) -> None:
-        """Exit 3 when a product had no usable endpoint; 5 when anything was not delivered."""
+        """Exit 3 when a product had no usable endpoint; 74 when delivered records could not be
+        audited; 5 when anything was not delivered."""
         if self.errors:
             raise ConfigError(self.errors[0], f"and {len(self.errors) - 1} more" if len(self.errors) > 1 else None)
+        audit = [r.audit_error for r in self.results if r.audit_error]
+        if audit:
+            pending = sum(r.pending for r in self.results if r.attempted)
+            raise AuditFailed(audit[0], f"sending stopped; {pending} records still pending are sent by the "
+                              "next 'telemetry send' once the audit log can be written")
         if self.undelivered:
             rejected = sum(r.rejected for r in self.results)
             pending = sum(r.pending for r in self.results if r.attempted)
@@ -207,6 +221,8 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
             if rejected:
                 outcomes.tidy_answers(spool, name)  # the answers to records that left rejected/
             result.pending = sum(1 for _ in spool.scan(name, source)) - (result.rejected if rejected else 0)
+            if result.audit_error:
+                break  # every later batch would go unaudited too
     finally:
         if own_client and http is not None:
             http.close()
@@ -294,12 +310,21 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
             now = time.time()
             if answer.outcome == "accepted":
                 status = answer.status or 200
-                outcomes.audit_batch(spool, batch.ids, batch.digests, product, target.url, status,
-                                     target.format, now)
-                unlinker.put(batch.items)
+                audit_problem: str | None = None
+                try:
+                    outcomes.audit_batch(spool, batch.ids, batch.digests, product, target.url, status,
+                                         target.format, now)
+                except (OSError, TelemetryError) as exc:
+                    audit_problem = exc.message if isinstance(exc, TelemetryError) else _why(exc)
+                unlinker.put(batch.items)  # a 2xx means delivered: never back to pending/, audited or not
                 result.sent += len(batch.ids)
                 if answer.partial:
                     result.notes.append(answer.partial)
+                if audit_problem is not None:
+                    result.audit_error = (f"{product}: {len(batch.ids)} records were delivered (HTTP {status}) "
+                                          f"but not written to the audit log: {audit_problem}")
+                    result.problem = "the audit log could not be written"
+                    break
             elif answer.outcome == "refused":
                 status = answer.status or 0
                 moved = outcomes.reject(spool, product, batch.items, status, answer.detail,
@@ -314,3 +339,9 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
     finally:
         unlinker.close()
         claim.release()
+
+
+def _why(exc: OSError) -> str:
+    """``<file>: <reason>`` for an OSError, without its errno prefix."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
