@@ -102,6 +102,8 @@ PRECEDENCE = [
     ("5. User settings", "[products.NAME], then [telemetry] in the user's settings.toml, then the user flag "
      "files that cellranger telemetry disable writes beside it."),
     ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
+    ("7. Product default", "a manifest's default = \"disabled\" (opt-in): collection is off until "
+     "the product is enabled by name (telemetry enable -p NAME)."),
     ("7. Built-in default", "enabled."),
 ]
 
@@ -134,6 +136,9 @@ FILES = [
     ("$XDG_STATE_HOME/tenx/telemetry/spool/", "The spool: pending/PRODUCT/ID.json records, sending/, "
      "sent/ (the audit log, kept 30 days), rejected/, quarantine/."),
     ("$XDG_CACHE_HOME/tenx/telemetry/PRODUCT/PRODUCT-VERSION", "Configuration downloaded by update."),
+    ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
+     "disable (check --history shows it); never purged."),
+    ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
 ]
 
 EXIT_STATUS = [
@@ -155,6 +160,7 @@ EXAMPLES = [
     ("A user checks who decided, looks at what is kept, and deletes it:",
      ["telemetry check --explain", "telemetry inspect", "telemetry purge --older-than 30d --yes"]),
     ("A script asks whether upload is on:", ["telemetry check upload --quiet && echo on"]),
+    ("Since when has upload been off, and who turned it off?", ["telemetry check upload --history"]),
     ("Send what policy allows, from cron:", ["telemetry send --timeout 120"]),
 ]
 

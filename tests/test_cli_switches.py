@@ -73,7 +73,7 @@ def test_system_flags_created_and_removed(telemetry: Telemetry, isolation: Env) 
     assert telemetry("disable", "--system").exit_code == 0
     assert (isolation.system_dir / "disable").exists()
     assert telemetry("enable", "--system").exit_code == 0
-    assert sorted(p.name for p in isolation.system_dir.iterdir()) == []
+    assert sorted(p.name for p in isolation.system_dir.iterdir()) == ["history.jsonl"]  # the flags are gone
     assert telemetry("check", "upload", "-q").exit_code == 0
 
 

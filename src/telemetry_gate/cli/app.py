@@ -127,6 +127,8 @@ def check(
     json: JsonOption = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="With FACET: print nothing; exit 0 if enabled, 1 if disabled.")] = False,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Who enabled or disabled what, and when: the consent history, newest first.")] = False,
 ) -> None:
     """Show whether telemetry is on, facet by facet, and who decided."""
     from telemetry_gate.errors import UsageError
@@ -135,6 +137,9 @@ def check(
 
     if quiet and facet is None:
         raise UsageError("--quiet needs a FACET", "for example: telemetry check upload --quiet")
+    if history:
+        _history(ctx, facet.value if facet else None, _product(product), json, quiet)
+        return
     gate = _gate(ctx)
     facets = (facet.value,) if facet else FACETS
     report = status.check(gate, facets, _product(product))
@@ -152,12 +157,34 @@ def check(
         status_view.check(report)
 
 
+def _history(ctx: typer.Context, facet: str | None, product: str | None, json: bool, quiet: bool) -> None:
+    """``check --history``: read only when asked (``check`` itself never opens the file)."""
+    from telemetry_gate.cli.render import status as status_view
+    from telemetry_gate.cli.render import text
+    from telemetry_gate.errors import UsageError
+    from telemetry_gate.policy import history
+    from telemetry_gate.policy.paths import Paths, resolve_vendor
+
+    if quiet:
+        raise UsageError("--history cannot be combined with --quiet")
+    found = history.read(Paths.for_vendor(resolve_vendor(ctx.obj)), facet, product)
+    if json:
+        text.print_json(found.entries)
+    else:
+        status_view.history(found.entries)
+    for warning in found.warnings:
+        text.message(f"warning: {warning}")
+
+
 def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool) -> None:
     from telemetry_gate.cli.render import status as status_view
-    from telemetry_gate.policy.switches import switch
+    from telemetry_gate.cli.render import text
+    from telemetry_gate.policy import history
 
-    result, _ = switch(_gate(ctx), enable, facet.value, _product(product), system)
+    result, problems = history.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system)
     status_view.switched(result)
+    for problem in problems:
+        text.message(f"warning: {problem}")
 
 
 FacetOrAllArgument = Annotated[FacetOrAll, typer.Argument(help="all (default), collection, upload or update.")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telemetry_gate.cli.render.text import (
     _BOLD,
@@ -94,3 +94,30 @@ def switched(result: SwitchResult) -> None:
     if not result.enabled and result.pending:
         records = "record is" if result.pending == 1 else "records are"
         message(f"{result.pending} {records} still pending; 'telemetry purge' deletes them.")
+
+
+def history(entries: list[dict[str, Any]]) -> None:
+    """``check --history``: one line per change, newest first."""
+    from telemetry_gate.cli.render.text import escaped
+
+    if not entries:
+        sys.stdout.write("No consent change is recorded yet ('telemetry enable' / 'disable' record them).\n")
+        return
+    rows = []
+    for e in entries:
+        who = f"{e.get('user')} (uid {e.get('uid')})"
+        if e.get("sudo_user"):
+            who += f" via sudo by {e['sudo_user']}"
+        change = f"{e.get('action')} {e.get('facet')}"
+        states = "; ".join(
+            f"{facet} {_word(e.get('before', {}).get(facet))} -> {_word(after)}"
+            for facet, after in (e.get("after") or {}).items())
+        rows.append([str(e.get("time")), escaped(who), str(e.get("scope")), change,
+                     escaped(str(e.get("product") or "all products")), escaped(states)])
+    sys.stdout.write(columns(rows, header=("TIME", "WHO", "SCOPE", "CHANGE", "PRODUCT", "EFFECTIVE STATE")))
+
+
+def _word(state: Any) -> str:
+    if not isinstance(state, dict) or not isinstance(state.get("enabled"), bool):
+        return "?"
+    return "enabled" if state["enabled"] else "disabled"
