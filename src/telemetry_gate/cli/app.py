@@ -227,6 +227,8 @@ def _age(value: str | None) -> float | None:
 
 
 AgeOption = Annotated[str | None, typer.Option(metavar="AGE", help="An age like 30m, 12h, 7d or 2w.")]
+SavedOption = Annotated[bool, typer.Option(
+    "--saved", help="Events a product saved itself (Cell Ranger's own copies), not the spool.")]
 
 
 @app.command()
@@ -245,6 +247,7 @@ def inspect(
     json: JsonOption = False,
     sent: Annotated[bool, typer.Option("--sent", help="The audit log: what was uploaded, when, where.")] = False,
     rejected: Annotated[bool, typer.Option("--rejected", help="Records a collector refused, with its answer.")] = False,
+    saved: SavedOption = False,
 ) -> None:
     """Show what is collected: pending records, one record in full, or a product's fields."""
     from pathlib import Path
@@ -258,13 +261,19 @@ def inspect(
         manifests = inspection.catalogue(gate.catalogue, gate.paths, _product(product))
         records_view.catalogue(manifests, json, inspection.switched_off(gate, manifests))
         return
+    if saved:
+        from telemetry_gate.cli import saved as saved_cli
+
+        saved_cli.inspect(_gate(ctx).paths, target, _product(product), _age(since), None if show_all else limit,
+                          json, sent or rejected or quarantine)
+        return
     if sent or rejected:
         _inspect_outcomes(ctx, sent, _product(product), _age(since), None if show_all else limit, json)
         return
     if target is not None and inspection.is_record_path(target):
-        found, warnings = inspection.from_path(Path(target))
-        text.warnings(warnings)
-        records_view.records_from_path(found, json)
+        from telemetry_gate.cli import saved as saved_cli
+
+        saved_cli.inspect_path(Path(target), json)
         return
     gate = _gate(ctx)
     if target is not None:
@@ -289,6 +298,9 @@ def inspect(
         for entry in page.corrupt:
             text.message(f"moved {entry.path} to {gate.spool.quarantine(entry.product, entry.path)}")
     records_view.pending_table(page)
+    from telemetry_gate.cli import saved as saved_cli
+
+    saved_cli.pointer(gate.paths, _product(product), age)
 
 
 def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
@@ -319,6 +331,8 @@ def purge(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     sent: Annotated[bool, typer.Option("--sent", help="The audit log instead of pending records.")] = False,
     rejected: Annotated[bool, typer.Option("--rejected", help="Rejected records instead of pending ones.")] = False,
+    saved: Annotated[bool, typer.Option(
+        "--saved", help="Events products saved themselves under the cache (Cell Ranger's copies) instead.")] = False,
 ) -> None:
     """Delete pending records (by product and age) and say how many and how large."""
     from telemetry_gate.cli.render import records as records_view
@@ -327,6 +341,12 @@ def purge(
     from telemetry_gate.spool import purge as purging
 
     gate = _gate(ctx)
+    if saved:
+        from telemetry_gate.cli import saved as saved_cli
+
+        saved_cli.purge(gate.paths, _product(product), _age(older_than), dry_run, yes, _interactive())
+        if not (sent or rejected):
+            return
     if sent:
         _purge_sent(gate, _product(product), _age(older_than), dry_run, yes)
         if not rejected:

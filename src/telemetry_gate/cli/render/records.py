@@ -118,8 +118,8 @@ def _privacy_facts(manifest: Any) -> str:
 
 
 def purged(done: Any) -> None:
-    one, many = {"sent": ("audit entry", "audit entries")}.get(done.kind, (f"{done.kind} record",
-                                                                           f"{done.kind} records"))
+    plural = {"sent": ("audit entry", "audit entries"), "saved": ("saved event", "saved events")}
+    one, many = plural.get(done.kind, (f"{done.kind} record", f"{done.kind} records"))
     records = one if done.records == 1 else many
     if done.dry_run:
         message(f"Would delete {done.records} {records} ({human_bytes(done.bytes)}); nothing deleted.")
