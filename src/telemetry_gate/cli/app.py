@@ -344,7 +344,8 @@ def purge(
     if saved:
         from telemetry_gate.cli import saved as saved_cli
 
-        saved_cli.purge(gate.paths, _product(product), _age(older_than), dry_run, yes, _interactive())
+        saved_cli.purge(gate.paths, _product(product), _age(older_than), dry_run, yes,
+                        typer.confirm if _interactive() else None)
         if not (sent or rejected):
             return
     if sent:

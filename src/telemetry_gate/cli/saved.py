@@ -5,12 +5,11 @@ with, and ``purge --saved``. Parse-level glue only: the domain finds and reads, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import typer
-
-from telemetry_gate.errors import ExitCode, InvalidFileError, UsageError
+from telemetry_gate.errors import InvalidFileError, UsageError
 from telemetry_gate.spool import saved as saved_events
 
 
@@ -81,8 +80,9 @@ def _show(files: list[saved_events.SavedFile], limit: int | None, json: bool, or
 
 
 def purge(paths: Any, product: str | None, older_than: float | None, dry_run: bool, yes: bool,
-          interactive: bool) -> None:
-    """``purge --saved``: the events under the cache, by product and age; asks as ``purge`` does."""
+          ask: Callable[[str], bool] | None) -> None:
+    """``purge --saved``: the events under the cache, by product and age; asks as ``purge`` does
+    (``ask``: the question put to the person at a terminal; None without one)."""
     from telemetry_gate.cli.render import records as records_view
     from telemetry_gate.cli.render import text
     from telemetry_gate.policy.paths import display
@@ -91,11 +91,11 @@ def purge(paths: Any, product: str | None, older_than: float | None, dry_run: bo
     root = saved_events.root(paths)
     files = saved_events.scan(root, product, None, older_than)
     if files and not dry_run and not yes:
-        if not interactive:
+        if ask is None:
             raise UsageError("purge deletes the events products saved: confirm with --yes when there is no terminal",
                              f"{text.counted(len(files), 'event')} would go; --dry-run shows them")
         size = text.human_bytes(sum(f.size() for f in files))
-        if not typer.confirm(f"Delete {text.counted(len(files), 'event')} saved by the products themselves "
+        if not ask(f"Delete {text.counted(len(files), 'event')} saved by the products themselves "
                              f"({size}) under {display(root)}?"):
-            raise typer.Exit(int(ExitCode.OK))
+            return
     records_view.purged(Done(*saved_events.delete(files, dry_run), dry_run, "saved"))
