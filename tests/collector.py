@@ -29,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     reset: bool = False  # read the request, then drop the connection with a TCP reset, no answer
     hold: bool = False  # wait until ``Collector.release`` before answering
+    trickle: float = 0.0  # seconds between the bytes of the answer (a slow or hostile server)
 
 
 @dataclass
@@ -142,6 +143,9 @@ class Collector:
             handler.connection.close()  # the fd closes (with a reset) once the handler's files do
             return
         received.status = reply.status
+        if reply.trickle:
+            self._trickle(handler, reply)
+            return
         handler.send_response(reply.status)
         for name, value in reply.headers.items():
             handler.send_header(name, value)
@@ -149,6 +153,22 @@ class Collector:
         handler.send_header("Content-Length", str(len(reply.body)))
         handler.end_headers()
         handler.wfile.write(reply.body)
+
+    def _trickle(self, handler: _Handler, reply: Reply) -> None:
+        """The whole answer, status line first, one byte every ``reply.trickle`` seconds, until
+        it is done or the collector stops (``__exit__``)."""
+        head = [f"HTTP/1.1 {reply.status} Slow", "Content-Type: application/json",
+                f"Content-Length: {len(reply.body) + 4096}"]  # the body never completes in a test
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + reply.body + b" " * 4096
+        handler.close_connection = True
+        for byte in data:
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:
+                return
+            if self.released.wait(reply.trickle):
+                return
 
     @staticmethod
     def _parse(path: str, raw: bytes) -> tuple[list[str], ExportLogsServiceRequest | None]:

@@ -21,7 +21,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from telemetry_gate._version import __version__
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     Client = httpx.Client  # for the annotations of other modules, which may not import httpx
 
+_T = TypeVar("_T")
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 NOT_THE_RECORDS = frozenset({401, 403, 404})  # a 4xx that says nothing about the records themselves
 ANSWER_BYTES = 1024  # of a refusal, kept in rejected/
@@ -82,7 +83,8 @@ def _same_origin(a: str, b: str) -> bool:
 
 class Retry(NamedTuple):
     """Exponential backoff with jitter: the n-th wait is drawn in [d/2, d], d = min(cap, base * 2**n);
-    a ``Retry-After`` is honoured up to ``cap``. Nothing waits past the deadline."""
+    a ``Retry-After`` is honoured up to ``cap`` and never makes a wait shorter than that backoff
+    (``Retry-After: 0`` is no tight loop). Nothing waits past the deadline."""
 
     base: float = 0.5
     cap: float = 30.0
@@ -189,6 +191,52 @@ def _exchange(http: httpx.Client, method: str, url: str, content: bytes | None,
     raise _Redirected(0, url)
 
 
+class _Overdue(Exception):
+    """The deadline passed while a request was still in flight."""
+
+
+def _within(seconds: float, function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` on a worker thread, waited for at most ``seconds``: httpx's timeouts
+    bound each read, not a whole answer, so a server that trickles a byte every few seconds
+    would hold a request for ever. Past the deadline the request is abandoned (its thread is a
+    daemon, ended by the connection's close or the process's exit) and ``_Overdue`` raised."""
+    import threading
+
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="telemetry-request", daemon=True).start()
+    if not done.wait(max(seconds, 0.0)):
+        raise _Overdue()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """What went wrong in TLS, when that is the cause of ``exc`` (certificate, protocol); ``None``
+    for anything else, including an EOF in the handshake (a dropped connection: retried)."""
+    import ssl
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            return getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 class _Redirected(Exception):
     def __init__(self, status: int, target: str) -> None:
         super().__init__(f"{status} redirect to {target} not followed")
@@ -212,11 +260,17 @@ def exchange(http: httpx.Client, method: str, url: str, *, content: bytes | None
         attempts += 1
         wait: float | None = None
         try:
-            status, head, after = _exchange(http, method, url, content, dict(headers or {}),
-                                            min(remaining, REQUEST_TIMEOUT), keep)
+            status, head, after = _within(remaining, _exchange, http, method, url, content,
+                                          dict(headers or {}), min(remaining, REQUEST_TIMEOUT), keep)
+        except _Overdue:
+            return Answer("failed", None, "the deadline was reached (--timeout) while waiting for an answer",
+                          attempts), b""
         except _Redirected as exc:
             return Answer("failed", exc.status or None, str(exc), attempts), b""
         except (httpx.TransportError, OSError) as exc:
+            tls = _tls_failure(exc)
+            if tls is not None:  # a certificate or a protocol mismatch does not heal in a minute
+                return Answer("failed", None, f"TLS failed: {tls}", attempts), b""
             if isinstance(exc, (httpx.UnsupportedProtocol, httpx.ProxyError)):
                 return Answer("failed", None, f"{type(exc).__name__}: {exc}", attempts), b""
             status, detail = None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -230,8 +284,9 @@ def exchange(http: httpx.Client, method: str, url: str, *, content: bytes | None
                               attempts), head
             detail = f"HTTP {status}"
             wait = retry_after(after)
-        backoff = min(retry.cap, retry.base * 2 ** (attempts - 1))
-        delay = min(wait, retry.cap) if wait is not None else backoff * (0.5 + rand() / 2)
+        backoff = min(retry.cap, retry.base * 2 ** (attempts - 1)) * (0.5 + rand() / 2)
+        # Retry-After (up to the cap) when it asks for longer than the backoff: "0" is no tight loop
+        delay = max(min(wait, retry.cap), backoff) if wait is not None else backoff
         if delay >= deadline.remaining():
             return Answer("failed", status, f"{detail}; gave up after {attempts} attempts "
                           "(the deadline does not allow another)", attempts), b""
