@@ -40,4 +40,4 @@ def test_the_library_path_imports_nothing_heavy_at_module_level() -> None:
                  "policy/paths.py", "policy/settings.py", "vocabulary.py"):
         top = {n for n in ast.parse((PACKAGE / name).read_text()).body if isinstance(n, (ast.Import, ast.ImportFrom))}
         modules = {(n.module or "") if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top}
-        assert not modules & {"typer", "rich", "httpx", "platformdirs", "tomllib", "tomli_w"}, name
+        assert not modules & {"typer", "rich", "httpx", "platformdirs", "tomllib", "tomli_w", "tomlkit", "ruamel"}, name

@@ -30,7 +30,8 @@ def _pending(env: Env, product: str = "cellranger") -> list[dict]:
 def test_import_pulls_in_nothing_heavy() -> None:
     code = ("import sys, telemetry_gate; from telemetry_gate import Recorder; "
             "r = Recorder('cellranger', '9.0.0'); r.record('x'); "
-            "print(sorted(m for m in ('typer', 'rich', 'httpx', 'click') if m in sys.modules))")
+            "print(sorted(m for m in ('typer', 'rich', 'httpx', 'click', 'tomli_w', 'tomlkit', 'ruamel') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
