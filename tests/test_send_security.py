@@ -52,3 +52,33 @@ def test_a_failed_audit_write_never_sends_accepted_records_again(isolation: Env,
     assert set(counted) == set(ids) and set(counted.values()) == {1}  # each record posted once
     assert not list((_spool(isolation) / "pending").rglob("*.json"))
     assert not list((_spool(isolation) / "sending").rglob("*.json"))
+
+
+# -- loopback never goes through a proxy; other hosts do --------------------------------------
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_loopback_endpoint_never_goes_through_a_proxy(isolation: Env, inprocess: Telemetry,
+                                                        collector: Collector, monkeypatch: pytest.MonkeyPatch,
+                                                        variable: str) -> None:
+    ids = _fill(3)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Collector() as proxy:
+        monkeypatch.setenv(variable, proxy.url)
+        out = inprocess("send", "--endpoint", collector.url)
+        assert out.exit_code == 0, out.stderr
+        assert proxy.connections == 0 and proxy.requests == []
+    assert sorted(collector.accepted_ids()) == sorted(ids)
+
+
+def test_other_hosts_still_go_through_the_environment_proxy(isolation: Env, inprocess: Telemetry,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _fill(1)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Collector() as proxy:  # it answers CONNECT with an error: the proxy was asked, that is enough
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        out = inprocess("send", "--endpoint", "https://collector.example.invalid", "--timeout", "2")
+        assert out.exit_code == 5
+        assert proxy.connections >= 1
+    assert len(list((_spool(isolation) / "pending" / "cellranger").glob("*.json"))) == 1

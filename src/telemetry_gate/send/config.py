@@ -93,7 +93,7 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
         manifests = [m for _, m in sorted(gate.catalogue.manifests.items()) if m.config_url]
     deadline = upload.Deadline(timeout)
     done: list[Updated] = []
-    own_client = http is None
+    clients = upload.Clients(http)
     try:
         for manifest in manifests:
             name = manifest.name
@@ -113,9 +113,8 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
             except ConfigError as exc:
                 done.append(Updated(name, "invalid", exc.message))
                 continue
-            if http is None:
-                http = upload.client()
-            answer, body = upload.fetch(manifest.config_url, client=http, deadline=deadline, limit=MAX_BYTES)
+            answer, body = upload.fetch(manifest.config_url, client=clients.for_url(manifest.config_url),
+                                        deadline=deadline, limit=MAX_BYTES)
             if answer.outcome != "accepted":
                 status = f"HTTP {answer.status}: " if answer.status and not answer.detail.startswith("HTTP") else ""
                 done.append(Updated(name, "failed", f"{manifest.config_url}: {status}{answer.detail[:200]}"))
@@ -127,8 +126,7 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
                 continue
             done.append(_store(gate.paths, name, version, body))
     finally:
-        if own_client and http is not None:
-            http.close()
+        clients.close()
     return done
 
 

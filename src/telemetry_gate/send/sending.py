@@ -192,7 +192,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
     names = [product] if product else [p for p in spool.products(source) if next(spool.scan(p, source), None)]
     deadline = upload.Deadline(timeout)
     results: list[Result] = []
-    own_client = http is None
+    clients = upload.Clients(http)
     try:
         for name in names:
             result = Result(name)
@@ -215,17 +215,15 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
             if dry_run:
                 _show(spool, name, source, pending, target, result, show)
                 continue
-            if http is None:
-                http = upload.client()
-            _deliver(spool, name, target, result, http, deadline, retry, progress, source)
+            _deliver(spool, name, target, result, clients.for_url(target.url), deadline, retry, progress,
+                     source)
             if rejected:
                 outcomes.tidy_answers(spool, name)  # the answers to records that left rejected/
             result.pending = sum(1 for _ in spool.scan(name, source)) - (result.rejected if rejected else 0)
             if result.audit_error:
                 break  # every later batch would go unaudited too
     finally:
-        if own_client and http is not None:
-            http.close()
+        clients.close()
     if not dry_run:
         outcomes.prune(spool)
     return Report(results, dry_run, recovered)

@@ -143,19 +143,44 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def client(proxy_from_env: bool = True) -> httpx.Client:
-    """One keep-alive client: certificates verified, proxies and ``SSL_CERT_FILE`` from the
-    environment (``trust_env``), redirects never followed by httpx (see ``_exchange``)."""
+def client(direct: bool = False) -> httpx.Client:
+    """One keep-alive client: certificates verified, redirects never followed by httpx (see
+    ``_exchange``). Proxies and ``SSL_CERT_FILE`` come from the environment (``trust_env``),
+    except for a ``direct`` client, meant for loopback endpoints: it never goes through a
+    proxy (records posted in plain http to this machine must not cross a proxy in clear) and
+    still honours ``SSL_CERT_FILE``/``SSL_CERT_DIR`` for https."""
     import httpx
 
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
-        trust_env=proxy_from_env,
-        verify=True,
+        trust_env=not direct,
+        verify=httpx.create_ssl_context(trust_env=True) if direct else True,
         timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=10.0),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
     )
+
+
+class Clients:
+    """The clients of one run, made when first needed: one for loopback endpoints (never a
+    proxy) and one for the others; ``given`` (a test's client) serves every URL."""
+
+    def __init__(self, given: httpx.Client | None = None) -> None:
+        self.given = given
+        self.made: dict[bool, httpx.Client] = {}
+
+    def for_url(self, url: str) -> httpx.Client:
+        if self.given is not None:
+            return self.given
+        direct = is_loopback(urlsplit(url).hostname or "")
+        if direct not in self.made:
+            self.made[direct] = client(direct)
+        return self.made[direct]
+
+    def close(self) -> None:
+        for made in self.made.values():
+            made.close()
+        self.made.clear()
 
 
 def _exchange(http: httpx.Client, method: str, url: str, content: bytes | None,
