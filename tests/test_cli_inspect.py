@@ -137,7 +137,9 @@ def test_catalog_and_a_broken_manifest(telemetry: Telemetry, isolation: Env) -> 
     assert ["duration_s", "performance", "How", "long", "the", "command", "took", "812.4"] in [
         line.split() for line in out.stdout.splitlines()]
     data = json.loads(telemetry("inspect", "--catalog", "--json").stdout)
-    assert [m["product"] for m in data] == ["stripepy"]
+    shown = {m["product"]: m["source"] for m in data}
+    assert "broken" not in shown and shown["stripepy"] == str(folder / "stripepy.toml")  # overrides the shipped one
+    assert {"cellranger", "piperider"} <= set(shown)  # the shipped catalogue
     out = telemetry("inspect", "--catalog", "--product", "broken")
     assert out.exit_code == 3 and f"{folder / 'broken.toml'}:5" in out.stderr
     check = json.loads(telemetry("check", "--json", env={"STRIPEPY_NO_TELEMETRY": "1"}).stdout)

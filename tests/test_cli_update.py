@@ -122,10 +122,10 @@ def test_version_from_the_spool_when_the_manifest_has_none(telemetry: Telemetry,
 def test_switched_off_fields_are_marked_and_dropped(telemetry: Telemetry, isolation: Env,
                                                    collector: Collector) -> None:
     _manifest(isolation, collector.url + "/cellranger/config.json")
-    before = json.loads(telemetry("inspect", "--catalog", "--json").stdout)
+    before = json.loads(telemetry("inspect", "--catalog", "-p", "cellranger", "--json").stdout)
     assert [f["disabled"] for f in before[0]["fields"]] == [False, False]
     assert telemetry("update").exit_code == 0
-    after = json.loads(telemetry("inspect", "--catalog", "--json").stdout)
+    after = json.loads(telemetry("inspect", "--catalog", "-p", "cellranger", "--json").stdout)
     assert {f["name"]: f["disabled"] for f in after[0]["fields"]} == {"chemistry": True, "reads_total": False}
     table = telemetry("inspect", "--catalog").stdout
     assert "off (downloaded config)" in next(line for line in table.splitlines() if line.startswith("chemistry"))

@@ -33,8 +33,17 @@ class Gate(NamedTuple):
         return cls(paths, policy, Spool(paths.spool), catalogue)
 
     def known_products(self) -> list[str]:
-        """Products named by a manifest, the settings files or the spool."""
-        names = set(self.catalogue.manifests) | set(self.spool.products())
+        """Products named by a manifest, the settings files or the spool.
+
+        A product of the shipped catalogue counts only when it is present (installed, or one of
+        its own switches exists): the catalogue names many tools a machine does not have.
+        """
+        from telemetry_gate.native.detect import present
+
+        environ = self.policy.environ
+        names = {name for name, m in self.catalogue.manifests.items()
+                 if not m.shipped or present(m, environ)}
+        names |= set(self.spool.products())
         for loaded in (self.policy.user_settings, self.policy.system_settings):
             if loaded is not None:
                 names.update(loaded.products())

@@ -3,6 +3,7 @@
 Sources, later ones replacing earlier ones of the same product name (a malformed
 ``<product>.toml`` replaces them too: what the product allows is then unknown):
 
+0. the shipped catalogue: ``telemetry_gate/catalog/<name>.toml`` (package data);
 1. the entry-point group ``telemetry_gate.products`` (the object an entry point names is a
    path to a TOML file, a TOML string, or a dict shaped like the file);
 2. ``*.toml`` in the system ``products.d/``;
@@ -19,14 +20,16 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
+from telemetry_gate.native.model import Detect, NativeSwitch, parse_detect, parse_native
 from telemetry_gate.policy.layers import ProductVariable
 from telemetry_gate.policy.paths import Paths
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
+SHIPPED = Path(__file__).resolve().parent.parent / "catalog"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -54,6 +57,16 @@ class Manifest(NamedTuple):
     retention: str | None = None
     contact: str | None = None  # whom to ask for a copy or the deletion of what was sent
     notice: bool = True  # the library's first-run notice (``notice = false``: the product shows its own)
+    homepage: str = ""
+    telemetry_docs: str = ""
+    limits: tuple[str, ...] = ()  # what no switch stops (shown by check and inspect --catalog)
+    native: tuple[NativeSwitch, ...] = ()  # the product's own switches (issue 13)
+    detect: Detect = Detect()
+
+    @property
+    def shipped(self) -> bool:
+        """Whether this manifest comes from the catalogue inside the package."""
+        return Path(self.source).parent == SHIPPED
 
     def declared(self) -> tuple[str, ...] | None:
         """Field names to keep when the manifest is strict; ``None`` keeps everything."""
@@ -89,30 +102,48 @@ class Catalogue(NamedTuple):
         return self.manifests.get(product)
 
 
-def discover(paths: Paths, entry_points: bool = True) -> Catalogue:
+def discover(paths: Paths, entry_points: bool = True, only: str | None = None) -> Catalogue:
+    """Every manifest; with ``only``, the shipped catalogue contributes that product's file alone
+    (the Recorder needs one product, and parsing the whole catalogue would cost it)."""
     manifests: dict[str, Manifest] = {}
     errors: dict[str, InvalidFileError] = {}
+    _read_dir(SHIPPED, manifests, errors, f"{only}.toml" if only else None)
     if entry_points:
         for source, loaded in _from_entry_points():
             _add(manifests, errors, source, loaded)
     for directory in paths.manifest_dirs:
-        try:
-            names = sorted(n for n in os.listdir(directory) if n.endswith(".toml"))
-        except OSError:
-            continue
-        for name in names:
-            path = directory / name
-            try:
-                manifest = parse(path.read_bytes(), str(path))
-            except InvalidFileError as exc:
-                errors[str(path)] = exc
-            except OSError as exc:
-                errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
-            else:
-                manifests[manifest.name] = manifest
-                continue
-            manifests.pop(name[:-5], None)  # a broken later file replaces an earlier manifest too
+        _read_dir(directory, manifests, errors)
     return Catalogue(manifests, errors)
+
+
+def shipped_names() -> list[str]:
+    """The products of the shipped catalogue, from file names alone."""
+    try:
+        return sorted(n[:-5] for n in os.listdir(SHIPPED) if n.endswith(".toml"))
+    except OSError:
+        return []
+
+
+def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str, InvalidFileError],
+              only: str | None = None) -> None:
+    try:
+        names = [only] if only else sorted(n for n in os.listdir(directory) if n.endswith(".toml"))
+    except OSError:
+        return
+    for name in names:
+        path = directory / name
+        if only and not path.is_file():
+            return
+        try:
+            manifest = parse(path.read_bytes(), str(path))
+        except InvalidFileError as exc:
+            errors[str(path)] = exc
+        except OSError as exc:
+            errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
+        else:
+            manifests[manifest.name] = manifest
+            continue
+        manifests.pop(name[:-5], None)  # a broken later file replaces an earlier manifest too
 
 
 def _add(manifests: dict[str, Manifest], errors: dict[str, InvalidFileError], source: str,
@@ -208,13 +239,16 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         raise fail(f"[product] name must be a lower-case name, not {name!r}", "name")
     strings = {}
     for key in ("description", "version", "endpoint", "config_url", "format", "privacy_url", "retention",
-                "contact"):
+                "contact", "homepage", "telemetry_docs"):
         value = product.get(key)
         if value is not None and not isinstance(value, str):
             raise fail(f"[product] {key} must be a string", key)
         strings[key] = value
     if strings["format"] is not None and strings["format"] not in FORMATS:
         raise fail(f"[product] format must be 'otlp' or 'json', not {strings['format']!r}", "format")
+    limits = product.get("limits", [])
+    if not isinstance(limits, list) or any(not isinstance(x, str) or not x.strip() for x in limits):
+        raise fail("[product] limits must be a list of sentences", "limits")
     strict = product.get("strict", False)
     if not isinstance(strict, bool):
         raise fail("[product] strict must be true or false", "strict")
@@ -253,11 +287,41 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
                        "category", f"fields.{field_name}")
         fields.append(Field(field_name, category, str(spec.get("description", "")),
                             str(spec.get("example", ""))))
+
+    def fail_native(problem: str, index: int | None, key: str) -> NoReturn:
+        if index is None:
+            raise InvalidFileError(path, problem, _line(text, key, "detect") or _line(text, key))
+        raise InvalidFileError(path, problem, _native_line(text, index, key))
+
+    native = parse_native(data.get("native", []), name, fail_native)
+    detect = parse_detect(data.get("detect"), fail_native)
     return Manifest(name=name, source=source, description=strings["description"] or "",
                     version=strings["version"], endpoint=strings["endpoint"], format=strings["format"],
                     config_url=strings["config_url"], strict=strict, variables=tuple(variables),
                     fields=tuple(fields), opt_in=default == "disabled", privacy_url=strings["privacy_url"],
-                    retention=strings["retention"], contact=strings["contact"], notice=notice)
+                    retention=strings["retention"], contact=strings["contact"], notice=notice,
+                    homepage=strings["homepage"] or "",
+                    telemetry_docs=strings["telemetry_docs"] or "", limits=tuple(limits),
+                    native=native, detect=detect)
+
+
+def _native_line(text: str, index: int, key: str) -> int | None:
+    """The line of ``key`` in the ``index``-th ``[[native]]`` table (else that table's header)."""
+    seen = -1
+    header_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if header_line is not None:
+                break
+            if re.match(r"\[\[\s*native\s*\]\]", stripped):
+                seen += 1
+                if seen == index:
+                    header_line = number
+            continue
+        if header_line is not None and re.match(rf"""["']?{re.escape(key)}["']?\s*=""", stripped):
+            return number
+    return header_line
 
 
 def _line(text: str, key: str, table: str | None = None) -> int | None:

@@ -68,7 +68,7 @@ class Recorder:
         self.vendor = resolve_vendor(vendor, environ)
         check_name("product", self.product)
         paths = Paths.for_vendor(self.vendor, environ)
-        catalogue = manifests.discover(paths)
+        catalogue = manifests.discover(paths, only=self.product)
         policy = Policy.load(paths, environ, catalogue.variables(), catalogue.opt_in())
         if not policy.decide("collection", self.product).enabled:
             return

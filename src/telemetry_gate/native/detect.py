@@ -1,0 +1,73 @@
+"""Whether a catalogued product is on this machine: its ``[detect]`` rules, and whether one of
+its own switches already exists (a flag or configuration file, a variable in the environment).
+
+Cheap on purpose (``check`` asks for every shipped product): a ``PATH`` lookup with ``os.access``,
+one listing per ``sys.path`` entry (cached) for distributions, ``lexists`` for paths.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from telemetry_gate.native.model import Detect, NativeSwitch, expand
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.manifests import Manifest
+
+_NORMAL = re.compile(r"[-_.]+")
+
+
+def installed(detect: Detect, environ: Mapping[str, str]) -> bool:
+    """Any declared executable on ``PATH``, distribution on ``sys.path`` or path that exists."""
+    if detect.executables and _on_path(detect.executables, environ.get("PATH", "")):
+        return True
+    if detect.distributions and _normal_names(detect.distributions) & _distributions(tuple(sys.path)):
+        return True
+    return any(os.path.lexists(expand(p, environ)) for p in detect.paths)
+
+
+def switch_exists(switch: NativeSwitch, environ: Mapping[str, str]) -> bool:
+    """The switch is there to be read: its file exists, or its variable is in the environment."""
+    if switch.kind == "env":
+        return switch.variable in environ
+    return os.path.lexists(expand(switch.path, environ))
+
+
+def present(manifest: Manifest, environ: Mapping[str, str]) -> bool:
+    """Installed, or one of its user-scope or system-scope switches already exists."""
+    return installed(manifest.detect, environ) or any(switch_exists(s, environ) for s in manifest.native)
+
+
+def _on_path(names: tuple[str, ...], path: str) -> bool:
+    for directory in path.split(os.pathsep):
+        if not directory:
+            continue
+        for name in names:
+            candidate = os.path.join(directory, name)
+            if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
+                return True
+    return False
+
+
+def _normal_names(names: tuple[str, ...]) -> set[str]:
+    return {_NORMAL.sub("-", n).lower() for n in names}
+
+
+@functools.cache
+def _distributions(entries: tuple[str, ...]) -> frozenset[str]:
+    """Normalised names of every distribution with metadata on ``sys.path``."""
+    found: set[str] = set()
+    for entry in entries:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                found.add(_NORMAL.sub("-", name.rsplit(".", 1)[0].split("-", 1)[0]).lower())
+    return frozenset(found)

@@ -1,0 +1,261 @@
+"""A product's own switches (``[[native]]`` in a manifest) and how to tell it is installed.
+
+Terms (the schema is ``tools/NATIVE_SCHEMA.md``; SPEC 6b):
+
+- *native switch*: a switch the product itself reads - a variable (``env``), a file whose mere
+  existence means off (``flag-file``), or a key in the product's configuration file
+  (``config-file``). Each names the ``facets`` it turns off and the ``source`` (a documentation
+  page or a line of the product's code) its facts come from.
+- *path template*: ``~``, ``$XDG_CONFIG_HOME``, ``$XDG_CACHE_HOME``, ``$XDG_DATA_HOME``,
+  ``$XDG_STATE_HOME`` or ``$SYSTEM`` (the system root: ``/etc`` or ``TELEMETRY_SYSTEM_DIR``)
+  followed by a relative path, or an absolute path. ``expand`` resolves it against an
+  environment; a template never holds ``..``.
+
+Validation is strict: ``parse_native`` and ``parse_detect`` raise through ``fail(problem,
+index, key)`` so the manifest reader can name the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple, NoReturn
+
+KINDS = ("env", "flag-file", "config-file")
+FORMATS = ("toml", "yaml", "json", "ini")
+SCOPES = ("user", "system")
+FACET_NAMES = ("collection", "upload", "update")
+XDG_DEFAULTS = {
+    "XDG_CONFIG_HOME": ".config",
+    "XDG_CACHE_HOME": ".cache",
+    "XDG_DATA_HOME": ".local/share",
+    "XDG_STATE_HOME": ".local/state",
+}
+SYSTEM_DIR_VARIABLE = "TELEMETRY_SYSTEM_DIR"
+
+Scalar = str | bool | int | float
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXECUTABLE = re.compile(r"[A-Za-z0-9_.+-]+")
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_HEAD = re.compile(r"(~|\$(XDG_CONFIG_HOME|XDG_CACHE_HOME|XDG_DATA_HOME|XDG_STATE_HOME|SYSTEM))(/|$)")
+
+
+class NativeSwitch(NamedTuple):
+    """One of a product's own switches, as its manifest declares it."""
+
+    product: str
+    kind: str  # "env" | "flag-file" | "config-file"
+    facets: tuple[str, ...]
+    source: str
+    note: str = ""
+    scope: str = "user"  # "user" | "system"
+    # env
+    variable: str = ""
+    off_when: str = "set"  # "set" | "values"
+    off_values: tuple[str, ...] = ()
+    # flag-file and config-file
+    path: str = ""  # a path template (see the module docstring)
+    covers: tuple[str, ...] = ()  # every product the switch governs, this one included
+    # config-file
+    format: str = ""
+    key: str = ""  # dotted; for ini "section.key"
+    # the value written for off / on (env: a string; config-file: a TOML scalar); None: not declared
+    off: Scalar | None = None
+    on: Scalar | None = None
+    absent: str = "on"  # config-file: what a missing file or key means
+
+    def where(self, environ: Mapping[str, str]) -> str:
+        """A person's name for the switch: the variable, the file, or ``file key``."""
+        if self.kind == "env":
+            return self.variable
+        from telemetry_gate.policy.paths import display
+
+        shown = display(expand(self.path, environ))
+        return f"{shown} {self.key}" if self.kind == "config-file" else shown
+
+    def is_off_value(self, value: str) -> bool:
+        """env: whether the variable's value switches the product off."""
+        if self.off_when == "set":
+            return True
+        return value.strip().lower() in self.off_values
+
+
+class Detect(NamedTuple):
+    """How to tell that a product is installed: any one match is enough."""
+
+    executables: tuple[str, ...] = ()
+    distributions: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # path templates
+
+
+Fail = Callable[[str, int | None, str], NoReturn]
+"""``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
+
+_COMMON = {"kind", "facets", "source", "note", "scope"}
+_KEYS = {
+    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on"},
+    "flag-file": _COMMON | {"path", "covers"},
+    "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent"},
+}
+
+
+def parse_native(items: Any, product: str, fail: Fail) -> tuple[NativeSwitch, ...]:
+    if not isinstance(items, list):
+        fail("[[native]] must be an array of tables", None, "native")
+    return tuple(_switch(item, index, product, fail) for index, item in enumerate(items))
+
+
+def _switch(item: Any, index: int, product: str, fail: Fail) -> NativeSwitch:
+    if not isinstance(item, dict):
+        fail("each [[native]] must be a table", index, "native")
+    kind = item.get("kind")
+    if kind not in KINDS:
+        fail(f"[[native]] kind must be one of {', '.join(KINDS)}, not {kind!r}", index, "kind")
+    unknown = sorted(set(item) - _KEYS[kind])
+    if unknown:
+        fail(f"[[native]] of kind {kind} does not take {', '.join(unknown)}", index, unknown[0])
+    facets = item.get("facets")
+    if not isinstance(facets, list) or not facets or any(f not in FACET_NAMES for f in facets) \
+            or len(set(facets)) != len(facets):
+        fail("[[native]] facets must list collection, upload or update", index, "facets")
+    source = item.get("source")
+    if not isinstance(source, str) or not source.startswith(("https://", "http://")):
+        fail("[[native]] needs a source: the URL of the documentation or code its facts come from",
+             index, "source")
+    note = _string(item, "note", index, fail, "")
+    scope = item.get("scope", "user")
+    if scope not in SCOPES:
+        fail(f"[[native]] scope must be 'user' or 'system', not {scope!r}", index, "scope")
+    ordered = tuple(f for f in FACET_NAMES if f in facets)
+    common = {"product": product, "kind": kind, "facets": ordered, "source": source, "note": note, "scope": scope}
+    if kind == "env":
+        return _env(item, index, common, fail)
+    path = _path_template(item.get("path"), index, "path", fail)
+    if path.startswith("$SYSTEM") != (scope == "system"):
+        fail("[[native]] a system-scope path starts with $SYSTEM, and only a system-scope path does", index, "path")
+    if kind == "flag-file":
+        covers = item.get("covers", [product])
+        if not isinstance(covers, list) or not covers or any(not isinstance(c, str) or not _NAME.fullmatch(c)
+                                                             for c in covers):
+            fail("[[native]] covers must list product names", index, "covers")
+        if product not in covers:
+            fail(f"[[native]] covers must include the product itself ({product})", index, "covers")
+        return NativeSwitch(**common, path=path, covers=tuple(covers))
+    return _config(item, index, common, path, fail)
+
+
+def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: Fail) -> NativeSwitch:
+    variable = item.get("variable")
+    if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
+        fail("[[native]] of kind env needs a variable name", index, "variable")
+    off_when = item.get("off_when", "set")
+    if off_when not in ("set", "values"):
+        fail(f"[[native]] off_when must be 'set' or 'values', not {off_when!r}", index, "off_when")
+    off = item.get("off")
+    if not isinstance(off, str) or not off.strip() or off != off.strip() or "\n" in off:
+        fail("[[native]] of kind env needs off: the non-empty value written to switch it off", index, "off")
+    values = item.get("off_values")
+    if off_when == "values":
+        if not isinstance(values, list) or not values or any(not isinstance(v, str) for v in values):
+            fail("[[native]] off_when = 'values' needs off_values: the values that mean off", index, "off_values")
+        lowered = tuple(v.strip().lower() for v in values)
+        if off.lower() not in lowered:
+            fail(f"[[native]] off = {off!r} is not one of its off_values", index, "off")
+    elif values is not None:
+        fail("[[native]] off_values only goes with off_when = 'values'", index, "off_values")
+    else:
+        lowered = ()
+    on = item.get("on")
+    if on is not None and (not isinstance(on, str) or not on or (off_when == "set")
+                           or on.strip().lower() in lowered):
+        fail("[[native]] on must be a value that does not mean off (and off_when = 'set' has none)",
+             index, "on")
+    return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, off=off, on=on)
+
+
+def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: Fail) -> NativeSwitch:
+    fmt = item.get("format")
+    if fmt not in FORMATS:
+        fail(f"[[native]] format must be one of {', '.join(FORMATS)}, not {fmt!r}", index, "format")
+    key = item.get("key")
+    parts = key.split(".") if isinstance(key, str) else []
+    if not parts or any(not p.strip() for p in parts) or (fmt == "ini" and len(parts) != 2):
+        fail("[[native]] key must be a dotted key path (ini: 'section.key')", index, "key")
+    values = {}
+    for name in ("off", "on"):
+        value = item.get(name)
+        if isinstance(value, float) or not isinstance(value, str | bool | int):
+            fail(f"[[native]] of kind config-file needs {name}: a string, boolean or integer", index, name)
+        values[name] = value
+    if values["off"] == values["on"] and type(values["off"]) is type(values["on"]):
+        fail("[[native]] off and on must differ", index, "on")
+    absent = item.get("absent", "on")
+    if absent not in ("on", "off"):
+        fail(f"[[native]] absent must be 'on' or 'off', not {absent!r}", index, "absent")
+    return NativeSwitch(**common, path=path, format=fmt, key=str(key), off=values["off"], on=values["on"],
+                        absent=absent, covers=(common["product"],))
+
+
+def _string(item: dict[str, Any], key: str, index: int, fail: Fail, default: str) -> str:
+    value = item.get(key, default)
+    if not isinstance(value, str):
+        fail(f"[[native]] {key} must be a string", index, key)
+    return value
+
+
+def _path_template(value: Any, index: int | None, key: str, fail: Fail) -> str:
+    if not isinstance(value, str) or not value:
+        fail(f"{key} must be a path", index, key)
+    if not (value.startswith("/") or _HEAD.match(value)):
+        fail(f"{key} {value!r} must start with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, "
+             "$XDG_STATE_HOME, $SYSTEM or /", index, key)
+    head = _HEAD.match(value)
+    rest = value[head.end():] if head else value
+    if "$" in rest or "\\" in rest or "\0" in rest or any(p in ("..", ".") for p in rest.split("/")):
+        fail(f"{key} {value!r} may use no other variable and no '.' or '..'", index, key)
+    return value.rstrip("/") or "/"
+
+
+def parse_detect(table: Any, fail: Fail) -> Detect:
+    if table is None:
+        return Detect()
+    if not isinstance(table, dict):
+        fail("[detect] must be a table", None, "detect")
+    unknown = sorted(set(table) - {"executables", "distributions", "paths"})
+    if unknown:
+        fail(f"[detect] does not take {', '.join(unknown)}", None, unknown[0])
+    found: dict[str, tuple[str, ...]] = {}
+    for key, pattern in (("executables", _EXECUTABLE), ("distributions", _DISTRIBUTION), ("paths", None)):
+        values = table.get(key, [])
+        if not isinstance(values, list) or any(not isinstance(v, str) for v in values):
+            fail(f"[detect] {key} must be a list of strings", None, key)
+        for value in values:
+            if pattern is None:
+                _path_template(value, None, key, fail)
+            elif not pattern.fullmatch(value):
+                fail(f"[detect] {key}: {value!r} is not a valid name", None, key)
+        found[key] = tuple(v.rstrip("/") if pattern is None else v for v in values)
+    return Detect(**found)
+
+
+def expand(template: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The absolute path a template names in ``environ`` (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or os.path.expanduser("~")
+    head = _HEAD.match(template)
+    if head is None:
+        return Path(template)
+    rest = template[head.end():]
+    if head.group(1) == "~":
+        base = home
+    elif head.group(2) == "SYSTEM":
+        base = env.get(SYSTEM_DIR_VARIABLE) or "/etc"
+    else:
+        name = head.group(2)
+        value = env.get(name, "")
+        base = value if os.path.isabs(value) else os.path.join(home, XDG_DEFAULTS[name])
+    return Path(base, rest) if rest else Path(base)
