@@ -53,7 +53,10 @@ def test_bash_completes_commands_facets_products_and_ids(isolation: Env) -> None
     assert record_id is not None
     (isolation.config_dir).mkdir(parents=True, exist_ok=True)
     (isolation.config_dir / "settings.toml").write_text("[products.cellranger]\nupload = false\n")
-    assert _complete("telemetry inspect --product ") == ["cellranger", "stripepy"]
+    from telemetry_gate.policy.manifests import shipped_names
+
+    # the spool, the settings, and the shipped catalogue
+    assert _complete("telemetry inspect --product ") == sorted({"cellranger", "stripepy", *shipped_names()})
     assert _complete("telemetry send -p st") == ["stripepy"]
     assert _complete(f"telemetry inspect {record_id[:12]}") == [record_id]
     assert _complete("telemetry inspect ZZZ") == []
