@@ -53,10 +53,8 @@ def test_bash_completes_commands_facets_products_and_ids(isolation: Env) -> None
     assert record_id is not None
     (isolation.config_dir).mkdir(parents=True, exist_ok=True)
     (isolation.config_dir / "settings.toml").write_text("[products.cellranger]\nupload = false\n")
-    from telemetry_gate.policy.manifests import shipped_names
-
     # the spool, the settings, and the shipped catalogue
-    assert _complete("telemetry inspect --product ") == sorted({"cellranger", "stripepy", *shipped_names()})
+    assert _complete("telemetry inspect --product ") == sorted({"cellranger", "stripepy", *_shipped()})
     assert _complete("telemetry send -p st") == ["stripepy"]
     assert _complete(f"telemetry inspect {record_id[:12]}") == [record_id]
     assert _complete("telemetry inspect ZZZ") == []
@@ -74,8 +72,39 @@ def test_completion_offers_nothing_rather_than_fail(isolation: Env) -> None:
     (spool / "spool").write_text("a file where the spool's directory should be")
     (isolation.config_dir).mkdir(parents=True, exist_ok=True)
     (isolation.config_dir / "settings.toml").write_text("[products.cellranger\n")  # malformed
-    assert _complete("telemetry inspect --product ") == []
+    assert _complete("telemetry inspect --product ") == _shipped()  # the broken sources offer nothing
     assert _complete("telemetry inspect 01") == []
+
+
+def _shipped() -> list[str]:
+    return sorted(p.stem for p in (REPO / "src" / "telemetry_gate" / "catalog").glob("*.toml"))
+
+
+def test_bash_completes_product_names_from_the_shipped_catalogue(isolation: Env) -> None:
+    from telemetry_gate.cli.completion import CATALOGUE
+    from telemetry_gate.policy.manifests import SHIPPED
+
+    shipped = _shipped()
+    assert CATALOGUE == SHIPPED and {"cellranger", "genozip", "piperider", "stripepy"} <= set(shipped)
+    assert _complete("telemetry check -p ") == shipped  # nothing pending, nothing configured
+    assert _complete("telemetry disable --product genoz") == ["genozip"]
+    user = isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
+    user.mkdir(parents=True)
+    (user / "local-tools.toml").write_text('[product]\nname = "mytool"\n')
+    assert "mytool" in _complete("telemetry check -p ")  # a manifest's name, not its file's
+
+
+def test_catalogue_names_come_from_file_names_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TOML is parsed for the catalogue at a TAB: a file that is not TOML is still offered by name."""
+    from telemetry_gate.cli import completion
+
+    (tmp_path / "zeta.toml").write_text("this is [not TOML")
+    (tmp_path / "Not A Name.toml").write_text("")
+    (tmp_path / "readme.txt").write_text("")
+    monkeypatch.setattr(completion, "CATALOGUE", tmp_path)
+    ctx = typer.main.get_command(app).make_context("telemetry", ["inspect"], resilient_parsing=True)
+    assert completion.products(ctx, "") == ["zeta"]
+    assert completion.products(ctx, "y") == []
 
 
 @pytest.fixture(scope="module")
