@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from google.protobuf.json_format import Parse
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -172,7 +173,7 @@ class Collector:
 
     @staticmethod
     def _parse(path: str, raw: bytes) -> tuple[list[str], ExportLogsServiceRequest | None]:
-        if path.endswith("/v1/logs"):
+        if urlsplit(path).path.endswith("/v1/logs"):
             message = Parse(raw.decode("utf-8"), ExportLogsServiceRequest())
             ids = []
             for resource_logs in message.resource_logs:

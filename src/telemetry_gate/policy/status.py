@@ -67,10 +67,19 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
     product_decisions = {p: {f: policy.decide(f, p) for f in facets} for p in products}
     notes = list(policy.notes)
     notes += policy.lock_notes(list(vendor_decisions.values()))
+    spool = gate.spool.summary(product)
+    if spool.strays:
+        notes.append(stray_note(spool.strays))
     return CheckReport(
         vendor=gate.paths.vendor,
         facets=vendor_decisions,
         products=product_decisions,
-        spool=gate.spool.summary(product),
+        spool=spool,
         notes=notes,
     )
+
+
+def stray_note(strays: tuple[str, ...] | list[str]) -> str:
+    """One line on what is in ``pending/`` but is not a record (never sent, left alone)."""
+    shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
+    return f"{len(strays)} stray file(s) in the spool's pending/ are not records and are never sent: {shown}"

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from telemetry_gate._version import __version__
 from telemetry_gate.errors import ConfigError
@@ -44,7 +44,12 @@ USER_AGENT = f"telemetry-gate/{__version__}"
 # -- where to -------------------------------------------------------------------------------
 
 def url_for(endpoint: str, fmt: str) -> str:
-    return endpoint.rstrip("/") + "/v1/logs" if fmt == "otlp" else endpoint
+    """Where a batch goes: for ``otlp``, ``/v1/logs`` appended to the endpoint's path (its query
+    string and fragment stay where they were); for ``json``, the endpoint as given."""
+    if fmt != "otlp":
+        return endpoint
+    parts = urlsplit(endpoint)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/v1/logs"))
 
 
 def is_loopback(host: str) -> bool:

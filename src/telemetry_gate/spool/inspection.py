@@ -16,9 +16,10 @@ from typing import Any, NamedTuple
 from telemetry_gate.errors import InvalidFileError, UsageError
 from telemetry_gate.policy.manifests import Catalogue, Manifest
 from telemetry_gate.policy.paths import Paths
+from telemetry_gate.policy.status import stray_note
 from telemetry_gate.spool import records
 from telemetry_gate.spool.ids import is_id
-from telemetry_gate.spool.store import Entry, Spool
+from telemetry_gate.spool.store import MAX_RECORD_BYTES, Entry, Spool
 
 
 class Shown(NamedTuple):
@@ -36,9 +37,11 @@ class Page(NamedTuple):
     corrupt: list[Entry]
 
 
-def select(spool: Spool, product: str | None, since: float | None, base: Path | None = None) -> list[Entry]:
-    """Entries newest first, filtered by product and age, from names alone."""
-    entries = spool.entries(product, base)
+def select(spool: Spool, product: str | None, since: float | None, base: Path | None = None,
+           strays: list[str] | None = None) -> list[Entry]:
+    """Entries newest first, filtered by product and age, from names alone; what is not a
+    record is added to ``strays``."""
+    entries = spool.entries(product, base, strays)
     if since is not None:
         cutoff = time.time() - since
         entries = [e for e in entries if e.created >= cutoff]
@@ -53,10 +56,11 @@ def load(entry: Entry) -> tuple[dict[str, Any], bytes]:
 
 def page(spool: Spool, product: str | None, since: float | None, limit: int | None,
          base: Path | None = None) -> Page:
-    entries = select(spool, product, since, base)
+    strays: list[str] = []
+    entries = select(spool, product, since, base, strays)
     total_bytes = sum(e.size() for e in entries)
     rows: list[Shown] = []
-    warnings: list[str] = []
+    warnings: list[str] = [stray_note(sorted(strays))] if strays else []
     corrupt: list[Entry] = []
     index = 0
     while index < len(entries) and (limit is None or len(rows) < limit):
@@ -79,7 +83,11 @@ def stream(spool: Spool, product: str | None, since: float | None, limit: int | 
            warnings: list[str], base: Path | None = None) -> Iterator[bytes]:
     """The stored bytes of each valid record, newest first, one at a time (for ``--json``)."""
     count = 0
-    for entry in select(spool, product, since, base):
+    strays: list[str] = []
+    chosen = select(spool, product, since, base, strays)
+    if strays:
+        warnings.append(stray_note(sorted(strays)))
+    for entry in chosen:
         if limit is not None and count >= limit:
             return
         try:
@@ -124,28 +132,58 @@ def from_path(path: Path) -> tuple[list[tuple[str, dict[str, Any], bytes]], list
     else:
         raise UsageError(f"{path}: no such record, file or folder")
     for file in files:
+        if file.suffix == ".jsonl":
+            try:
+                for number, line in _lines(file):
+                    if line is None:
+                        warnings.append(f"skipped {file}:{number}: over the {MAX_RECORD_BYTES}-byte record limit")
+                        continue
+                    if not line.strip():
+                        continue
+                    try:
+                        found.append((f"{file}:{number}", records.loads(line, f"{file}:{number}"), line))
+                    except records.RecordError as exc:
+                        warnings.append(f"skipped {exc}")
+            except OSError as exc:
+                warnings.append(f"skipped {file}: {exc.strerror}")
+            continue
         try:
-            raw = file.read_bytes()
+            raw = _record_file(file)
+            found.append((str(file), records.loads(raw, file), raw))
         except OSError as exc:
             warnings.append(f"skipped {file}: {exc.strerror}")
-            continue
-        if file.suffix == ".jsonl":
-            for number, line in enumerate(raw.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    found.append((f"{file}:{number}", records.loads(line, f"{file}:{number}"), line))
-                except records.RecordError as exc:
-                    warnings.append(f"skipped {exc}")
-        else:
-            try:
-                found.append((str(file), records.loads(raw, file), raw))
-            except records.RecordError as exc:
-                if len(files) == 1:
-                    raise InvalidFileError(file, str(exc).removeprefix(f"{file}").lstrip(": ")) from exc
-                warnings.append(f"skipped {exc}")
+        except records.RecordError as exc:
+            if len(files) == 1:
+                raise InvalidFileError(file, str(exc).removeprefix(f"{file}").lstrip(": ")) from exc
+            warnings.append(f"skipped {exc}")
     found.sort(key=lambda item: item[1]["id"], reverse=True)
     return found, warnings
+
+
+def _record_file(file: Path) -> bytes:
+    """A record file's bytes; ``RecordError`` for one over the record limit, which is not read."""
+    with open(file, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        raw = stream.read(MAX_RECORD_BYTES + 1) if size <= MAX_RECORD_BYTES else b""
+    if size > MAX_RECORD_BYTES or len(raw) > MAX_RECORD_BYTES:
+        raise records.RecordError(f"{file}: {max(size, len(raw))} bytes, over the {MAX_RECORD_BYTES}-byte record limit")
+    return raw
+
+
+def _lines(file: Path) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) of a ``.jsonl`` file, never holding more than one record's worth: a line
+    over the record limit is passed over (``None``) without being kept."""
+    with open(file, "rb") as stream:
+        number = 0
+        while line := stream.readline(MAX_RECORD_BYTES + 2):
+            number += 1
+            if len(line) == MAX_RECORD_BYTES + 2 and not line.endswith(b"\n"):  # cut off: too long
+                while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                yield number, None
+                continue
+            body = line.rstrip(b"\r\n")
+            yield number, body if len(body) <= MAX_RECORD_BYTES else None
 
 
 def _looks_like_records(path: Path) -> bool:

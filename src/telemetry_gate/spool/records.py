@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from telemetry_gate.spool.ids import is_id, timestamp
+from telemetry_gate.spool.store import MAX_RECORD_BYTES
 from telemetry_gate.vocabulary import CATEGORIES
 
 SCHEMA = 1
-MAX_RECORD_BYTES = 64 * 1024
 REQUIRED = ("schema", "id", "vendor", "product", "version", "event", "category", "created", "metrics")
 
 # Each pattern starts only where a run begins (the look-behinds), so a long string costs linear time.

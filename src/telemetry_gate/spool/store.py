@@ -31,10 +31,12 @@ from telemetry_gate.spool.ids import timestamp
 
 DEFAULT_MAX_RECORDS = 10_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_RECORD_BYTES = 64 * 1024  # a record over this is refused when written and never read whole
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-_READ_AT_ONCE = (64 << 10) + 1
+_READ_AT_ONCE = MAX_RECORD_BYTES + 1
+_PRODUCT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}").fullmatch  # as policy.paths.check_name
 _RECORD_NAME = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.json").fullmatch  # <ULID>.json: one C call a name
 
 
@@ -44,6 +46,7 @@ class Summary(NamedTuple):
     oldest: float | None  # epoch seconds of the oldest pending record
     dropped: int
     rejected: int = 0  # records a collector refused (rejected/), which ``send --rejected`` sends again
+    strays: tuple[str, ...] = ()  # paths in pending/ that are not records: never sent, left for a person
 
 
 class Entry(NamedTuple):
@@ -91,37 +94,53 @@ class Spool:
         except OSError:
             return 0
 
-    def scan(self, product: str, base: Path | None = None) -> Iterator[os.DirEntry[str]]:
-        """Record files of one product, unsorted; symbolic links and strays are passed over."""
+    def scan(self, product: str, base: Path | None = None,
+             strays: list[str] | None = None) -> Iterator[os.DirEntry[str]]:
+        """Record files of one product, unsorted; anything else (a name that is not
+        ``<ULID>.json``, a symbolic link, a directory) is passed over, and added to ``strays``."""
         try:
             with os.scandir((base or self.pending) / product) as entries:
                 for entry in entries:
                     if _RECORD_NAME(entry.name) and entry.is_file(follow_symlinks=False):
                         yield entry
+                    elif strays is not None:
+                        strays.append(entry.path)
         except OSError:
             return
 
-    def entries(self, product: str | None = None, base: Path | None = None) -> list[Entry]:
-        """Every record file, newest first (by name: no file is opened)."""
+    def entries(self, product: str | None = None, base: Path | None = None,
+                strays: list[str] | None = None) -> list[Entry]:
+        """Every record file, newest first (by name: no file is opened); what is not a record
+        is added to ``strays``."""
         root = base or self.pending
-        products = [product] if product else self._dirs(root)
-        found = [Entry(e.name[:-5], name, e.path) for name in products for e in self.scan(name, root)]
+        products = [product] if product else self._dirs(root, strays)
+        found = [Entry(e.name[:-5], name, e.path) for name in products for e in self.scan(name, root, strays)]
         found.sort(key=lambda e: e.id, reverse=True)
         return found
 
-    def _dirs(self, root: Path) -> list[str]:
+    def _dirs(self, root: Path, strays: list[str] | None = None) -> list[str]:
+        """The product directories in ``root``; a file, a link or a directory whose name is not
+        a product name is never a product (never sent), and is added to ``strays``."""
         try:
-            return sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+            found = list(os.scandir(root))
         except OSError:
             return []
+        names = []
+        for entry in found:
+            if _PRODUCT_NAME(entry.name) and entry.name not in (".", "..") and entry.is_dir(follow_symlinks=False):
+                names.append(entry.name)
+            elif strays is not None:
+                strays.append(entry.path)
+        return sorted(names)
 
     def summary(self, product: str | None = None) -> Summary:
-        products = [product] if product else self.products()
+        strays: list[str] = []
+        products = [product] if product else self._dirs(self.pending, strays)
         count = size = dropped = 0
         oldest: str | None = None
         for name in products:
             dropped += self.dropped(name)
-            for entry in self.scan(name):
+            for entry in self.scan(name, None, strays):
                 count += 1
                 try:
                     size += entry.stat(follow_symlinks=False).st_size
@@ -131,20 +150,27 @@ class Spool:
                     oldest = entry.name
         refused = sum(1 for name in ([product] if product else self._dirs(self.rejected))
                       for _ in self.scan(name, self.rejected))
-        return Summary(count, size, timestamp(oldest) if oldest else None, dropped, refused)
+        return Summary(count, size, timestamp(oldest) if oldest else None, dropped, refused, tuple(sorted(strays)))
 
     @staticmethod
     def read(path: Path | str) -> bytes:
-        """The bytes of one record file; refuses a symbolic link."""
+        """The bytes of one record file; refuses a symbolic link, and a file over the record
+        limit (``RecordError``) without reading it: a 1 GiB sparse file costs one ``fstat``."""
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
         try:
+            size = os.fstat(fd).st_size
+            if size > MAX_RECORD_BYTES:
+                from telemetry_gate.spool.records import RecordError  # not at import: check stays lean
+
+                raise RecordError(f"{path}: {size} bytes, over the {MAX_RECORD_BYTES}-byte record limit")
             data = os.read(fd, _READ_AT_ONCE)  # a record is at most 64 KiB: one read, as a rule
-            if len(data) < _READ_AT_ONCE:
-                return data
-            chunks = [data]
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
+            while len(data) < _READ_AT_ONCE and (chunk := os.read(fd, _READ_AT_ONCE - len(data))):
+                data += chunk  # a short read (a pipe, a network file system)
+            if len(data) > MAX_RECORD_BYTES:  # it grew since the fstat
+                from telemetry_gate.spool.records import RecordError
+
+                raise RecordError(f"{path}: over the {MAX_RECORD_BYTES}-byte record limit")
+            return data
         finally:
             os.close(fd)
 
@@ -251,12 +277,19 @@ class Spool:
                 pass
 
     def quarantine(self, product: str, path: Path) -> Path:
-        """Move a malformed file aside (kept, never deleted) so it stops getting in the way."""
+        """Move a malformed file aside (kept, never deleted) so it stops getting in the way; a
+        name already in ``quarantine/`` gets a suffix (``.1``, ``.2``, ...), never replaced."""
+        ensure_dir(self.quarantine_dir)  # itself 0700, not only its product directories
         target_dir = self.quarantine_dir / product
         ensure_dir(target_dir)
-        target = target_dir / path.name
-        os.rename(path, target)
-        return target
+        for n in range(1000):
+            target = target_dir / (path.name if n == 0 else f"{path.name}.{n}")
+            try:
+                _publish(str(path), target)
+            except FileExistsError:
+                continue
+            return target
+        raise FileExistsError(errno.EEXIST, "too many quarantined files of this name", str(target_dir / path.name))
 
 
 def _publish(source: str, target: Path) -> None:
