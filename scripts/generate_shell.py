@@ -117,6 +117,8 @@ ENVIRONMENT = [
     ("TELEMETRY_SYSTEM_DIR", "Replaces /etc as the root of the system flag files, defaults and manifests."),
     ("TELEMETRY_ENDPOINT", "The collector URL for send when --endpoint is not given."),
     ("TELEMETRY_DEBUG", "Set to 1 to show the traceback of an error."),
+    ("TELEMETRY_GATE_EXPORTED", "Set by the generated environment files: the variables they exported, so "
+     "that a newer file unsets only its own stale values."),
     ("XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME, XDG_DATA_HOME",
      "Where the user's settings, spool, cache and manifests live (defaults under ~)."),
     ("HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE", "Honoured by send and update."),
@@ -139,6 +141,13 @@ FILES = [
     ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
      "disable (check --history shows it); never purged."),
     ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
+    ("$XDG_CONFIG_HOME/tenx/telemetry/env.sh, env.fish", "Generated (mode 0600) by enable, disable and "
+     "shell-init: the products' own environment switches that the policy turns off, and all of them when "
+     "DO_NOT_TRACK is set as the shell starts; the line shell-init prints loads them."),
+    ("$XDG_CONFIG_HOME/environment.d/60-telemetry-gate.conf", "The same switches for the desktop session "
+     "(systemd environment.d; KEY=VALUE lines)."),
+    ("/etc/profile.d/telemetry-gate.sh", "Generated (mode 0644) by enable --system and disable --system; "
+     "every login shell reads it. A system disable exports TENX_DISABLE_TELEMETRY=1."),
 ]
 
 EXIT_STATUS = [
@@ -159,6 +168,8 @@ EXAMPLES = [
      ["sudo touch /etc/tenx/telemetry/disable_upload", "sudo telemetry disable upload --system"]),
     ("A user checks who decided, looks at what is kept, and deletes it:",
      ["telemetry check --explain", "telemetry inspect", "telemetry purge --older-than 30d --yes"]),
+    ("New shells carry the products' own off-switches (zsh: ~/.zshrc; fish: its config.fish):",
+     ["telemetry shell-init bash >> ~/.bashrc"]),
     ("A script asks whether upload is on:", ["telemetry check upload --quiet && echo on"]),
     ("Since when has upload been off, and who turned it off?", ["telemetry check upload --history"]),
     ("Send what policy allows, from cron:", ["telemetry send --timeout 120"]),

@@ -28,13 +28,16 @@ def ensure_dir(path: Path) -> None:
         raise PermissionDenied(f"{path} is a symbolic link; refusing to use it")
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` with mode 0600 through a temporary sibling and ``os.replace``."""
+def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``path`` with ``mode`` (0600; whatever the umask) through a temporary
+    sibling and ``os.replace``."""
     ensure_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
+            if mode != FILE_MODE:
+                os.fchmod(fd, mode)
             os.write(fd, data)
             if durable:
                 os.fsync(fd)

@@ -425,6 +425,38 @@ def update(ctx: typer.Context, product: ProductOption = None) -> None:
     config.raise_for_outcome(results)
 
 
+@app.command()
+def products(ctx: typer.Context, json: JsonOption = False) -> None:
+    """List the catalogue: each product, whether it is installed, its own switches and their state."""
+    from telemetry_gate.cli.render import products as products_view
+    from telemetry_gate.native import products as listing
+
+    products_view.products(listing.listing(_gate(ctx)), json)
+
+
+class Shell(enum.StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+@app.command("shell-init")
+def shell_init(
+    ctx: typer.Context,
+    shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")],
+) -> None:
+    """Print the line for your shell's rc file: new shells get the products' own off-switches."""
+    from telemetry_gate.cli.render import products as products_view
+    from telemetry_gate.native import environment
+
+    gate = _gate(ctx)
+    try:  # the generated file the line loads: current, so DO_NOT_TRACK works before any disable
+        environment.sync(gate, system=False, dry_run=False)
+    except TelemetryError as exc:
+        products_view.not_synced(exc.message)
+    products_view.shell_init(environment.shell_init(gate.paths, shell.value))
+
+
 def _interactive() -> bool:
     """A person at a terminal who can answer a question."""
     return sys.stdin.isatty()

@@ -1,0 +1,52 @@
+"""What ``telemetry products`` and ``telemetry shell-init`` print."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING
+
+from telemetry_gate.cli.render.text import columns, counted, message, print_json
+
+if TYPE_CHECKING:
+    from telemetry_gate.native.products import Listing
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shell_init(line: str) -> None:
+    """Only the line on stdout: ``eval "$(telemetry shell-init bash)"`` runs it."""
+    sys.stdout.write(line + "\n")
+
+
+def not_synced(problem: str) -> None:
+    message(f"warning: {problem}")
+    message("  the line below loads the generated file as it is")
+
+
+def _safe(text: str) -> str:
+    """Text from a manifest, with control characters shown as escapes (never sent to the terminal)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def products(listing: Listing, as_json: bool) -> None:
+    from telemetry_gate.native.products import as_json as listing_json
+
+    if as_json:
+        print_json(listing_json(listing))
+    else:
+        rows: list[list[str]] = []
+        for product in listing.products:
+            first = [_safe(product.name), "yes" if product.installed else "no"]
+            if not product.switches:
+                rows.append([*first, "-", "(no switch of its own)", "", ""])
+            for n, shown in enumerate(product.switches):
+                lead = first if n == 0 else ["", ""]
+                rows.append([*lead, shown.switch.kind, _safe(shown.where), shown.state, _safe(shown.switch.source)])
+        if rows:
+            sys.stdout.write(columns(rows, header=("PRODUCT", "INSTALLED", "KIND", "SWITCH", "STATE", "SOURCE")))
+        installed = sum(p.installed for p in listing.products)
+        sys.stdout.write(f"\n{counted(len(listing.products), 'product')}, {installed} installed; "
+                         "'telemetry disable' turns their switches off, 'telemetry check' shows what they read\n")
+    for error in listing.errors:
+        message(f"warning: manifest skipped: {_safe(error)}")
