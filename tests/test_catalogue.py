@@ -1,0 +1,109 @@
+"""The shipped catalogue (issue 13 item 5): every manifest in ``telemetry_gate/catalog`` parses and
+validates, cites where its facts come from, and each product's own switch is declared so that the
+value we would write reads as off by the product's rule.
+
+The expectations below (``RULES``) are facts read in each product's code or documentation (the
+manifests cite them); they pin the declared rules so that an edit cannot quietly change what
+``check`` believes the product does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from telemetry_gate.native.model import NativeSwitch
+from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
+
+FILES = sorted(SHIPPED.glob("*.toml"))
+
+# The widely used tools catalogued beside the products our users named (issue 13 item 5).
+TOOLS = (
+    "angular-cli", "astro", "aws-sam-cli", "azure-cli", "dbt", "dotnet", "dvc", "gatsby", "gradio",
+    "haystack", "homebrew", "huggingface-hub", "meltano", "nextjs", "nuxt", "powershell", "prisma",
+    "semgrep", "streamlit",
+)
+
+
+def _manifest(path: Path) -> Manifest:
+    return parse(path.read_bytes(), str(path))
+
+
+MANIFESTS = {path.stem: _manifest(path) for path in FILES}
+ENV_SWITCHES = [s for m in MANIFESTS.values() for s in m.native if s.kind == "env"]
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine running the tests may carry some of these variables (a developer's rc file)."""
+    for switch in ENV_SWITCHES:
+        monkeypatch.delenv(switch.variable, raising=False)
+
+
+def test_the_catalogue_ships_every_tool_and_each_file_names_its_product() -> None:
+    assert set(TOOLS) <= set(MANIFESTS)
+    for name, manifest in MANIFESTS.items():
+        assert manifest.name == name, f"{name}.toml declares [product] name = {manifest.name!r}"
+        assert manifest.shipped
+
+
+@pytest.mark.parametrize("name", TOOLS)
+def test_each_tool_declares_its_own_switch_and_how_to_find_it(name: str) -> None:
+    manifest = MANIFESTS[name]
+    assert manifest.native, f"{name} has no [[native]] switch"
+    assert manifest.detect.executables or manifest.detect.distributions or manifest.detect.paths
+    assert manifest.telemetry_docs.startswith("https://")
+    for switch in manifest.native:
+        assert set(switch.facets) <= {"collection", "upload"}  # none of these downloads a telemetry config
+
+
+def test_every_native_switch_cites_an_https_source() -> None:
+    for manifest in MANIFESTS.values():
+        for switch in manifest.native:
+            assert switch.source.startswith("https://"), f"{manifest.name}: {switch.source}"
+            assert " " not in switch.source
+
+
+def test_no_two_switches_of_one_product_are_the_same() -> None:
+    for manifest in MANIFESTS.values():
+        keys = [(s.kind, s.variable, s.path, s.key) for s in manifest.native]
+        assert len(keys) == len(set(keys)), manifest.name
+
+
+@pytest.mark.parametrize("switch", ENV_SWITCHES, ids=lambda s: f"{s.product}:{s.variable}")
+def test_the_value_written_for_off_reads_as_off_and_on_does_not(switch: NativeSwitch) -> None:
+    assert switch.off is not None and switch.is_off_value(str(switch.off))
+    if switch.on is not None:
+        assert not switch.is_off_value(str(switch.on))
+
+
+# (product, value, whether the product itself reads it as off) - from the code each manifest cites
+RULES = [
+    ("gatsby", "true", True), ("gatsby", "1", True), ("gatsby", "yes", False),  # isTruthy: true or n > 0
+    ("huggingface-hub", "ON", True), ("huggingface-hub", "yes", True), ("huggingface-hub", "0", False),
+    ("aws-sam-cli", "0", True), ("aws-sam-cli", "false", True), ("aws-sam-cli", "1", False),  # only "1" is on
+    ("angular-cli", "false", True), ("angular-cli", "0", True), ("angular-cli", "no", False),
+    ("powershell", "yes", True), ("powershell", "TRUE", True), ("powershell", "on", False),
+    ("dotnet", "true", True), ("dotnet", "1", True), ("dotnet", "0", False),
+    ("gradio", "False", True), ("gradio", "True", False),
+    ("semgrep", "off", True), ("semgrep", "auto", False), ("semgrep", "on", False),
+    ("homebrew", "0", True), ("nextjs", "false", True), ("prisma", "0", True), ("dvc", "0", True),
+    ("astro", "0", True),  # any non-empty value is off (Boolean of a string)
+    ("haystack", "false", True), ("haystack", "1", False), ("meltano", "0", True), ("meltano", "yes", False),
+    ("dbt", "n", True), ("dbt", "true", False), ("streamlit", "off", True), ("streamlit", "true", False),
+    ("azure-cli", "no", True), ("azure-cli", "on", False),
+]
+
+
+@pytest.mark.parametrize(("product", "value", "off"), RULES)
+def test_declared_rules_match_what_the_product_does(product: str, value: str, off: bool) -> None:
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
+    assert switch.is_off_value(value) is off
+
+
+def test_astro_config_switch_is_the_file_astro_telemetry_disable_writes() -> None:
+    (switch,) = [s for s in MANIFESTS["astro"].native if s.kind == "config-file"]
+    assert (switch.path, switch.format, switch.key) == ("$XDG_CONFIG_HOME/astro/config.json", "json",
+                                                         "telemetry.enabled")
+    assert (switch.off, switch.on, switch.absent) == (False, True, "on")
