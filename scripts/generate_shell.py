@@ -156,7 +156,7 @@ EXIT_STATUS = [
     ("2", "Usage error."),
     ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
      "or send found no endpoint for a product."),
-    ("4", "Permission denied."),
+    ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent)."),
     ("5", "send or update did not complete: records remain pending or were rejected."),
     ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
      "log could not be written; sending stopped."),
@@ -173,6 +173,7 @@ EXAMPLES = [
     ("A script asks whether upload is on:", ["telemetry check upload --quiet && echo on"]),
     ("Since when has upload been off, and who turned it off?", ["telemetry check upload --history"]),
     ("Send what policy allows, from cron:", ["telemetry send --timeout 120"]),
+    ("Send one chosen record (shown first; asks unless --yes):", ["telemetry send 01M87HPT9H"]),
 ]
 
 

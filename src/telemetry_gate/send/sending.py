@@ -292,11 +292,13 @@ class _Unlinker:
 
 def _deliver(spool: Spool, product: str, target: Target, result: Result,
              http: Client, deadline: upload.Deadline, retry: upload.Retry,
-             progress: Progress | None, source: Path) -> None:
+             progress: Progress | None, source: Path, names: list[str] | None = None) -> None:
+    """Claim the product's records (only ``names``, file names, when given), post them in
+    batches and settle each batch by its answer."""
     claim = Claim(spool, source=source)
     unlinker = _Unlinker(spool)
     try:
-        claimed = claim.take_all(product)
+        claimed = claim.take_all(product) if names is None else claim.take(product, names)
         total = len(claimed)
         readable = _readable(spool, product, iter(claimed), result, True)
         for batch in payloads.batches(readable, target.format):
