@@ -163,10 +163,12 @@ def test_an_opt_in_product_not_yet_enabled_can_send_one_record(inprocess: Teleme
                                                               collector: Collector) -> None:
     """Genozip's --telemetry: one run's record, while its telemetry is otherwise off."""
     shipped = Path(__file__).resolve().parent.parent / "src" / "telemetry_gate" / "catalog" / "genozip.toml"
-    ids = _fill(1, "genozip")  # kept before its opt-in manifest was installed
     folder = isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
     folder.mkdir(parents=True)
     (folder / "genozip.toml").write_bytes(shipped.read_bytes())
+    inprocess("enable", "-p", "genozip")
+    ids = _fill(1, "genozip")  # kept while it was enabled
+    (isolation.config_dir / "settings.toml").unlink()  # back to its opt-in default
     check = json.loads(inprocess("check", "--json", "-p", "genozip").stdout)["products"]["genozip"]
     assert check["upload"]["enabled"] is False and check["collection"]["origin"] == "product default (opt-in)"
     assert "upload is disabled" in inprocess("send", "--endpoint", collector.url).stderr
