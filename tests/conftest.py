@@ -38,6 +38,15 @@ class Env:
     def config_dir(self) -> Path:
         return self.home / ".config" / "tenx" / "telemetry"
 
+    @property
+    def spool(self) -> Path:
+        return self.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
+
+    def pending(self, product: str = "cellranger") -> dict[str, bytes]:
+        """The product's pending records, id -> bytes as stored, oldest first."""
+        folder = self.spool / "pending" / product
+        return {p.stem: p.read_bytes() for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
+
     def files(self) -> dict[str, tuple[int, int]]:
         """Every file under the test's root with its size and mtime: a snapshot to compare."""
         out = {}
@@ -64,6 +73,16 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
     return Env(tmp_path, home, system_root)
+
+
+def fill(n: int, product: str = "cellranger", event: str = "count", version: str = "9.0.0") -> list[str]:
+    """Keep ``n`` records through the library (metrics ``{"n": i}``); their ids, oldest first."""
+    from telemetry_gate import Recorder
+
+    rec = Recorder(product, version)
+    ids = [rec.record(event, metrics={"n": i}) for i in range(n)]
+    assert all(ids), rec.problem
+    return ids  # type: ignore[return-value]
 
 
 @dataclass
@@ -97,8 +116,21 @@ def script_path() -> str:
     return str(candidate)
 
 
-@pytest.fixture(params=["inprocess", "script"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "script: a smoke test that also runs `telemetry` as the installed script (a real process: "
+        "exit codes, umask, no terminal); other tests using the `telemetry` fixture run in-process only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "telemetry" in metafunc.fixturenames:
+        modes = ["inprocess", "script"] if metafunc.definition.get_closest_marker("script") else ["inprocess"]
+        metafunc.parametrize("telemetry", modes, indirect=True)
+
+
+@pytest.fixture
 def telemetry(request: pytest.FixtureRequest) -> Telemetry:
+    """``telemetry ARGS`` in-process; also as the installed script for tests marked ``script``."""
     return Telemetry(request.param)
 
 

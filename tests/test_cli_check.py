@@ -12,6 +12,7 @@ import pytest
 from conftest import Env, Telemetry
 
 
+@pytest.mark.script
 def test_fresh_machine_everything_enabled_by_default(telemetry: Telemetry) -> None:
     out = telemetry("check")
     assert out.exit_code == 0, out.stderr
@@ -30,6 +31,7 @@ def test_admin_flag_file_shows_as_origin_with_a_lock_note(telemetry: Telemetry, 
     assert "note: upload is locked by system policy" in out.stdout
 
 
+@pytest.mark.script
 def test_json_keeps_its_documented_keys(telemetry: Telemetry, isolation: Env) -> None:
     settings = isolation.config_dir / "settings.toml"
     settings.parent.mkdir(parents=True)
@@ -50,6 +52,7 @@ def test_json_keeps_its_documented_keys(telemetry: Telemetry, isolation: Env) ->
 
 
 @pytest.mark.parametrize(("env", "code"), [({}, 0), ({"DO_NOT_TRACK": "1"}, 1)])
+@pytest.mark.script
 def test_quiet_answers_with_the_exit_code_only(telemetry: Telemetry, env: dict[str, str], code: int) -> None:
     out = telemetry("check", "upload", "--quiet", env=env)
     assert (out.exit_code, out.stdout, out.stderr) == (code, "", "")
@@ -86,6 +89,7 @@ def test_strange_values_never_crash_and_never_enable(telemetry: Telemetry, value
     assert all(not facet["enabled"] for facet in data["facets"].values())
 
 
+@pytest.mark.script
 def test_malformed_settings_exit_3_with_file_and_line(telemetry: Telemetry, isolation: Env) -> None:
     settings = isolation.config_dir / "settings.toml"
     settings.parent.mkdir(parents=True)
@@ -104,11 +108,13 @@ def test_vendor_option_and_variable(telemetry: Telemetry) -> None:
     assert json.loads(out.stdout)["vendor"] == "acme"
 
 
+@pytest.mark.script
 def test_bad_vendor_name_is_a_usage_error(telemetry: Telemetry) -> None:
     out = telemetry("--vendor", "../etc", "check")
     assert out.exit_code == 2 and "invalid vendor name" in out.stderr
 
 
+@pytest.mark.script
 def test_version(telemetry: Telemetry) -> None:
     from telemetry_gate import __version__
 
@@ -152,6 +158,7 @@ def test_check_never_writes_a_file_nor_connects(inprocess: Telemetry, isolation:
     assert isolation.files() == before
 
 
+@pytest.mark.script
 def test_check_as_a_script_leaves_the_tree_untouched(isolation: Env, telemetry: Telemetry) -> None:
     (isolation.system_dir).mkdir(parents=True)
     (isolation.system_dir / "settings.toml").write_text("[telemetry]\nupdate = false\n")

@@ -9,24 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env, Telemetry
-from telemetry_gate import Recorder
+from conftest import Env, Telemetry, fill
 from telemetry_gate.spool.ids import new_id
-
-
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int, product: str = "cellranger", event: str = "count") -> list[str]:
-    rec = Recorder(product, "9.0.0")
-    return [rec.record(event, metrics={"n": i}) for i in range(n)]
 
 
 def _old(env: Env, days: int, product: str = "cellranger") -> str:
     """A record written as if ``days`` ago (its ULID carries the time)."""
     record_id = new_id(int((time.time() - days * 86400) * 1000))
-    path = _spool(env) / "pending" / product / f"{record_id}.json"
+    path = env.spool / "pending" / product / f"{record_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"schema": 1, "id": record_id, "vendor": "tenx", "product": product, "version": "1.0",
               "event": "old", "category": "usage", "created": "2020-01-01T00:00:00.000Z", "metrics": {},
@@ -35,8 +25,9 @@ def _old(env: Env, days: int, product: str = "cellranger") -> str:
     return record_id
 
 
+@pytest.mark.script
 def test_table_newest_first_with_footer(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(7)
+    ids = fill(7)
     out = telemetry("inspect", "--limit", "3")
     assert out.exit_code == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -46,19 +37,19 @@ def test_table_newest_first_with_footer(telemetry: Telemetry, isolation: Env) ->
 
 
 def test_json_is_an_array_of_records_exactly_as_stored(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(3)
+    ids = fill(3)
     out = telemetry("inspect", "--json", "--all")
     data = json.loads(out.stdout)
     assert [r["id"] for r in data] == ids[::-1]
-    stored = {p.stem: p.read_text() for p in (_spool(isolation) / "pending" / "cellranger").iterdir()}
+    stored = {p.stem: p.read_text() for p in (isolation.spool / "pending" / "cellranger").iterdir()}
     for line in out.stdout.splitlines()[1:-1]:
         record = json.loads(line.rstrip(","))
         assert line.rstrip(",") == stored[record["id"]]
 
 
 def test_product_and_since_filters(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(2, "cellranger")
-    _fill(1, "stripepy")
+    fill(2, "cellranger")
+    fill(1, "stripepy")
     old = _old(isolation, 10)
     ids = lambda *a: [r["id"] for r in json.loads(telemetry("inspect", "--json", "--all", *a).stdout)]  # noqa: E731
     assert len(ids()) == 4
@@ -69,16 +60,16 @@ def test_product_and_since_filters(telemetry: Telemetry, isolation: Env) -> None
 
 
 def test_id_prefix_shows_the_whole_record_and_its_bytes(telemetry: Telemetry, isolation: Env) -> None:
-    [record_id] = _fill(1)
+    [record_id] = fill(1)
     out = telemetry("inspect", record_id[:20].lower())
     assert out.exit_code == 0
-    stored = (_spool(isolation) / "pending" / "cellranger" / f"{record_id}.json").read_text()
+    stored = (isolation.spool / "pending" / "cellranger" / f"{record_id}.json").read_text()
     assert stored in out.stdout.splitlines()
     assert f'"id": "{record_id}"' in out.stdout
 
 
 def test_ambiguous_and_unknown_prefixes(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(2)
+    ids = fill(2)
     out = telemetry("inspect", ids[0][:8])
     assert out.exit_code == 2 and "2 records have ids starting with" in out.stderr
     assert ids[0] in out.stderr and ids[1] in out.stderr
@@ -87,8 +78,8 @@ def test_ambiguous_and_unknown_prefixes(telemetry: Telemetry, isolation: Env) ->
 
 
 def test_jsonl_file(telemetry: Telemetry, isolation: Env, tmp_path: Path) -> None:
-    ids = _fill(2)
-    lines = [(p).read_text() for p in sorted((_spool(isolation) / "pending" / "cellranger").iterdir())]
+    ids = fill(2)
+    lines = [(p).read_text() for p in sorted((isolation.spool / "pending" / "cellranger").iterdir())]
     jsonl = tmp_path / "records.jsonl"
     jsonl.write_text("\n".join(lines) + "\nnot json\n")
     out = telemetry("inspect", str(jsonl), "--json")
@@ -105,8 +96,8 @@ def test_malformed_record_file_given_as_path_exits_3(telemetry: Telemetry, tmp_p
 
 def test_corrupt_and_symlinked_spool_files_are_skipped_and_quarantined(
         telemetry: Telemetry, isolation: Env, tmp_path: Path) -> None:
-    [good] = _fill(1)
-    folder = _spool(isolation) / "pending" / "cellranger"
+    [good] = fill(1)
+    folder = isolation.spool / "pending" / "cellranger"
     corrupt = folder / f"{new_id()}.json"
     corrupt.write_text('{"schema": 1, "id": "trunc')
     secret = tmp_path / "secret.txt"
@@ -119,7 +110,7 @@ def test_corrupt_and_symlinked_spool_files_are_skipped_and_quarantined(
     assert "password" not in out.stdout + out.stderr
     out = telemetry("inspect", "--quarantine")
     assert not corrupt.exists()
-    assert (_spool(isolation) / "quarantine" / "cellranger" / corrupt.name).exists()
+    assert (isolation.spool / "quarantine" / "cellranger" / corrupt.name).exists()
     out = telemetry("inspect")
     assert "skipped" not in out.stderr  # the symbolic link stays, reported as a stray, never followed
     assert "stray file(s)" in out.stderr and str(link) in out.stderr
@@ -183,33 +174,35 @@ def test_entry_point_manifest_is_discovered(isolation: Env, tmp_path: Path) -> N
 
 # -- purge ---------------------------------------------------------------------------
 
+@pytest.mark.script
 def test_purge_needs_yes_without_a_terminal(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(3)
+    fill(3)
     out = telemetry("purge", "--all")
     assert out.exit_code == 2 and "--yes" in out.stderr
-    assert len(list((_spool(isolation) / "pending" / "cellranger").iterdir())) == 3
+    assert len(list((isolation.spool / "pending" / "cellranger").iterdir())) == 3
 
 
+@pytest.mark.script
 def test_purge_dry_run_then_all(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(3)
-    size = sum(p.stat().st_size for p in (_spool(isolation) / "pending" / "cellranger").iterdir())
+    fill(3)
+    size = sum(p.stat().st_size for p in (isolation.spool / "pending" / "cellranger").iterdir())
     out = telemetry("purge", "--all", "--dry-run")
     assert f"Would delete 3 pending records ({size} B)" in out.stderr
-    assert len(list((_spool(isolation) / "pending" / "cellranger").iterdir())) == 3
+    assert len(list((isolation.spool / "pending" / "cellranger").iterdir())) == 3
     out = telemetry("purge", "--all", "--yes")
     assert out.exit_code == 0 and f"Deleted 3 pending records ({size} B)." in out.stderr
-    assert list((_spool(isolation) / "pending" / "cellranger").iterdir()) == []
+    assert list((isolation.spool / "pending" / "cellranger").iterdir()) == []
 
 
 def test_purge_by_product_and_age_leaves_sending_alone(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(2, "cellranger")
-    keep = _fill(1, "stripepy")
+    fill(2, "cellranger")
+    keep = fill(1, "stripepy")
     old = _old(isolation, 40, "stripepy")
-    claimed = _spool(isolation) / "sending" / "claim-1" / "cellranger" / f"{new_id()}.json"
+    claimed = isolation.spool / "sending" / "claim-1" / "cellranger" / f"{new_id()}.json"
     claimed.parent.mkdir(parents=True)
     claimed.write_text("{}")
     assert "Deleted 1 pending record" in telemetry("purge", "--older-than", "30d", "-y").stderr
-    assert not (_spool(isolation) / "pending" / "stripepy" / f"{old}.json").exists()
+    assert not (isolation.spool / "pending" / "stripepy" / f"{old}.json").exists()
     assert "Deleted 2 pending records" in telemetry("purge", "--product", "cellranger", "-y").stderr
     remaining = json.loads(telemetry("inspect", "--json").stdout)
     assert [r["id"] for r in remaining] == keep
@@ -223,18 +216,18 @@ def test_purge_without_a_filter_is_a_usage_error(telemetry: Telemetry) -> None:
 
 
 def test_purge_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fill(2)
+    fill(2)
     import telemetry_gate.cli.app as cli
 
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     out = inprocess("purge", "--all", input="n\n")
     assert "Delete 2 pending records" in out.stdout
-    assert len(list((_spool(isolation) / "pending" / "cellranger").iterdir())) == 2
+    assert len(list((isolation.spool / "pending" / "cellranger").iterdir())) == 2
     out = inprocess("purge", "--all", input="y\n")
     assert "Deleted 2 pending records" in out.stderr
 
 
 def test_disable_tells_about_pending_records(telemetry: Telemetry) -> None:
-    _fill(4)
+    fill(4)
     out = telemetry("disable")
     assert "4 records are still pending; 'telemetry purge' deletes them." in out.stderr

@@ -117,6 +117,7 @@ def test_saved_json_keys(inprocess: Telemetry, isolation: Env) -> None:
     assert out.stdout.isascii()
 
 
+@pytest.mark.script
 def test_inspect_a_pipestance_its_extras_and_one_file(telemetry: Telemetry, tmp_path: Path) -> None:
     run = tmp_path / "sample1"
     (run / "outs").mkdir(parents=True)

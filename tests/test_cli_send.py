@@ -18,28 +18,11 @@ from google.protobuf.json_format import Parse
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector import Collector, Reply
-from conftest import Env, Telemetry, script_path
-from telemetry_gate import Recorder
-
-
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int, product: str = "cellranger") -> list[str]:
-    rec = Recorder(product, "9.0.0")
-    ids = [rec.record("count", metrics={"n": i, "chemistry": "SC3Pv3"}) for i in range(n)]
-    assert all(ids), rec.problem
-    return ids  # type: ignore[return-value]
-
-
-def _pending(env: Env, product: str = "cellranger") -> dict[str, bytes]:
-    folder = _spool(env) / "pending" / product
-    return {p.stem: p.read_bytes() for p in folder.glob("*.json")} if folder.exists() else {}
+from conftest import Env, Telemetry, fill, script_path
 
 
 def _in_sending(env: Env) -> list[Path]:
-    return sorted((_spool(env) / "sending").rglob("*.json"))
+    return sorted((env.spool / "sending").rglob("*.json"))
 
 
 @pytest.fixture
@@ -88,7 +71,7 @@ def _settings(folder: Path, text: str | None, flag: str | None = None) -> None:
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_no_connection_while_upload_is_disabled(telemetry: Telemetry, isolation: Env, collector: Collector,
                                                 layer: str) -> None:
-    ids = _fill(3)
+    ids = fill(3)
     setup, named = LAYERS[layer]
     env = {"CELLRANGER_NO_UPLOAD": "yes"} if layer == "product variable" else {}
     if isinstance(setup, dict):
@@ -100,29 +83,30 @@ def test_no_connection_while_upload_is_disabled(telemetry: Telemetry, isolation:
     assert out.exit_code == 0, out.stderr
     line = next(x for x in out.stderr.splitlines() if x.startswith("cellranger:"))
     assert "upload is disabled by" in line and named in line, line
-    assert sorted(_pending(isolation)) == sorted(ids)
+    assert sorted(isolation.pending()) == sorted(ids)
 
 
 def test_a_disabled_product_does_not_stop_the_others(telemetry: Telemetry, isolation: Env,
                                                      collector: Collector) -> None:
-    _fill(2, "cellranger")
-    sent = _fill(3, "stripepy")
+    fill(2, "cellranger")
+    sent = fill(3, "stripepy")
     _settings(isolation.config_dir, "[products.cellranger]\nupload = false\n")
     out = telemetry("send", "--endpoint", collector.url, "--json")
     assert out.exit_code == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["products"]["cellranger"]["disabled_by"].endswith("[products.cellranger] (user settings)")
     assert report["products"]["stripepy"]["sent"] == 3 and sorted(collector.accepted_ids()) == sorted(sent)
-    assert len(_pending(isolation, "cellranger")) == 2
+    assert len(isolation.pending("cellranger")) == 2
 
 
 # -- delivery ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["otlp", "json"])
+@pytest.mark.script
 def test_all_delivered_exactly_once_on_200(telemetry: Telemetry, isolation: Env, collector: Collector,
                                            fmt: str) -> None:
-    ids = _fill(1001)
-    stored = _pending(isolation)
+    ids = fill(1001)
+    stored = isolation.pending()
     out = telemetry("send", "--endpoint", collector.url, "--format", fmt)
     assert out.exit_code == 0, out.stderr
     assert "cellranger: 1001 sent, 0 rejected, 0 still pending" in out.stderr
@@ -135,7 +119,7 @@ def test_all_delivered_exactly_once_on_200(telemetry: Telemetry, isolation: Env,
     if fmt == "json":  # records exactly as stored
         assert [json.dumps(x, separators=(",", ":"), ensure_ascii=False).encode()
                 for r in collector.requests for x in json.loads(r.body)["records"]] == [stored[i] for i in ids]
-    assert _pending(isolation) == {} and _in_sending(isolation) == []
+    assert isolation.pending() == {} and _in_sending(isolation) == []
     audit = json.loads(telemetry("inspect", "--sent", "--json", "--all").stdout)
     assert Counter(e["id"] for e in audit) == Counter(ids)
     assert all(e["status"] == 200 and e["endpoint"].startswith(collector.url) and e["sent_at"]
@@ -149,35 +133,36 @@ def test_all_delivered_exactly_once_on_200(telemetry: Telemetry, isolation: Env,
 
 def test_503_forever_leaves_everything_pending_and_exits_5(inprocess: Telemetry, isolation: Env) -> None:
     telemetry = inprocess
-    _fill(7)
-    before = _pending(isolation)
+    fill(7)
+    before = isolation.pending()
     with Collector([Reply(503)]) as collector:
         out = telemetry("send", "--endpoint", collector.url, "--timeout", "1.2")
     assert out.exit_code == 5, out.stderr
     assert "0 sent, 0 rejected, 7 still pending" in out.stderr and "HTTP 503" in out.stderr
     assert len(collector.requests) >= 2  # it did retry
-    assert _pending(isolation) == before and _in_sending(isolation) == []
+    assert isolation.pending() == before and _in_sending(isolation) == []
     assert json.loads(telemetry("inspect", "--sent", "--json").stdout) == []
 
 
 def test_503_with_retry_after_then_200_is_delivered(inprocess: Telemetry, isolation: Env) -> None:
     telemetry = inprocess
-    ids = _fill(5)
+    ids = fill(5)
     with Collector([Reply(503, headers={"Retry-After": "1"}), Reply(200)]) as collector:
         out = telemetry("send", "--endpoint", collector.url)
     assert out.exit_code == 0, out.stderr
     assert len(collector.requests) == 2 and Counter(collector.accepted_ids()) == Counter(ids)
-    assert _pending(isolation) == {}
+    assert isolation.pending() == {}
 
 
+@pytest.mark.script
 def test_400_moves_the_batch_to_rejected_with_its_status(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(4)
-    before = _pending(isolation)
+    ids = fill(4)
+    before = isolation.pending()
     answer = b'{"code": 3, "message": "unknown field eventName"}'
     with Collector([Reply(400, body=answer)]) as collector:
         out = telemetry("send", "--endpoint", collector.url)
     assert out.exit_code == 5 and "4 rejected (HTTP 400" in out.stderr
-    assert len(collector.requests) == 1 and _pending(isolation) == {}
+    assert len(collector.requests) == 1 and isolation.pending() == {}
     rejected = json.loads(telemetry("inspect", "--rejected", "--json").stdout)
     assert sorted(r["id"] for r in rejected) == sorted(ids)
     assert all(r["rejected_status"] == 400 and r["rejected_answer"] == answer.decode() for r in rejected)
@@ -189,37 +174,37 @@ def test_400_moves_the_batch_to_rejected_with_its_status(telemetry: Telemetry, i
     assert telemetry("inspect", ids[0]).exit_code == 0  # ID finds a rejected record too
     out = telemetry("purge", "--rejected", "--yes")
     assert out.exit_code == 0 and "Deleted 4 rejected records" in out.stderr
-    assert list((_spool(isolation) / "rejected" / "cellranger").iterdir()) == []
+    assert list((isolation.spool / "rejected" / "cellranger").iterdir()) == []
 
 
 def test_connection_reset_mid_request_loses_nothing(inprocess: Telemetry, isolation: Env) -> None:
     telemetry = inprocess
-    ids = _fill(5)
+    ids = fill(5)
     with Collector([Reply(reset=True), Reply(200)]) as collector:
         out = telemetry("send", "--endpoint", collector.url)
     assert out.exit_code == 0, out.stderr
     assert collector.requests[0].status is None  # the first one was cut off
-    assert set(collector.accepted_ids()) == set(ids) and _pending(isolation) == {}
+    assert set(collector.accepted_ids()) == set(ids) and isolation.pending() == {}
 
 
 def test_connection_reset_forever_keeps_everything_pending(inprocess: Telemetry, isolation: Env) -> None:
     telemetry = inprocess
-    _fill(3)
-    before = _pending(isolation)
+    fill(3)
+    before = isolation.pending()
     with Collector([Reply(reset=True)]) as collector:
         out = telemetry("send", "--endpoint", collector.url, "--timeout", "1")
     assert out.exit_code == 5 and len(collector.requests) >= 2
-    assert _pending(isolation) == before and _in_sending(isolation) == []
+    assert isolation.pending() == before and _in_sending(isolation) == []
 
 
 def test_nothing_listening_keeps_everything_pending(inprocess: Telemetry, isolation: Env) -> None:
     telemetry = inprocess
-    _fill(3)
+    fill(3)
     with socket.socket() as probe:  # a loopback port with no listener
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = telemetry("send", "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "1")
-    assert out.exit_code == 5 and "3 still pending" in out.stderr and len(_pending(isolation)) == 3
+    assert out.exit_code == 5 and "3 still pending" in out.stderr and len(isolation.pending()) == 3
 
 
 # -- concurrency and crashes -------------------------------------------------------------------
@@ -227,7 +212,7 @@ def test_nothing_listening_keeps_everything_pending(inprocess: Telemetry, isolat
 def test_two_concurrent_senders_send_no_record_twice(isolation: Env) -> None:
     # the first sender claims every pending record and is held at its first batch; records
     # written meanwhile go to the second sender, started then; each record arrives once
-    ids = _fill(1600)
+    ids = fill(1600)
     second = {}
 
     def script(index: int) -> Reply:
@@ -240,7 +225,7 @@ def test_two_concurrent_senders_send_no_record_twice(isolation: Env) -> None:
         command = [script_path(), "send", "--endpoint", collector.url]
         first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert collector.first_request.wait(30)
-        ids += _fill(700)
+        ids += fill(700)
         later = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         results = [p.communicate(timeout=60) for p in (first, later)]
     assert [p.returncode for p in (first, later)] == [0, 0], results
@@ -248,7 +233,7 @@ def test_two_concurrent_senders_send_no_record_twice(isolation: Env) -> None:
     counts = Counter(collector.accepted_ids())
     assert counts == Counter(ids), [i for i, n in counts.items() if n > 1][:5]
     assert "1600 sent" in results[0][1] and "700 sent" in results[1][1], results
-    assert _pending(isolation) == {} and _in_sending(isolation) == []
+    assert isolation.pending() == {} and _in_sending(isolation) == []
 
 
 def _wait_for(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
@@ -261,7 +246,7 @@ def _wait_for(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def
 
 
 def test_a_sender_killed_mid_send_is_recovered_by_the_next(isolation: Env) -> None:
-    ids = _fill(1100)
+    ids = fill(1100)
     with Collector(lambda index: Reply(hold=index == 0)) as collector:
         proc = subprocess.Popen([script_path(), "send", "--endpoint", collector.url],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -269,36 +254,36 @@ def test_a_sender_killed_mid_send_is_recovered_by_the_next(isolation: Env) -> No
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert len(_in_sending(isolation)) >= 500  # its claim is left behind
-        assert len(_pending(isolation)) < 1100
+        assert len(isolation.pending()) < 1100
         collector.released.set()
         out = subprocess.run([script_path(), "send", "--endpoint", collector.url], capture_output=True,
                              text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "left by a sender that is gone" in out.stderr
     assert set(collector.accepted_ids()) >= set(ids)  # every record at least once
-    assert _pending(isolation) == {} and _in_sending(isolation) == []
-    assert list((_spool(isolation) / "sending").iterdir()) == []
+    assert isolation.pending() == {} and _in_sending(isolation) == []
+    assert list((isolation.spool / "sending").iterdir()) == []
 
 
 def test_a_live_senders_claim_is_left_alone(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
     from telemetry_gate.spool.claims import Claim
     from telemetry_gate.spool.store import Spool
 
-    ids = _fill(3)
-    claim = Claim(Spool(_spool(isolation)))  # this test process: alive
+    ids = fill(3)
+    claim = Claim(Spool(isolation.spool))  # this test process: alive
     claim.take("cellranger", [f"{ids[0]}.json"])
     out = telemetry("send", "--endpoint", collector.url)
     assert out.exit_code == 0 and sorted(collector.accepted_ids()) == sorted(ids[1:])
     assert [p.stem for p in _in_sending(isolation)] == [ids[0]]
     claim.release()
-    assert list(_pending(isolation)) == [ids[0]]
+    assert list(isolation.pending()) == [ids[0]]
 
 
 # -- what is sent, where, and what is refused before any connection ---------------------------
 
 def test_dry_run_prints_exact_payloads_and_opens_no_connection(telemetry: Telemetry, isolation: Env,
                                                                collector: Collector) -> None:
-    ids = _fill(520)
+    ids = fill(520)
     before = isolation.files()
     out = telemetry("send", "--dry-run", "--endpoint", collector.url)
     assert out.exit_code == 0, out.stderr
@@ -336,7 +321,7 @@ class _NoNetwork:
 @pytest.mark.parametrize("source", ["option", "TELEMETRY_ENDPOINT", "settings", "manifest"])
 def test_plain_http_to_another_host_is_refused_before_any_connection(
         inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
-    _fill(2)
+    fill(2)
     url = "http://192.0.2.10:4318"  # TEST-NET-1: never contacted, the check refuses first
     args, env = ["send"], {}
     if source == "option":
@@ -351,11 +336,11 @@ def test_plain_http_to_another_host_is_refused_before_any_connection(
     out = inprocess(*args, env=env)
     assert guard.calls == []
     assert out.exit_code == (2 if source == "option" else 3), out.stderr
-    assert "only over https" in out.stderr and len(_pending(isolation)) == 2
+    assert "only over https" in out.stderr and len(isolation.pending()) == 2
 
 
 def test_endpoint_and_format_first_match(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(1)
+    fill(1)
     _manifest(isolation, 'endpoint = "http://127.0.0.1:1001"\nformat = "json"\n')
 
     def where(*args: str, env: dict[str, str] | None = None) -> tuple[str, int]:
@@ -372,11 +357,12 @@ def test_endpoint_and_format_first_match(telemetry: Telemetry, isolation: Env) -
                  env={"TELEMETRY_ENDPOINT": "http://127.0.0.1:1003"}) == ("http://127.0.0.1:1004", True)
 
 
+@pytest.mark.script
 def test_no_endpoint_is_a_clear_error_naming_the_product(telemetry: Telemetry, isolation: Env) -> None:
-    _fill(2)
+    fill(2)
     out = telemetry("send")
     assert out.exit_code == 3 and "no endpoint is configured for cellranger" in out.stderr
-    assert "Traceback" not in out.stderr and len(_pending(isolation)) == 2
+    assert "Traceback" not in out.stderr and len(isolation.pending()) == 2
 
 
 def test_nothing_pending(telemetry: Telemetry, collector: Collector) -> None:
@@ -388,17 +374,17 @@ def test_malformed_pending_file_is_quarantined_and_the_rest_sent(telemetry: Tele
                                                                  collector: Collector) -> None:
     from telemetry_gate.spool.ids import new_id
 
-    ids = _fill(3)
-    bad = _spool(isolation) / "pending" / "cellranger" / f"{new_id()}.json"
+    ids = fill(3)
+    bad = isolation.spool / "pending" / "cellranger" / f"{new_id()}.json"
     bad.write_text('{"schema": 1, "id": "tr')
     out = telemetry("send", "--endpoint", collector.url)
     assert out.exit_code == 0 and sorted(collector.accepted_ids()) == sorted(ids)
-    assert (_spool(isolation) / "quarantine" / "cellranger" / bad.name).exists()
+    assert (isolation.spool / "quarantine" / "cellranger" / bad.name).exists()
     assert "malformed" in out.stderr
 
 
 def test_json_summary_keys(telemetry: Telemetry, collector: Collector) -> None:
-    _fill(2)
+    fill(2)
     out = telemetry("send", "--endpoint", collector.url, "--json")
     data = json.loads(out.stdout)
     assert {"dry_run", "sent", "rejected", "pending", "recovered", "products"} <= set(data)
@@ -409,10 +395,10 @@ def test_json_summary_keys(telemetry: Telemetry, collector: Collector) -> None:
 
 def test_old_audit_files_are_pruned_and_purge_sent(telemetry: Telemetry, isolation: Env,
                                                    collector: Collector) -> None:
-    sent = _spool(isolation) / "sent"
+    sent = isolation.spool / "sent"
     sent.mkdir(parents=True)
     (sent / "2000-01-01.jsonl").write_text('{"id": "X", "sent_at": "2000-01-01T00:00:00.000Z"}\n')
-    _fill(2)
+    fill(2)
     assert telemetry("send", "--endpoint", collector.url).exit_code == 0
     assert not (sent / "2000-01-01.jsonl").exists()
     assert len(json.loads(telemetry("inspect", "--sent", "--json").stdout)) == 2
@@ -423,7 +409,7 @@ def test_old_audit_files_are_pruned_and_purge_sent(telemetry: Telemetry, isolati
 
 
 def test_inspect_id_shows_the_exact_payload(telemetry: Telemetry, isolation: Env) -> None:
-    [record_id] = _fill(1)
+    [record_id] = fill(1)
     out = telemetry("inspect", record_id)
     lines = out.stdout.splitlines()
     payload = lines[lines.index(next(x for x in lines if x.startswith("'telemetry send' (format otlp)"))) + 1]
@@ -464,7 +450,7 @@ def _run_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, 
 @pytest.mark.parametrize("records, bar", [(1200, True), (300, False)])
 def test_progress_bar_on_a_terminal_only_for_more_than_one_batch(isolation: Env, collector: Collector,
                                                                  records: int, bar: bool) -> None:
-    ids = _fill(records)
+    ids = fill(records)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
     env.pop("NO_COLOR", None)
     code, _out, terminal = _run_on_a_terminal([script_path(), "send", "--endpoint", collector.url], env)

@@ -7,6 +7,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from conftest import Env, Telemetry
 
 
@@ -14,6 +16,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.script
 def test_disable_upload_writes_settings_0600_in_0700(telemetry: Telemetry, isolation: Env) -> None:
     out = telemetry("disable", "upload")
     assert out.exit_code == 0, out.stderr
@@ -77,6 +80,7 @@ def test_system_flags_created_and_removed(telemetry: Telemetry, isolation: Env) 
     assert telemetry("check", "upload", "-q").exit_code == 0
 
 
+@pytest.mark.script
 def test_system_without_write_access_exits_4(telemetry: Telemetry, unwritable: Path) -> None:
     out = telemetry("disable", "--system", env={"TELEMETRY_SYSTEM_DIR": str(unwritable)})
     assert out.exit_code == 4
@@ -94,6 +98,7 @@ def test_system_collection_alone_is_a_usage_error(telemetry: Telemetry) -> None:
     assert out.exit_code == 2 and "no system flag for collection" in out.stderr
 
 
+@pytest.mark.script
 def test_unknown_facet_is_a_usage_error(telemetry: Telemetry) -> None:
     assert telemetry("disable", "everything").exit_code == 2
 

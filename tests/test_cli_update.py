@@ -37,6 +37,7 @@ def _cache(env: Env, version: str = "9.0.0") -> Path:
     return env.home / ".cache" / "tenx" / "telemetry" / "cellranger" / f"cellranger-{version}"
 
 
+@pytest.mark.script
 def test_downloads_to_the_cache_and_leaves_an_unchanged_one_alone(telemetry: Telemetry, isolation: Env,
                                                                   collector: Collector) -> None:
     _manifest(isolation, collector.url + "/cellranger/config.json")
@@ -98,6 +99,7 @@ def test_an_invalid_configuration_is_not_written(telemetry: Telemetry, isolation
     assert _cache(isolation).read_bytes() == CONFIG
 
 
+@pytest.mark.script
 def test_a_failed_download_exits_5(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
     _manifest(isolation, collector.url + "/missing.json")
     out = telemetry("update")

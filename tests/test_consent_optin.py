@@ -28,6 +28,7 @@ def _row(out: str, facet: str, product: str = "genozip") -> str:
     return next(line for line in lines[start:] if f" {facet} " in f" {line} ")
 
 
+@pytest.mark.script
 def test_an_opt_in_product_collects_nothing_until_enabled(telemetry: Telemetry, isolation: Env) -> None:
     _install(isolation)
     out = telemetry("check", "--product", "genozip")

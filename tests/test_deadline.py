@@ -5,34 +5,16 @@ a subprocess timeout only guards against a hang (the bug itself)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-from pathlib import Path
 
 import httpx
 
 from collector import Collector, Reply
-from conftest import Env, Telemetry, script_path
-from telemetry_gate import Recorder
+from conftest import Env, Telemetry, fill, script_path
 from telemetry_gate.send import upload
 from test_upload import Clock
 
 GUARD = 60  # seconds: far beyond the deadlines below, far below "minutes"
-
-
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int) -> dict[str, bytes]:
-    rec = Recorder("cellranger", "9.0.0")
-    assert all(rec.record("count", metrics={"n": i}) for i in range(n)), rec.problem
-    return _pending()
-
-
-def _pending() -> dict[str, bytes]:
-    folder = Path(os.environ["XDG_STATE_HOME"]) / "tenx" / "telemetry" / "spool" / "pending" / "cellranger"
-    return {p.name: p.read_bytes() for p in folder.glob("*.json")}
 
 
 def _send(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,14 +22,15 @@ def _send(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_collector_that_trickles_its_answer_does_not_outlast_the_timeout(isolation: Env) -> None:
-    before = _fill(3)
+    fill(3)
+    before = isolation.pending()
     # the answer would take ~20 minutes at this pace; each byte resets httpx's read timeout
     with Collector([Reply(200, trickle=0.25)]) as collector:
         done = _send("--endpoint", collector.url, "--timeout", "1.5")
         assert collector.first_request.is_set()
     assert done.returncode == 5, done.stderr
     assert "deadline" in done.stderr and "3 still pending" in done.stderr
-    assert _pending() == before and list((_spool(isolation) / "sending").rglob("*.json")) == []
+    assert isolation.pending() == before and list((isolation.spool / "sending").rglob("*.json")) == []
 
 
 def test_update_from_a_trickling_server_does_not_outlast_the_deadline(isolation: Env) -> None:
@@ -73,21 +56,23 @@ def test_update_from_a_trickling_server_does_not_outlast_the_deadline(isolation:
 
 
 def test_a_tls_failure_is_not_retried_for_the_whole_minute(inprocess: Telemetry, isolation: Env) -> None:
-    before = _fill(2)
+    fill(2)
+    before = isolation.pending()
     with Collector() as collector:  # plain HTTP: the TLS handshake fails (wrong version number)
         https = collector.url.replace("http://", "https://")
         out = inprocess("send", "--endpoint", https, "--timeout", "3")
         connections = collector.connections
     assert out.exit_code == 5 and "TLS failed" in out.stderr, out.stderr
-    assert connections == 1 and _pending() == before
+    assert connections == 1 and isolation.pending() == before
 
 
 def test_retry_after_zero_is_not_a_tight_loop(inprocess: Telemetry, isolation: Env) -> None:
-    before = _fill(2)
+    fill(2)
+    before = isolation.pending()
     with Collector([Reply(503, headers={"Retry-After": "0"})]) as collector:
         out = inprocess("send", "--endpoint", collector.url, "--timeout", "1")
         requests = len(collector.requests)
-    assert out.exit_code == 5 and _pending() == before
+    assert out.exit_code == 5 and isolation.pending() == before
     assert 2 <= requests <= 6  # backoff 0.25-0.5 s, then 0.5-1 s, ...: a tight loop makes hundreds
 
 

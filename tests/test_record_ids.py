@@ -14,7 +14,7 @@ from telemetry_gate.spool.store import Spool
 
 
 def _pending(env: Env, product: str = "cellranger") -> list[Path]:
-    folder = env.home / ".local" / "state" / "tenx" / "telemetry" / "spool" / "pending" / product
+    folder = env.spool / "pending" / product
     return sorted(folder.glob("*.json"))
 
 

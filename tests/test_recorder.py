@@ -18,13 +18,8 @@ from telemetry_gate import Recorder
 from telemetry_gate.spool.records import MAX_RECORD_BYTES, Scrubber
 
 
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
 def _pending(env: Env, product: str = "cellranger") -> list[dict]:
-    folder = _spool(env) / "pending" / product
-    return [json.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    return [json.loads(data) for data in env.pending(product).values()]
 
 
 def test_import_pulls_in_nothing_heavy() -> None:
@@ -46,7 +41,7 @@ def test_a_record_as_the_spec_shows_it(isolation: Env) -> None:
         "category": "performance", "metrics": {"reads_total": 812_000_000}}
     assert set(record["context"]) == {"os", "os_release", "arch", "python", "cpus", "memory_bytes"}
     assert record["created"].endswith("Z")
-    path = _spool(isolation) / "pending" / "cellranger" / f"{record_id}.json"
+    path = isolation.spool / "pending" / "cellranger" / f"{record_id}.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
 
@@ -109,7 +104,7 @@ def test_nothing_at_all_is_written_when_collection_is_disabled(
         pass
     assert not rec.enabled
     assert isolation.files() == before
-    assert not (_spool(isolation)).exists()
+    assert not (isolation.spool).exists()
 
 
 @pytest.mark.parametrize("breakage", ["unwritable state dir", "file in the way", "disk full", "publish fails"])
@@ -135,7 +130,7 @@ def test_never_raises_into_the_host(isolation: Env, monkeypatch: pytest.MonkeyPa
         pass
     assert rec.problem
     monkeypatch.undo()
-    tmp = _spool(isolation) / "tmp"
+    tmp = isolation.spool / "tmp"
     assert not tmp.exists() or list(tmp.iterdir()) == []  # no half record left behind
 
 
@@ -157,7 +152,7 @@ def test_record_over_64_kib_is_refused(isolation: Env) -> None:
 def test_no_network_and_atomic_writes_through_tmp(isolation: Env) -> None:
     events: list[tuple[str, tuple]] = []
     watching = [True]
-    spool = str(_spool(isolation))
+    spool = str(isolation.spool)
 
     def hook(event: str, args: tuple) -> None:
         if watching[0] and (event.startswith("socket.") or (
@@ -184,7 +179,7 @@ def test_no_network_and_atomic_writes_through_tmp(isolation: Env) -> None:
 def test_a_writer_that_died_leaves_nothing_visible(isolation: Env, telemetry) -> None:
     rec = Recorder("cellranger", "9.0.0")
     rec.record("kept")
-    (_spool(isolation) / "tmp" / "01ARZ3NDEKTSV4RRFFQ69G5FAV.json").write_bytes(b'{"schema": 1, "id": "01AR')
+    (isolation.spool / "tmp" / "01ARZ3NDEKTSV4RRFFQ69G5FAV.json").write_bytes(b'{"schema": 1, "id": "01AR')
     out = telemetry("inspect", "--json")
     assert [r["event"] for r in json.loads(out.stdout)] == ["kept"]
     assert "warning" not in out.stderr
@@ -299,7 +294,7 @@ def test_copy_to_writes_telemetry_json_for_inspect(isolation: Env, tmp_path: Pat
     extras = tmp_path / "run1" / "outs" / "extras"
     rec = Recorder("cellranger", "9.0.0")
     record_id = rec.record("count", metrics={"cells": 5000}, copy_to=extras)
-    stored = (_spool(isolation) / "pending" / "cellranger" / f"{record_id}.json").read_bytes()
+    stored = (isolation.spool / "pending" / "cellranger" / f"{record_id}.json").read_bytes()
     assert (extras / "telemetry.json").read_bytes() == stored
     out = telemetry("inspect", str(tmp_path / "run1"), env={"XDG_STATE_HOME": str(tmp_path / "nospool")})
     assert out.exit_code == 0 and record_id in out.stdout and '"cells": 5000' in out.stdout
@@ -328,7 +323,7 @@ def test_a_broken_user_manifest_over_a_valid_system_one_stops_collection_and_sen
     (user / "stripepy.toml").write_text('[product]\nname = "stripepy"\nstrict = "yes"\n')
     rec = Recorder("stripepy", "1.1.1")
     assert rec.record("call") is None and _pending(isolation, "stripepy") == []
-    (_spool(isolation) / "pending" / "stripepy").mkdir(parents=True)
-    (_spool(isolation) / "pending" / "stripepy" / "01M87HPT9M2KWMFY1MEDAYAN9Q.json").write_text("{}")
+    (isolation.spool / "pending" / "stripepy").mkdir(parents=True)
+    (isolation.spool / "pending" / "stripepy" / "01M87HPT9M2KWMFY1MEDAYAN9Q.json").write_text("{}")
     out = inprocess("send")
     assert out.exit_code == 3 and f"{user / 'stripepy.toml'}:3" in out.stderr

@@ -6,24 +6,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from collector import Collector
-from conftest import Env, Telemetry
-from telemetry_gate import Recorder
-
-
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int, product: str = "cellranger") -> list[str]:
-    rec = Recorder(product, "9.0.0")
-    ids = [rec.record("count", metrics={"n": i}) for i in range(n)]
-    assert all(ids), rec.problem
-    return ids  # type: ignore[return-value]
+from conftest import Env, Telemetry, fill
 
 
 @pytest.fixture
@@ -34,8 +21,8 @@ def collector() -> Iterator[Collector]:
 
 def test_a_failed_audit_write_never_sends_accepted_records_again(isolation: Env, inprocess: Telemetry,
                                                                  collector: Collector) -> None:
-    ids = _fill(5)
-    sent = _spool(isolation) / "sent"
+    ids = fill(5)
+    sent = isolation.spool / "sent"
     sent.mkdir()
     for day in (time.time(), time.time() + 86400):  # a directory where today's audit file goes
         (sent / f"{time.strftime('%Y-%m-%d', time.gmtime(day))}.jsonl").mkdir()
@@ -50,8 +37,8 @@ def test_a_failed_audit_write_never_sends_accepted_records_again(isolation: Env,
     assert second.exit_code == 0, second.stderr
     counted = Counter(collector.received_ids())
     assert set(counted) == set(ids) and set(counted.values()) == {1}  # each record posted once
-    assert not list((_spool(isolation) / "pending").rglob("*.json"))
-    assert not list((_spool(isolation) / "sending").rglob("*.json"))
+    assert not list((isolation.spool / "pending").rglob("*.json"))
+    assert not list((isolation.spool / "sending").rglob("*.json"))
 
 
 # -- loopback never goes through a proxy; other hosts do --------------------------------------
@@ -60,7 +47,7 @@ def test_a_failed_audit_write_never_sends_accepted_records_again(isolation: Env,
 def test_a_loopback_endpoint_never_goes_through_a_proxy(isolation: Env, inprocess: Telemetry,
                                                         collector: Collector, monkeypatch: pytest.MonkeyPatch,
                                                         variable: str) -> None:
-    ids = _fill(3)
+    ids = fill(3)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     with Collector() as proxy:
@@ -73,7 +60,7 @@ def test_a_loopback_endpoint_never_goes_through_a_proxy(isolation: Env, inproces
 
 def test_other_hosts_still_go_through_the_environment_proxy(isolation: Env, inprocess: Telemetry,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    _fill(1)
+    fill(1)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     with Collector() as proxy:  # it answers CONNECT with an error: the proxy was asked, that is enough
@@ -81,4 +68,4 @@ def test_other_hosts_still_go_through_the_environment_proxy(isolation: Env, inpr
         out = inprocess("send", "--endpoint", "https://collector.example.invalid", "--timeout", "2")
         assert out.exit_code == 5
         assert proxy.connections >= 1
-    assert len(list((_spool(isolation) / "pending" / "cellranger").glob("*.json"))) == 1
+    assert len(list((isolation.spool / "pending" / "cellranger").glob("*.json"))) == 1

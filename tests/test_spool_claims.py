@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Env
+from conftest import Env, fill
 from telemetry_gate import Recorder
 from telemetry_gate.send import outcomes
 from telemetry_gate.spool.claims import Claim, _host_tag, claim_alive, claim_name, recover
@@ -17,16 +17,11 @@ from telemetry_gate.spool.store import Spool
 
 
 def _spool(env: Env) -> Spool:
-    return Spool(env.home / ".local" / "state" / "tenx" / "telemetry" / "spool")
-
-
-def _fill(n: int) -> list[str]:
-    rec = Recorder("cellranger", "9.0.0")
-    return [rec.record("count", metrics={"n": i}) for i in range(n)]  # type: ignore[misc]
+    return Spool(env.spool)
 
 
 def test_take_moves_files_and_skips_what_another_took(isolation: Env) -> None:
-    ids = _fill(4)
+    ids = fill(4)
     spool = _spool(isolation)
     first, second = Claim(spool), Claim(spool)
     names = [f"{i}.json" for i in ids]
@@ -52,7 +47,7 @@ def test_claim_names_tell_whether_their_process_is_alive(isolation: Env) -> None
 
 
 def test_recover_returns_dead_claims_only(isolation: Env) -> None:
-    ids = _fill(3)
+    ids = fill(3)
     spool = _spool(isolation)
     live = Claim(spool)
     live.take("cellranger", [f"{ids[0]}.json"])
@@ -100,7 +95,7 @@ def test_audit_batch_writes_the_same_lines_as_audit_entries(isolation: Env, tmp_
 
 
 def test_take_all_claims_the_directory_and_leaves_strays_and_a_fresh_one(isolation: Env) -> None:
-    ids = _fill(3)
+    ids = fill(3)
     spool = _spool(isolation)
     (spool.pending / "cellranger" / "notes.txt").write_text("a person's file")
     claim = Claim(spool)
@@ -125,7 +120,7 @@ def test_a_writer_whose_directory_was_just_claimed_makes_it_again(isolation: Env
 
 
 def test_reject_keeps_the_records_and_the_answer(isolation: Env) -> None:
-    ids = _fill(2)
+    ids = fill(2)
     spool = _spool(isolation)
     claim = Claim(spool)
     entries = claim.take("cellranger", [f"{i}.json" for i in ids])

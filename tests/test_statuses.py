@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest
 
 from collector import Collector, Reply
-from conftest import Env, Telemetry
-from telemetry_gate import Recorder
+from conftest import Env, Telemetry, fill
 from telemetry_gate.send import upload
 
 
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int) -> list[str]:
-    rec = Recorder("cellranger", "9.0.0")
-    ids = [rec.record("count", metrics={"n": i}) for i in range(n)]
-    assert all(ids), rec.problem
-    return ids  # type: ignore[return-value]
-
-
 def _files(env: Env, where: str) -> dict[str, bytes]:
-    folder = _spool(env) / where / "cellranger"
+    folder = env.spool / where / "cellranger"
     return {p.name: p.read_bytes() for p in folder.glob("*.json")} if folder.exists() else {}
 
 
@@ -56,7 +43,7 @@ def test_wrong_endpoint_credentials_and_server_failures_are_not_refusals(status:
 @pytest.mark.parametrize("status", [500, 401, 403, 404])
 def test_a_500_or_a_wrong_endpoint_leaves_the_records_pending(inprocess: Telemetry, isolation: Env,
                                                              status: int) -> None:
-    _fill(6)
+    fill(6)
     before = _files(isolation, "pending")
     with Collector([Reply(status, body=b"<html>not here</html>")]) as collector:
         out = inprocess("send", "--endpoint", collector.url)
@@ -71,7 +58,7 @@ def test_a_500_or_a_wrong_endpoint_leaves_the_records_pending(inprocess: Telemet
 
 
 def test_send_rejected_sends_refused_records_again(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(4)
+    ids = fill(4)
     with Collector([Reply(400, body=b'{"message": "schema"}')]) as collector:
         assert telemetry("send", "--endpoint", collector.url).exit_code == 5
     refused = _files(isolation, "rejected")
@@ -86,7 +73,7 @@ def test_send_rejected_sends_refused_records_again(telemetry: Telemetry, isolati
     assert Counter(collector.accepted_ids()) == Counter(ids)
     assert {r.path for r in collector.requests} == {"/v1/logs"}
     assert _files(isolation, "rejected") == {} and _files(isolation, "pending") == {}
-    assert list((_spool(isolation) / "rejected" / "cellranger").iterdir()) == []  # answers tidied
+    assert list((isolation.spool / "rejected" / "cellranger").iterdir()) == []  # answers tidied
     assert json.loads(telemetry("check", "--json").stdout)["spool"]["rejected"] == 0
     audit = json.loads(telemetry("inspect", "--sent", "--json").stdout)
     assert sorted(e["id"] for e in audit) == sorted(ids)
@@ -94,7 +81,7 @@ def test_send_rejected_sends_refused_records_again(telemetry: Telemetry, isolati
 
 def test_send_rejected_obeys_policy_and_a_new_refusal_keeps_them_rejected(inprocess: Telemetry,
                                                                          isolation: Env) -> None:
-    _fill(3)
+    fill(3)
     with Collector([Reply(422)]) as collector:
         assert inprocess("send", "--endpoint", collector.url).exit_code == 5
     refused = _files(isolation, "rejected")
