@@ -58,6 +58,7 @@ def listed(telemetry: Telemetry, **env: str) -> dict[str, dict[str, object]]:
     return {p["name"]: p for p in json.loads(out.stdout)["products"]}
 
 
+@pytest.mark.script
 def test_json_keys_are_a_contract(fake: Env, telemetry: Telemetry) -> None:
     out = telemetry("products", "--json")
     data = json.loads(out.stdout)
@@ -108,6 +109,7 @@ def test_installed_by_executable_distribution_or_path(fake: Env, inprocess: Tele
     assert listed(inprocess)["fakeprod"]["installed"] is True
 
 
+@pytest.mark.script
 def test_a_distribution_is_found_by_the_installed_script_too(fake: Env, telemetry: Telemetry,
                                                                tmp_path: Path) -> None:
     site = tmp_path / "site"

@@ -16,21 +16,9 @@ from pathlib import Path
 import pytest
 
 from collector import Collector
-from conftest import Env, Telemetry, script_path
-from telemetry_gate import Recorder
+from conftest import Env, Telemetry, fill, script_path
 from telemetry_gate.send import upload
 from telemetry_gate.spool.ids import new_id
-
-
-def _spool(env: Env) -> Path:
-    return env.home / ".local" / "state" / "tenx" / "telemetry" / "spool"
-
-
-def _fill(n: int, product: str = "cellranger") -> list[str]:
-    rec = Recorder(product, "9.0.0")
-    ids = [rec.record("count", metrics={"n": i}) for i in range(n)]
-    assert all(ids), rec.problem
-    return ids  # type: ignore[return-value]
 
 
 def _record(record_id: str, product: str = "cellranger", **metrics: object) -> bytes:
@@ -47,23 +35,23 @@ def _limited_memory() -> None:
 # -- item 10: the record limit on read ---------------------------------------------------------
 
 def test_an_oversized_record_is_quarantined_never_posted(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(2)
+    ids = fill(2)
     big_id = new_id()
-    big = _spool(isolation) / "pending" / "cellranger" / f"{big_id}.json"
+    big = isolation.spool / "pending" / "cellranger" / f"{big_id}.json"
     big.write_bytes(_record(big_id, blob="x" * (2 << 20)))  # valid JSON, 2 MB
     with Collector() as collector:
         out = telemetry("send", "--endpoint", collector.url)
         received = b"".join(r.body for r in collector.requests)
     assert out.exit_code == 0, out.stderr
     assert sorted(collector.accepted_ids()) == sorted(ids) and big_id.encode() not in received
-    assert not big.exists() and (_spool(isolation) / "quarantine" / "cellranger" / big.name).stat().st_size > 2 << 20
+    assert not big.exists() and (isolation.spool / "quarantine" / "cellranger" / big.name).stat().st_size > 2 << 20
     assert "warning" in out.stderr and "record limit" in out.stderr
 
 
 def test_a_1_gib_sparse_file_is_never_read_into_memory(isolation: Env) -> None:
-    ids = _fill(2)
+    ids = fill(2)
     sparse_id = new_id()
-    sparse = _spool(isolation) / "pending" / "cellranger" / f"{sparse_id}.json"
+    sparse = isolation.spool / "pending" / "cellranger" / f"{sparse_id}.json"
     with open(sparse, "wb") as file:
         file.truncate(1 << 30)  # 1 GiB of nothing on disk
     inspect = subprocess.run([script_path(), "inspect", "--all", "--json"], capture_output=True, text=True,
@@ -78,7 +66,7 @@ def test_a_1_gib_sparse_file_is_never_read_into_memory(isolation: Env) -> None:
     assert sent.returncode == 0, sent.stderr
     assert sorted(collector.accepted_ids()) == sorted(ids) and sparse_id.encode() not in received
     assert len(received) < 64 << 10
-    assert (_spool(isolation) / "quarantine" / "cellranger" / sparse.name).exists()
+    assert (isolation.spool / "quarantine" / "cellranger" / sparse.name).exists()
 
 
 def test_inspect_path_skips_an_oversized_line_and_refuses_an_oversized_file(inprocess: Telemetry,
@@ -99,8 +87,8 @@ def test_inspect_path_skips_an_oversized_line_and_refuses_an_oversized_file(inpr
 # -- item 15: strays ---------------------------------------------------------------------------
 
 def test_stray_files_and_directories_are_reported_and_never_sent(telemetry: Telemetry, isolation: Env) -> None:
-    ids = _fill(2)
-    pending = _spool(isolation) / "pending"
+    ids = fill(2)
+    pending = isolation.spool / "pending"
     bad_dir = pending / "CellRanger"  # not a product name (upper case)
     bad_dir.mkdir()
     stray_id = new_id()
@@ -124,15 +112,15 @@ def test_stray_files_and_directories_are_reported_and_never_sent(telemetry: Tele
 
 def test_quarantine_is_private_and_keeps_every_malformed_file(inprocess: Telemetry, isolation: Env) -> None:
     name = f"{new_id()}.json"
-    folder = _spool(isolation) / "pending" / "cellranger"
+    folder = isolation.spool / "pending" / "cellranger"
     contents = [b'{"first": ', b'{"second": ']
     with Collector() as collector:
         for content in contents:
-            _fill(1)
+            fill(1)
             (folder / name).write_bytes(content)
             out = inprocess("send", "--endpoint", collector.url)
             assert out.exit_code == 0 and "malformed" in out.stderr, out.stderr
-    quarantine = _spool(isolation) / "quarantine"
+    quarantine = isolation.spool / "quarantine"
     assert stat.S_IMODE(quarantine.stat().st_mode) == 0o700
     assert stat.S_IMODE((quarantine / "cellranger").stat().st_mode) == 0o700
     kept = sorted(p.read_bytes() for p in (quarantine / "cellranger").iterdir())
@@ -152,7 +140,7 @@ def test_v1_logs_goes_into_the_path_not_after_the_query(endpoint: str, url: str)
 
 def test_an_endpoint_with_a_query_string_receives_the_batch_on_v1_logs(inprocess: Telemetry,
                                                                      isolation: Env) -> None:
-    ids = _fill(2)
+    ids = fill(2)
     with Collector() as collector:
         out = inprocess("send", "--endpoint", f"{collector.url}/otel?tenant=lab")
         paths = {r.path for r in collector.requests}
@@ -163,11 +151,11 @@ def test_an_endpoint_with_a_query_string_receives_the_batch_on_v1_logs(inprocess
 def test_umask_does_not_matter(isolation: Env) -> None:
     old = os.umask(0)
     try:
-        folder = _spool(isolation) / "pending" / "cellranger"
-        _fill(1)
+        folder = isolation.spool / "pending" / "cellranger"
+        fill(1)
         (folder / f"{new_id()}.json").write_text("{")
         with Collector() as collector:
             subprocess.run([script_path(), "send", "--endpoint", collector.url], capture_output=True, timeout=60)
     finally:
         os.umask(old)
-    assert stat.S_IMODE((_spool(isolation) / "quarantine").stat().st_mode) == 0o700
+    assert stat.S_IMODE((isolation.spool / "quarantine").stat().st_mode) == 0o700
