@@ -306,3 +306,27 @@ def test_the_line_survives_a_config_directory_with_quotes_and_spaces(
         assert shell(["fish", "--no-config", "-c"], f"telemetry shell-init fish | source; {show}") == "s=1\n"
     else:
         assert str(odd).replace("'", "\\'") in inprocess("shell-init", "fish").stdout
+
+
+def test_shell_init_prints_the_line_even_when_the_settings_are_broken(products: Env, inprocess: Telemetry) -> None:
+    products.config_dir.mkdir(parents=True)
+    (products.config_dir / "settings.toml").write_text("[telemetry\n")
+    out = inprocess("shell-init", "bash")
+    assert out.exit_code == 0
+    assert out.stdout.startswith("if [ -r ") and out.stdout.count("\n") == 1
+    assert "settings.toml" in out.stderr and out.stderr.count("\n") == 2
+
+
+def test_another_vendor_gets_files_of_its_own(products: Env, inprocess: Telemetry) -> None:
+    manifest_dir = products.home / ".local/share/acme/telemetry/products.d"
+    manifest_dir.mkdir(parents=True)
+    (manifest_dir / "stripepy.toml").write_text(STRIPEPY)
+    out = inprocess("--vendor", "acme", "shell-init", "bash")
+    assert "/.config/acme/telemetry/env.sh" in out.stdout
+    gate = Gate.open("acme")
+    assert environment.environment_d(gate.paths).name == "60-telemetry-gate-acme.conf"
+    assert environment.profile_d(gate.paths).name == "telemetry-gate-acme.sh"
+    inprocess("--vendor", "acme", "disable", "--system")
+    environment.sync(Gate.open("acme"), system=True, dry_run=False)
+    profile = products.system_root / "profile.d" / "telemetry-gate-acme.sh"
+    assert shell(["sh", "-c"], f'. "{profile}"; echo "$ACME_DISABLE_TELEMETRY $STRIPEPY_NO_TELEMETRY"') == "1 1\n"

@@ -493,13 +493,14 @@ def shell_init(
     """Print the line for your shell's rc file: new shells get the products' own off-switches."""
     from telemetry_gate.cli.render import products as products_view
     from telemetry_gate.native import environment
+    from telemetry_gate.policy.paths import Paths, resolve_vendor
 
-    gate = _gate(ctx)
+    paths = Paths.for_vendor(resolve_vendor(ctx.obj))
     try:  # the generated file the line loads: current, so DO_NOT_TRACK works before any disable
-        environment.sync(gate, system=False, dry_run=False)
-    except TelemetryError as exc:
+        environment.sync(_gate(ctx), system=False, dry_run=False)
+    except TelemetryError as exc:  # a broken settings file must not cost the user the line
         products_view.not_synced(exc.message)
-    products_view.shell_init(environment.shell_init(gate.paths, shell.value))
+    products_view.shell_init(environment.shell_init(paths, shell.value))
 
 
 def _interactive() -> bool:
