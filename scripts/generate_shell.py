@@ -156,7 +156,9 @@ EXIT_STATUS = [
     ("2", "Usage error."),
     ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
      "or send found no endpoint for a product."),
-    ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent)."),
+    ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent); "
+     "or a settings, spool, cache or system directory that another user could change, refused (the "
+     "message names it and the chmod go-w that fixes it)."),
     ("5", "send or update did not complete: records remain pending or were rejected."),
     ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
      "log could not be written; sending stopped."),

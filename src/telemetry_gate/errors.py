@@ -7,6 +7,7 @@ The tree::
     +-- InvalidFileError           3  a settings, manifest or record file is malformed
     +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
     +-- PermissionDenied           4  a file or directory may not be written
+    |   +-- UnsafePermissions      4  another user could change a directory we would trust
     +-- UploadIncomplete           5  records remain pending or were rejected
     +-- AuditFailed               74  records were delivered, but the audit log could not be written
 
@@ -68,6 +69,11 @@ class ConfigError(TelemetryError):
 
 class PermissionDenied(TelemetryError):
     exit_code = ExitCode.PERMISSION
+
+
+class UnsafePermissions(PermissionDenied):
+    """A settings, spool or system directory (or a settings file) that another user can
+    change: refused rather than trusted (``policy/trust.py``)."""
 
 
 class UploadIncomplete(TelemetryError):

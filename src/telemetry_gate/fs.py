@@ -14,18 +14,42 @@ from telemetry_gate.errors import PermissionDenied
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+SYSTEM_DIR_MODE = 0o755  # the system directory: every user reads the policy, only its owner writes
 
 
-def ensure_dir(path: Path) -> None:
-    """Create ``path`` and its missing parents with mode 0700; refuse a symlink in its place."""
+def ensure_dir(path: Path, mode: int = DIR_MODE) -> None:
+    """Create ``path`` and its missing parents with exactly ``mode`` (0700), whatever the
+    umask (``mkdir -p`` and ``Path.mkdir(parents=True)`` give parents 0777 minus the umask:
+    world-writable under ``umask 000``); refuse a symlink in its place."""
     try:
-        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        _make(os.fspath(path), mode)
     except PermissionError as exc:
         raise PermissionDenied(f"cannot create {exc.filename or path}: permission denied") from exc
-    except FileExistsError as exc:  # a file where a directory should be
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where a directory should be
         raise PermissionDenied(f"cannot create {path}: a file is in the way") from exc
     if path.is_symlink():
         raise PermissionDenied(f"{path} is a symbolic link; refusing to use it")
+
+
+def _make(path: str, mode: int) -> None:
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if not parent or parent == path:
+            raise
+        _make(parent, mode)
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:  # made meanwhile by another process
+            if not os.path.isdir(path):
+                raise
+            return
+    os.chmod(path, mode)  # the umask may have taken bits away (or, for 0755, not be 022)
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = FILE_MODE) -> None:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from telemetry_gate.policy import trust
 from telemetry_gate.policy.layers import Policy
 from telemetry_gate.policy.manifests import Catalogue, discover
 from telemetry_gate.policy.paths import Paths
@@ -27,6 +28,7 @@ class Gate(NamedTuple):
     def open(cls, vendor: str, environ: Mapping[str, str] | None = None) -> Gate:
         env = dict(os.environ if environ is None else environ)
         paths = Paths.for_vendor(vendor, env)
+        trust.check(paths)  # before any file is read: another user must not be able to plant one
         catalogue = discover(paths)
         policy = Policy.load(paths, env, catalogue.variables(), catalogue.opt_in())
         policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())

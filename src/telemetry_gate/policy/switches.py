@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telemetry_gate.errors import PermissionDenied, UsageError
+from telemetry_gate.fs import SYSTEM_DIR_MODE, ensure_dir
 from telemetry_gate.policy import settings
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Decision
@@ -83,8 +84,10 @@ def _system(gate: Gate, enable: bool, facet: str, product: str | None) -> tuple[
 
 
 def _make_system_dir(path: Path) -> None:
-    # world-readable: every user of the machine must be able to see the policy
+    # world-readable, writable by its owner only: every user of the machine must be able to
+    # see the policy, and none but the administrator change it (parents too, whatever the umask)
     try:
-        path.mkdir(mode=0o755, parents=True, exist_ok=True)
-    except FileExistsError as exc:
-        raise PermissionDenied(f"cannot create {path}: a file is in the way") from exc
+        ensure_dir(path, SYSTEM_DIR_MODE)
+    except PermissionDenied as exc:
+        raise PermissionDenied(exc.message, exc.hint or "system policy needs an administrator (or "
+                               "TELEMETRY_SYSTEM_DIR for a non-root install)") from exc

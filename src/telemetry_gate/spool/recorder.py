@@ -61,13 +61,14 @@ class Recorder:
             self.problem = f"telemetry disabled: {type(exc).__name__}: {exc}"
 
     def _setup(self, vendor: str | None, environ: Mapping[str, str]) -> None:
-        from telemetry_gate.policy import manifests
+        from telemetry_gate.policy import manifests, trust
         from telemetry_gate.policy.layers import Policy
         from telemetry_gate.policy.paths import Paths, check_name, resolve_vendor
 
         self.vendor = resolve_vendor(vendor, environ)
         check_name("product", self.product)
         paths = Paths.for_vendor(self.vendor, environ)
+        trust.check(paths)  # a directory another user can change: collect nothing
         catalogue = manifests.discover(paths, only=self.product)
         policy = Policy.load(paths, environ, catalogue.variables(), catalogue.opt_in())
         if not policy.decide("collection", self.product).enabled:
