@@ -140,6 +140,8 @@ FILES = [
     ("$XDG_CACHE_HOME/tenx/telemetry/PRODUCT/PRODUCT-VERSION", "Configuration downloaded by update."),
     ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
      "disable (check --history shows it); never purged."),
+    ("$XDG_STATE_HOME/tenx/telemetry/notices/PRODUCT", "Marks that the first-run notice of PRODUCT was "
+     "shown to this user."),
     ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
     ("$XDG_CONFIG_HOME/tenx/telemetry/env.sh, env.fish", "Generated (mode 0600) by enable, disable and "
      "shell-init: the products' own environment switches that the policy turns off, and all of them when "

@@ -50,6 +50,7 @@ class Recorder:
         self.enabled = False
         self.problem: str | None = None
         self._spool: Spool | None = None
+        self._notice_dir: Path | None = None
         self._prepared = False
         self._count = 0
         self._oldest: collections.deque[tuple[str, int]] = collections.deque()
@@ -85,6 +86,7 @@ class Recorder:
         self._scrubber = records.Scrubber()
         self._context = records.context()
         self._spool = Spool(paths.spool)
+        self._notice_dir = paths.state_dir if manifest is None or manifest.notice else None
         self.enabled = True
 
     def _bound(self, policy: Policy, key: str, default: int) -> int:
@@ -127,6 +129,11 @@ class Recorder:
             break
         else:
             raise records.RecordError(f"no free record id after {_ATTEMPTS} attempts")
+        if self._notice_dir is not None:  # once per Recorder, at its first record
+            from telemetry_gate.spool.notice import first_run
+
+            first_run(self._notice_dir, self.product)
+            self._notice_dir = None
         self._count += 1
         self._bytes += len(data)
         if self._count > self._max_records or self._bytes > self._max_bytes:
