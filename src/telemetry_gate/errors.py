@@ -6,6 +6,7 @@ The tree::
     +-- UsageError                 2  the command line asks for something impossible
     +-- InvalidFileError           3  a settings, manifest or record file is malformed
     +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
+    +-- UnsafePath                 3  a name from data (a version, an id) would build a path outside its directory
     +-- PermissionDenied           4  a file or directory may not be written
     |   +-- UnsafePermissions      4  another user could change a directory we would trust
     +-- UploadIncomplete           5  records remain pending or were rejected
@@ -63,6 +64,12 @@ class InvalidFileError(TelemetryError):
 class ConfigError(TelemetryError):
     """What a command needs is not configured or not usable (no endpoint for a product, an
     endpoint that is not https, a downloaded configuration that is not valid)."""
+
+    exit_code = ExitCode.INVALID_FILE
+
+
+class UnsafePath(TelemetryError):
+    """A path built from data (a product version, a record id) would leave its directory."""
 
     exit_code = ExitCode.INVALID_FILE
 

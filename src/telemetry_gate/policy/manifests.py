@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, NoReturn
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.native.model import Detect, NativeSwitch, parse_detect, parse_native
 from telemetry_gate.policy.layers import ProductVariable
-from telemetry_gate.policy.paths import Paths
+from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
@@ -246,6 +246,9 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         strings[key] = value
     if strings["format"] is not None and strings["format"] not in FORMATS:
         raise fail(f"[product] format must be 'otlp' or 'json', not {strings['format']!r}", "format")
+    if strings["version"] is not None and not is_version(strings["version"]):
+        raise fail(f"[product] version must be a plain version such as '9.0.0', not {strings['version'][:40]!r}",
+                   "version")
     limits = product.get("limits", [])
     if not isinstance(limits, list) or any(not isinstance(x, str) or not x.strip() for x in limits):
         raise fail("[product] limits must be a list of sentences", "limits")

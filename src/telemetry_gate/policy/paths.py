@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from telemetry_gate.errors import UsageError
+from telemetry_gate.errors import UnsafePath, UsageError
 
 DEFAULT_VENDOR = "tenx"
 VENDOR_VARIABLE = "TELEMETRY_VENDOR"
@@ -40,6 +40,37 @@ def check_name(kind: str, value: str) -> str:
             "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
         )
     return value
+
+
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+~-]{0,63}")
+
+
+def is_version(value: str) -> bool:
+    """A product version (``9.0.0``, ``2024.1-rc1``, ``1.2+cu118``) is part of a cache path:
+    letters, digits, ``. _ + ~ -``, starting with a letter or digit, at most 64 characters."""
+    return bool(_VERSION.fullmatch(value))
+
+
+def check_version(value: str) -> str:
+    if not is_version(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise UsageError(f"invalid version {shown!r}",
+                         "use letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit")
+    return value
+
+
+def inside(base: Path, *parts: str) -> Path:
+    """``base / part / ...`` for names that come from data (a product, a version, an id):
+    ``UnsafePath`` unless each part is one plain name and the result, symbolic links
+    resolved, stays inside ``base``."""
+    for part in parts:
+        if part in ("", ".", "..") or "/" in part or "\0" in part or (os.altsep and os.altsep in part):
+            raise UnsafePath(f"refusing the name {part[:60]!r}: it would build a path outside {base}")
+    path = base.joinpath(*parts)
+    root = os.path.realpath(base)
+    if os.path.commonpath([root, os.path.realpath(path)]) != root:
+        raise UnsafePath(f"refusing {path}: it resolves outside {base}")
+    return path
 
 
 def resolve_vendor(option: str | None, environ: Mapping[str, str] = os.environ) -> str:
@@ -99,7 +130,12 @@ class Paths(NamedTuple):
         return (self.system_dir / "products.d", self.data_dir / "products.d")
 
     def config_cache(self, product: str, version: str) -> Path:
-        return self.cache_dir / product / f"{product}-{version}"
+        """``<cache>/<product>/<product>-<version>``; ``UnsafePath`` for a product or version
+        that could lead anywhere else (``1/../../../x``)."""
+        if not _NAME.fullmatch(product) or not is_version(version):
+            raise UnsafePath(f"refusing the cache path of {product[:40]!r} version {version[:40]!r}: "
+                             "not a plain product name and version")
+        return inside(self.cache_dir, product, f"{product}-{version}")
 
 
 def display(path: Path) -> str:

@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.errors import ConfigError, UploadIncomplete, UsageError
+from telemetry_gate.errors import ConfigError, UnsafePath, UploadIncomplete, UsageError
 from telemetry_gate.fs import atomic_write
 from telemetry_gate.policy.manifests import Manifest
-from telemetry_gate.policy.paths import Paths
+from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.spool.store import Spool
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def disabled_fields(paths: Paths, product: str, version: str | None) -> frozense
     try:
         with open(paths.config_cache(product, version), "rb") as file:
             config = parse(file.read(MAX_BYTES + 1), "the cache")
-    except (OSError, ConfigError):
+    except (OSError, ConfigError, UnsafePath):
         return frozenset()
     return frozenset(config.get("disabled_fields", ()))
 
@@ -66,7 +66,9 @@ def version_for(spool: Spool, manifest: Manifest) -> str | None:
     for entry in spool.entries(manifest.name)[:20]:
         try:
             record = json.loads(Spool.read(entry.path))
-            return str(record["version"])
+            version = str(record["version"])
+            if is_version(version):  # a record file is data: its version may not name a path
+                return version
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return None
@@ -109,8 +111,9 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
                 done.append(Updated(name, "skipped", f"no version is known: set version in {manifest.source}"))
                 continue
             try:
+                gate.paths.config_cache(name, version)  # a path that could leave the cache: no download
                 upload.check_url(manifest.config_url, manifest.source)
-            except ConfigError as exc:
+            except (ConfigError, UnsafePath) as exc:
                 done.append(Updated(name, "invalid", exc.message))
                 continue
             answer, body = upload.fetch(manifest.config_url, client=clients.for_url(manifest.config_url),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir
-from telemetry_gate.spool.ids import new_id
+from telemetry_gate.spool.ids import is_id, new_id
 from telemetry_gate.spool.records import rfc3339
 from telemetry_gate.spool.store import Entry, Spool
 
@@ -218,7 +218,7 @@ def tidy_answers(spool: Spool, product: str) -> None:
             ids = info.get("ids", []) if isinstance(info, dict) else []
         except (OSError, ValueError):
             continue
-        if not any(os.path.lexists(folder / f"{i}.json") for i in ids):
+        if not any(os.path.lexists(folder / f"{i}.json") for i in ids if isinstance(i, str) and is_id(i)):
             try:
                 os.unlink(folder / name)
             except FileNotFoundError:

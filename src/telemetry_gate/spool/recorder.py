@@ -64,10 +64,11 @@ class Recorder:
     def _setup(self, vendor: str | None, environ: Mapping[str, str]) -> None:
         from telemetry_gate.policy import manifests, trust
         from telemetry_gate.policy.layers import Policy
-        from telemetry_gate.policy.paths import Paths, check_name, resolve_vendor
+        from telemetry_gate.policy.paths import Paths, check_name, check_version, resolve_vendor
 
         self.vendor = resolve_vendor(vendor, environ)
         check_name("product", self.product)
+        check_version(self.version)  # it names a cache path: "1/../../x" collects nothing
         paths = Paths.for_vendor(self.vendor, environ)
         trust.check(paths)  # a directory another user can change: collect nothing
         catalogue = manifests.discover(paths, only=self.product)
