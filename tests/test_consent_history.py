@@ -120,3 +120,15 @@ def test_a_history_that_cannot_be_written_warns_and_keeps_the_change(inprocess: 
     assert out.exit_code == 0
     assert "warning: consent history not written" in out.stderr and "Traceback" not in out.stderr
     assert "upload = false" in (isolation.config_dir / "settings.toml").read_text()
+
+
+def test_a_system_change_on_a_fresh_machine_is_recorded_too(inprocess: Telemetry, isolation: Env) -> None:
+    old = os.umask(0)
+    try:
+        out = inprocess("enable", "--system")
+    finally:
+        os.umask(old)
+    assert out.exit_code == 0 and "warning" not in out.stderr
+    assert stat.S_IMODE(isolation.system_dir.stat().st_mode) == 0o755
+    assert stat.S_IMODE((isolation.system_dir / "history.jsonl").stat().st_mode) == 0o644
+    assert json.loads((isolation.system_dir / "history.jsonl").read_text())["action"] == "enable"

@@ -117,3 +117,14 @@ def test_a_marker_that_cannot_be_made_never_breaks_the_host(isolation: Env) -> N
     (state / "notices").write_text("a file where the folder should be")
     seen = _read_all(*_start_on_a_pty("cellranger"))
     assert "done" in seen and NOTICE not in seen and "Traceback" not in seen
+
+
+def test_the_markers_folder_is_private_whatever_the_umask(isolation: Env) -> None:
+    old = os.umask(0)
+    try:
+        seen = _read_all(*_start_on_a_pty("cellranger"))
+    finally:
+        os.umask(old)
+    assert NOTICE in seen
+    for folder in (_marker(isolation).parent, _marker(isolation).parent.parent):
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"

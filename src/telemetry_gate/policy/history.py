@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import PermissionDenied
-from telemetry_gate.fs import ensure_dir
+from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
@@ -124,8 +124,7 @@ def append(paths: Paths, line: Mapping[str, Any], system: bool) -> list[str]:
 
 
 def _append(path: Path, data: bytes, shared: bool) -> None:
-    if not shared:
-        ensure_dir(path.parent)
+    ensure_dir(path.parent, SYSTEM_DIR_MODE if shared else DIR_MODE)
     mode = SYSTEM_FILE_MODE if shared else 0o600
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
     try:

@@ -39,7 +39,9 @@ def first_run(state_dir: Path, product: str) -> bool:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileNotFoundError:
-            os.makedirs(path.parent, mode=0o700, exist_ok=True)
+            from telemetry_gate.fs import ensure_dir
+
+            ensure_dir(path.parent)  # 0700, parents included, whatever the umask
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.close(fd)
         stream.write(text(product))
