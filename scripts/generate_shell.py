@@ -16,8 +16,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATE = 1795478400  # 2026-11-24 00:00 UTC
@@ -92,80 +93,122 @@ of them, shows every record a product has kept in the local spool before anythin
 deletes records, and sends them only when policy allows. An administrator switches uploads
 off for every user with one flag file. Only send and update ever open a network connection."""
 
-PRECEDENCE = [
-    ("1. System flag files", "/etc/tenx/telemetry/disable, disable_upload, disable_update: their existence "
-     "disables all facets, upload, or update for every user."),
-    ("2. DO_NOT_TRACK", "any value other than 0, false, no or off disables every facet."),
-    ("3. Vendor variables", "TENX_DISABLE_TELEMETRY, TENX_DISABLE_TELEMETRY_UPLOAD, "
-     "TENX_DISABLE_TELEMETRY_UPDATE: any non-empty value disables (even 0, with a note)."),
-    ("4. Product variables", "declared by a product's manifest, such as STRIPEPY_NO_TELEMETRY."),
-    ("5. User settings", "[products.NAME], then [telemetry] in the user's settings.toml, then the user flag "
-     "files that cellranger telemetry disable writes beside it."),
-    ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
-    ("7. Product default", "a manifest's default = \"disabled\" (opt-in): collection is off until "
-     "the product is enabled by name (telemetry enable -p NAME)."),
-    ("7. Built-in default", "enabled."),
-]
+class Section(NamedTuple):
+    """A hand-written section of the man page: an opening sentence, then tagged paragraphs."""
 
-ENVIRONMENT = [
-    ("TENX_DISABLE_TELEMETRY", "Any non-empty value disables every facet (collection, upload, update)."),
-    ("TENX_DISABLE_TELEMETRY_UPLOAD", "Any non-empty value disables upload."),
-    ("TENX_DISABLE_TELEMETRY_UPDATE", "Any non-empty value disables update."),
-    ("DO_NOT_TRACK", "Disables every facet of every vendor (https://consoledonottrack.com)."),
-    ("TELEMETRY_VENDOR", "The vendor namespace when --vendor is not given (default tenx); it names the "
-     "directories and the variable prefix, for example ACME_DISABLE_TELEMETRY."),
-    ("TELEMETRY_SYSTEM_DIR", "Replaces /etc as the root of the system flag files, defaults and manifests."),
-    ("TELEMETRY_ENDPOINT", "The collector URL for send when --endpoint is not given."),
-    ("TELEMETRY_DEBUG", "Set to 1 to show the traceback of an error."),
-    ("TELEMETRY_GATE_EXPORTED", "Set by the generated environment files: the variables they exported, so "
-     "that a newer file unsets only its own stale values."),
-    ("XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME, XDG_DATA_HOME",
-     "Where the user's settings, spool, cache and manifests live (defaults under ~)."),
-    ("HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE", "Honoured by send and update."),
-    ("NO_COLOR", "Turns colour off."),
-]
+    intro: str
+    entries: list[tuple[str, str]]
+    tag: Callable[[str], str] = bold
 
-FILES = [
-    ("/etc/tenx/telemetry/disable", "System policy: telemetry is disabled for every user."),
-    ("/etc/tenx/telemetry/disable_upload", "System policy: nothing is uploaded."),
-    ("/etc/tenx/telemetry/disable_update", "System policy: no configuration is downloaded."),
-    ("/etc/tenx/telemetry/settings.toml", "System defaults."),
-    ("/etc/tenx/telemetry/products.d/*.toml", "Product manifests installed for every user."),
-    ("$XDG_CONFIG_HOME/tenx/telemetry/settings.toml", "The user's settings (mode 0600)."),
-    ("$XDG_CONFIG_HOME/tenx/telemetry/disable, disable_upload, disable_update",
-     "The user flag files that cellranger telemetry disable writes."),
-    ("$XDG_DATA_HOME/tenx/telemetry/products.d/*.toml", "The user's product manifests."),
-    ("$XDG_STATE_HOME/tenx/telemetry/spool/", "The spool: pending/PRODUCT/ID.json records, sending/, "
-     "sent/ (the audit log, kept 30 days), rejected/, quarantine/."),
-    ("$XDG_CACHE_HOME/tenx/telemetry/PRODUCT/PRODUCT-VERSION", "Configuration downloaded by update."),
-    ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
-     "disable (check --history shows it); never purged."),
-    ("$XDG_STATE_HOME/tenx/telemetry/notices/PRODUCT", "Marks that the first-run notice of PRODUCT was "
-     "shown to this user."),
-    ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
-    ("$XDG_CONFIG_HOME/tenx/telemetry/env.sh, env.fish", "Generated (mode 0600) by enable, disable and "
-     "shell-init: the products' own environment switches that the policy turns off, and all of them when "
-     "DO_NOT_TRACK is set as the shell starts; the line shell-init prints loads them."),
-    ("$XDG_CONFIG_HOME/environment.d/60-telemetry-gate.conf", "The same switches for the desktop session "
-     "(systemd environment.d; KEY=VALUE lines)."),
-    ("/etc/profile.d/telemetry-gate.sh", "Generated (mode 0644) by enable --system and disable --system; "
-     "every login shell reads it. A system disable exports TENX_DISABLE_TELEMETRY=1."),
-]
 
-EXIT_STATUS = [
-    ("0", "Success."),
-    ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
-    ("2", "Usage error."),
-    ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
-     "or send found no endpoint for a product."),
-    ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent); "
-     "or a settings, spool, cache or system directory that another user could change, refused (the "
-     "message names it and the chmod go-w that fixes it)."),
-    ("5", "send or update did not complete: records remain pending or were rejected."),
-    ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
-     "log could not be written; sending stopped."),
-    ("130", "Interrupted."),
-]
+# Every hand-written section, in page order. To document a new variable, file or exit code, add a
+# (tag, text) line to its list; keep FILES in step with the README's paths table (a test checks).
+SECTIONS: dict[str, Section] = {
+    "PRECEDENCE": Section("The first layer that speaks decides; telemetry check --explain shows every layer.", [
+        ("1. System flag files", "/etc/tenx/telemetry/disable, disable_upload, disable_update: their existence "
+         "disables all facets, upload, or update for every user."),
+        ("2. DO_NOT_TRACK", "any value other than 0, false, no or off disables every facet."),
+        ("3. Vendor variables", "TENX_DISABLE_TELEMETRY, TENX_DISABLE_TELEMETRY_UPLOAD, "
+         "TENX_DISABLE_TELEMETRY_UPDATE: any non-empty value disables (even 0, with a note)."),
+        ("4. Product variables", "declared by a product's manifest, such as STRIPEPY_NO_TELEMETRY."),
+        ("5. User settings", "[products.NAME], then [telemetry] in the user's settings.toml, then the user flag "
+         "files that cellranger telemetry disable writes beside it."),
+        ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
+        ("7. Product default", "a manifest's default = \"disabled\" (opt-in): collection is off until "
+         "the product is enabled by name (telemetry enable -p NAME)."),
+        ("7. Built-in default", "enabled."),
+    ]),
+    "ENVIRONMENT": Section("Variables telemetry reads, and the products' own variables it reads and sets.", [
+        ("TELEMETRY_VENDOR", "The vendor namespace when --vendor is not given (default tenx); it names the "
+         "directories and the variable prefix, for example ACME_DISABLE_TELEMETRY."),
+        ("TELEMETRY_SYSTEM_DIR", "Replaces /etc as the root of the system flag files, defaults, manifests, "
+         "consent history and the generated profile.d file."),
+        ("TELEMETRY_ENDPOINT", "The collector URL for send when --endpoint is not given."),
+        ("TELEMETRY_DEBUG", "Set to 1 to show the traceback of an error."),
+        ("TELEMETRY_GATE_EXPORTED", "Set by the generated environment files: the variables they exported, so "
+         "that a newer file unsets only its own stale values."),
+        ("DO_NOT_TRACK", "Any value other than 0, false, no or off disables every facet of every product "
+         "(https://consoledonottrack.com). The environment files telemetry generates (FILES) map it, when a "
+         "shell starts, onto each catalogued product's own off switch, for products that do not read it."),
+        ("TENX_DISABLE_TELEMETRY", "Any non-empty value, 0 included, disables every facet (collection, upload, "
+         "update); for another vendor, VENDOR_DISABLE_TELEMETRY. The 10x products (Cell Ranger, Space Ranger, "
+         "...) read it themselves; it is their only system-wide switch for collection, so a system-wide "
+         "telemetry disable exports TENX_DISABLE_TELEMETRY=1 from the profile.d file."),
+        ("TENX_DISABLE_TELEMETRY_UPLOAD", "Any non-empty value disables upload (VENDOR_DISABLE_TELEMETRY_UPLOAD)."),
+        ("TENX_DISABLE_TELEMETRY_UPDATE", "Any non-empty value disables update (VENDOR_DISABLE_TELEMETRY_UPDATE)."),
+        ("STRIPEPY_NO_TELEMETRY, NO_TELEMETRY", "StripePy's own switches: merely set, even to 0 or empty, "
+         "turns its telemetry off."),
+        ("RUBRIX_ENABLE_TELEMETRY, ARGILLA_ENABLE_TELEMETRY", "Rubrix 0.18 and Argilla: 0, off, f, false, n or "
+         "no turn telemetry off (telemetry never writes another value: Rubrix's server refuses to start)."),
+        ("OTEL_SDK_DISABLED", "true stops any OpenTelemetry SDK."),
+        ("Other products' variables", "Every variable a manifest declares is read as layer 4 and written by "
+         "enable and disable into the environment files; telemetry products and telemetry inspect --catalog "
+         "list them."),
+        ("XDG_CONFIG_HOME", "The user's settings, flag files and generated environment files (default "
+         "~/.config)."),
+        ("XDG_STATE_HOME", "The spool and the consent history (default ~/.local/state)."),
+        ("XDG_CACHE_HOME", "Configurations downloaded by update, and the events 10x products save themselves "
+         "(default ~/.cache)."),
+        ("XDG_DATA_HOME", "The user's product manifests (default ~/.local/share)."),
+        ("HOME", "Where ~ is: the defaults above and products' own files such as ~/.piperider/profile.yml."),
+        ("NO_COLOR", "Turns colour off."),
+        ("FORCE_COLOR", "Turns colour on when the output is not a terminal."),
+        ("HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY", "Proxies for send and update; a loopback endpoint never "
+         "goes through a proxy."),
+        ("SSL_CERT_FILE, SSL_CERT_DIR", "Certificates that send and update trust to verify an https collector."),
+    ]),
+    "FILES": Section("Paths for vendor tenx on Linux (--vendor changes tenx); /etc is TELEMETRY_SYSTEM_DIR when "
+                     "set. The README's paths table lists the same.", [
+        ("$XDG_CONFIG_HOME/tenx/telemetry/settings.toml", "The user's settings (mode 0600)."),
+        ("$XDG_CONFIG_HOME/tenx/telemetry/disable, disable_upload, disable_update",
+         "The user flag files: the 10x products' own switches, which cellranger telemetry disable writes; "
+         "telemetry reads them (layer 5)."),
+        ("/etc/tenx/telemetry/disable", "System policy: telemetry is disabled for every user (layer 1). The 10x "
+         "products themselves ignore this file: for them, a system-wide disable exports TENX_DISABLE_TELEMETRY=1 "
+         "from the profile.d file."),
+        ("/etc/tenx/telemetry/disable_upload", "System policy: nothing is uploaded (the 10x products read it too)."),
+        ("/etc/tenx/telemetry/disable_update", "System policy: no configuration is downloaded (the 10x products read "
+         "it too)."),
+        ("/etc/tenx/telemetry/settings.toml", "System defaults."),
+        ("$XDG_STATE_HOME/tenx/telemetry/spool/", "The spool: tmp/ (being written), pending/<product>/<id>.json, "
+         "sending/<claim>/ (claimed by a sender), sent/<date>.jsonl (the audit log, kept 30 days), "
+         "rejected/<product>/, quarantine/<product>/ (malformed files moved aside), dropped/<product>."),
+        ("$XDG_CACHE_HOME/tenx/telemetry/<product>/<product>-<version>", "Configuration downloaded by update."),
+        ("$XDG_CACHE_HOME/tenx/telemetry/<product>/<version>/<event>_<time>*.json",
+         "Events a 10x product saved itself (kept 30 days by the product): inspect --saved shows them, "
+         "purge --saved deletes them."),
+        ("<pipestance>/extras/telemetry/", "The same events, saved by the product in each pipestance: "
+         "telemetry inspect PIPESTANCE shows them."),
+        ("/etc/tenx/telemetry/products.d/*.toml", "Product manifests installed for every user."),
+        ("$XDG_DATA_HOME/tenx/telemetry/products.d/*.toml", "The user's product manifests; they override "
+         "system and shipped ones of the same name."),
+        ("<site-packages>/telemetry_gate/catalog/<product>.toml", "The shipped catalogue of manifests."),
+        ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
+         "disable (check --history shows it); never purged."),
+        ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
+        ("$XDG_CONFIG_HOME/tenx/telemetry/env.sh, env.fish", "Generated (mode 0600) by enable, disable and "
+         "shell-init: the products' own environment switches that the policy turns off, and all of them when "
+         "DO_NOT_TRACK is set as the shell starts; the line shell-init prints loads them."),
+        ("$XDG_CONFIG_HOME/environment.d/60-telemetry-gate.conf", "The same switches for the desktop session "
+         "(systemd environment.d; KEY=VALUE lines)."),
+        ("/etc/profile.d/telemetry-gate.sh", "Generated (mode 0644) by enable --system and disable --system; "
+         "every login shell reads it. A system disable exports TENX_DISABLE_TELEMETRY=1."),
+        ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking), edited in place by enable and "
+         "disable; other products' files are listed by telemetry products."),
+    ], italic),
+    "EXIT STATUS": Section("", [
+        ("0", "Success."),
+        ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
+        ("2", "Usage error."),
+        ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
+         "or send found no endpoint for a product."),
+        ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent)."),
+        ("5", "send or update did not complete: records remain pending or were rejected."),
+        ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
+         "log could not be written; sending stopped."),
+        ("130", "Interrupted."),
+    ]),
+}
 
 EXAMPLES = [
     ("An administrator stops uploads for every user of the machine:",
@@ -181,7 +224,7 @@ EXAMPLES = [
 ]
 
 
-def _tagged(items: list[tuple[str, str]], tag: Any = bold) -> list[str]:
+def _tagged(items: list[tuple[str, str]], tag: Callable[[str], str] = bold) -> list[str]:
     lines = []
     for name, text in items:
         lines += [".TP", tag(name), esc(text)]
@@ -213,18 +256,11 @@ def man_page(date: int) -> str:
         ".SH GLOBAL OPTIONS",
         *_options(group.params),
         *_commands(group),
-        ".SH PRECEDENCE",
-        esc("The first layer that speaks decides; telemetry check --explain shows every layer."),
-        *_tagged(PRECEDENCE),
-        ".SH ENVIRONMENT",
-        *_tagged(ENVIRONMENT),
-        ".SH FILES",
-        esc("Paths for vendor tenx on Linux; --vendor changes tenx."),
-        *_tagged(FILES, italic),
-        ".SH EXIT STATUS",
-        *_tagged(EXIT_STATUS),
-        ".SH EXAMPLES",
     ]
+    for title, section in SECTIONS.items():
+        lines += [f".SH {title}", *([esc(section.intro)] if section.intro else []),
+                  *_tagged(section.entries, section.tag)]
+    lines.append(".SH EXAMPLES")
     for text, commands in EXAMPLES:
         lines += [".PP", esc(text), ".PP", ".RS", ".nf", *(esc(c) for c in commands), ".fi", ".RE"]
     lines += [".SH SEE ALSO", "cellranger(1), brew(1), https://consoledonottrack.com, "

@@ -4,6 +4,7 @@ completes what a user expects, the page is clean roff, and the wheel installs al
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,44 @@ def test_man_page_names_every_command_option_variable_and_flag_file() -> None:
         assert path in text
     for code in ("0", "1", "2", "3", "4", "5", "130"):
         assert f" {code} " in text
+
+
+def _section(title: str) -> str:
+    """One section of the rendered page, wide and unhyphenated, whitespace collapsed."""
+    wide = ["groff", "-man", "-Tascii", "-P-cbou", "-rLL=250n", "-rHY=0", str(REPO / "man" / "telemetry.1")]
+    out = subprocess.run(wide, capture_output=True, text=True, check=True).stdout
+    body = out.split(f"\n{title}\n", 1)[1]
+    return " ".join(re.split(r"\n[A-Z][A-Z ]+\n", body, maxsplit=1)[0].split())
+
+
+def test_man_page_files_lists_every_path_of_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Paths", 1)[1].split("\n\n", 2)[1]
+    paths = [p for row in table.splitlines()[2:] for p in re.findall(r"`([^`]+)`", row.split("|")[2])
+             if p.startswith(("$", "/", "~", "<"))]
+    assert len(paths) >= 12
+    files = _section("FILES")
+    missing = [p for p in paths if p not in files]
+    assert missing == [], "add these to SECTIONS['FILES'] in scripts/generate_shell.py"
+    for generated in ("env.sh", "env.fish", "environment.d/60-telemetry-gate.conf", "/etc/profile.d/telemetry-gate.sh",
+                      "~/.piperider/profile.yml", "catalog/<product>.toml"):
+        assert generated in files
+
+
+def test_man_page_environment_and_exit_status_are_complete() -> None:
+    environment = _section("ENVIRONMENT")
+    for variable in ("TELEMETRY_VENDOR", "TELEMETRY_SYSTEM_DIR", "TELEMETRY_ENDPOINT", "TELEMETRY_DEBUG",
+                     "DO_NOT_TRACK", "TENX_DISABLE_TELEMETRY", "VENDOR_DISABLE_TELEMETRY",
+                     "TENX_DISABLE_TELEMETRY_UPLOAD", "TENX_DISABLE_TELEMETRY_UPDATE", "XDG_CONFIG_HOME",
+                     "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "HOME", "NO_COLOR", "HTTPS_PROXY",
+                     "NO_PROXY", "SSL_CERT_FILE", "STRIPEPY_NO_TELEMETRY", "RUBRIX_ENABLE_TELEMETRY",
+                     "ARGILLA_ENABLE_TELEMETRY", "OTEL_SDK_DISABLED"):
+        assert re.search(rf"(^|[ ,(]){variable}([ ,).=]|$)", environment), variable
+    exit_status = _section("EXIT STATUS")
+    from telemetry_gate.errors import ExitCode
+
+    for code in ExitCode:
+        assert re.search(rf"(^| ){int(code)} [A-Za-z]", exit_status), f"exit code {int(code)} ({code.name})"
 
 
 def test_wheel_installs_completions_and_man_page(tmp_path: Path) -> None:
