@@ -193,8 +193,8 @@ SECTIONS: dict[str, Section] = {
          "(systemd environment.d; KEY=VALUE lines)."),
         ("/etc/profile.d/telemetry-gate.sh", "Generated (mode 0644) by enable --system and disable --system; "
          "every login shell reads it. A system disable exports TENX_DISABLE_TELEMETRY=1."),
-        ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking), edited in place by enable and "
-         "disable; other products' files are listed by telemetry products."),
+        ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking: false); telemetry products "
+         "shows its state and every other catalogued product's own switch files."),
     ], italic),
     "EXIT STATUS": Section("", [
         ("0", "Success."),
