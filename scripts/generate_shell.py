@@ -183,6 +183,8 @@ SECTIONS: dict[str, Section] = {
         ("$XDG_DATA_HOME/tenx/telemetry/products.d/*.toml", "The user's product manifests; they override "
          "system and shipped ones of the same name."),
         ("<site-packages>/telemetry_gate/catalog/<product>.toml", "The shipped catalogue of manifests."),
+        ("$XDG_STATE_HOME/tenx/telemetry/notices/<product>", "Marks that the first-run notice of the product "
+         "was shown to this user."),
         ("$XDG_STATE_HOME/tenx/telemetry/history.jsonl", "The consent history: one JSON line per enable or "
          "disable (check --history shows it); never purged."),
         ("/etc/tenx/telemetry/history.jsonl", "The consent history of --system changes, readable by every user."),
@@ -202,7 +204,9 @@ SECTIONS: dict[str, Section] = {
         ("2", "Usage error."),
         ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
          "or send found no endpoint for a product."),
-        ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent)."),
+        ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent); "
+         "or a settings, spool, cache or system directory that another user could change, refused (the "
+         "message names it and the chmod go-w that fixes it)."),
         ("5", "send or update did not complete: records remain pending or were rejected."),
         ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
          "log could not be written; sending stopped."),
