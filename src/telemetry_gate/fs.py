@@ -52,6 +52,17 @@ def _make(path: str, mode: int) -> None:
     os.chmod(path, mode)  # the umask may have taken bits away (or, for 0755, not be 022)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` or raise: ``os.write`` may write less than asked (a file-size
+    limit, a full disk, a signal), and a short count ignored is a cut-off file."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "no byte written", None)
+        view = view[written:]
+
+
 def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``path`` with ``mode`` (0600; whatever the umask) through a temporary
     sibling and ``os.replace``."""
@@ -62,7 +73,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = F
         try:
             if mode != FILE_MODE:
                 os.fchmod(fd, mode)
-            os.write(fd, data)
+            write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir
+from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir, write_all
 from telemetry_gate.spool.ids import is_id, new_id
 from telemetry_gate.spool.records import rfc3339
 from telemetry_gate.spool.store import Entry, Spool
@@ -50,7 +50,7 @@ def _append(spool: Spool, data: str, now: float | None) -> None:
     path = spool.sent / f"{_day(now or time.time())}.jsonl"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
     try:
-        os.write(fd, data.encode("utf-8"))
+        write_all(fd, data.encode("utf-8"))
     finally:
         os.close(fd)
 

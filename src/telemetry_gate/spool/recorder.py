@@ -96,7 +96,8 @@ class Recorder:
 
     def record(self, event: str, *, category: str = "usage", metrics: Mapping[str, Any] | None = None,
                copy_to: str | os.PathLike[str] | None = None) -> str | None:
-        """Keep one record; returns its id, or ``None`` when nothing was written."""
+        """Keep one record; returns its id when it was kept, ``None`` when nothing was (a write
+        that failed or fell short, a record the bound dropped at once)."""
         if not self.enabled or self._spool is None:
             return None
         try:
@@ -106,7 +107,7 @@ class Recorder:
             return None
 
     def _write(self, event: str, category: str, metrics: Mapping[str, Any],
-               copy_to: str | os.PathLike[str] | None) -> str:
+               copy_to: str | os.PathLike[str] | None) -> str | None:
         from telemetry_gate.spool.ids import new_id
 
         spool = self._spool
@@ -119,41 +120,56 @@ class Recorder:
                 scrubber=self._scrubber, declared=self._declared, disabled=self._disabled,
             )
             data = records.dumps(record)
+            if len(data) > self._max_bytes:
+                raise records.RecordError(f"record is {len(data)} bytes; the spool keeps at most "
+                                          f"{self._max_bytes} for {self.product} (max_bytes)")
             if not self._prepared:
                 spool.prepare(self.product)
                 self._rescan()
                 self._prepared = True
             try:
-                spool.write(self.product, record_id, data)
+                target = spool.write(self.product, record_id, data)
             except FileExistsError:  # the id is taken (another process, a restored backup): mint another
                 continue
             break
         else:
             raise records.RecordError(f"no free record id after {_ATTEMPTS} attempts")
-        if self._notice_dir is not None:  # once per Recorder, at its first record
-            from telemetry_gate.spool.notice import first_run
+        # the record is kept from here on: what fails later is reported, never turned into None
+        own = str(target)
+        gone: list[str] = []
+        try:
+            if self._notice_dir is not None:  # once per Recorder, at its first record
+                from telemetry_gate.spool.notice import first_run
 
-            first_run(self._notice_dir, self.product)
-            self._notice_dir = None
-        self._count += 1
-        self._bytes += len(data)
-        if self._count > self._max_records or self._bytes > self._max_bytes:
-            self._trim()
+                first_run(self._notice_dir, self.product)
+                self._notice_dir = None
+            self._count += 1
+            self._bytes += len(data)
+            if self._count > self._max_records or self._bytes > self._max_bytes:
+                self._trim(gone)
+        except Exception as exc:
+            self.problem = f"record {event!r} kept, but then: {type(exc).__name__}: {exc}"
+        if own in gone:  # a writer beside us filled the spool with newer records: ours went first
+            self.problem = f"record {event!r} dropped at once by the spool bound (newer records fill it)"
+            return None
         if copy_to is not None:
-            from telemetry_gate.fs import atomic_write
+            try:
+                from telemetry_gate.fs import atomic_write
 
-            atomic_write(Path(copy_to) / "telemetry.json", data, durable=False)
+                atomic_write(Path(copy_to) / "telemetry.json", data, durable=False)
+            except Exception as exc:
+                self.problem = f"record {event!r} kept, but not copied to {copy_to}: {type(exc).__name__}: {exc}"
         return record_id
 
-    def _rescan(self) -> None:
+    def _rescan(self, gone: list[str] | None = None) -> None:
         """Count the product's records from the directory and keep its oldest in a queue."""
         assert self._spool is not None
         reserve = max(64, self._max_records // 10)
         self._count, self._bytes, _, oldest = self._spool.enforce_bound(
-            self.product, self._max_records, self._max_bytes, reserve)
+            self.product, self._max_records, self._max_bytes, reserve, gone)
         self._oldest = collections.deque(oldest)
 
-    def _trim(self) -> None:
+    def _trim(self, gone: list[str]) -> None:
         """Back under the bound by dropping the oldest records from the queue; the directory
         is scanned again only when the queue runs dry or turns out stale (a sender took the
         oldest records): at the bound a record costs a tenth of a scan, not a whole one."""
@@ -164,8 +180,8 @@ class Recorder:
             doomed.append(path)
             self._count -= 1
             self._bytes -= length
-        if self._spool.drop(self.product, doomed) < len(doomed) or not self._oldest:
-            self._rescan()
+        if self._spool.drop(self.product, doomed, gone) < len(doomed) or not self._oldest:
+            self._rescan(gone)
 
     @contextmanager
     def run(self, event: str, params: Mapping[str, Any] | None = None) -> Iterator[Run]:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir
+from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir, write_all
 from telemetry_gate.spool.ids import timestamp
 
 DEFAULT_MAX_RECORDS = 10_000
@@ -189,7 +189,7 @@ class Spool:
         tmp = os.path.join(self.tmp, name)
         fd = os.open(tmp, _WRITE_FLAGS, FILE_MODE)
         try:
-            os.write(fd, data)
+            write_all(fd, data)  # all or nothing: a short write never becomes a cut-off record
         except BaseException:
             os.close(fd)
             os.unlink(tmp)
@@ -207,13 +207,14 @@ class Spool:
             raise
         return target
 
-    def enforce_bound(self, product: str, max_records: int, max_bytes: int,
-                      reserve: int = 0) -> tuple[int, int, int, list[tuple[str, int]]]:
+    def enforce_bound(self, product: str, max_records: int, max_bytes: int, reserve: int = 0,
+                      gone: list[str] | None = None) -> tuple[int, int, int, list[tuple[str, int]]]:
         """Drop the oldest records of ``product`` until both bounds hold; count the drops.
 
         Returns (records kept, bytes kept, records dropped, the ``reserve`` oldest records
         kept as (path, size), oldest first: the next to go, so a writer at the bound can drop
-        them one by one without scanning the directory again)."""
+        them one by one without scanning the directory again). The paths it unlinked are added
+        to ``gone``."""
         files = sorted(((e.name, e.stat(follow_symlinks=False).st_size, e.path)
                         for e in self.scan(product)), reverse=True)  # newest first
         kept = size = 0
@@ -226,17 +227,20 @@ class Spool:
                 kept += 1
                 size += length
                 survivors.append((path, length))
-        dropped = self.drop(product, doomed)
+        dropped = self.drop(product, doomed, gone)
         return kept, size, dropped, survivors[:-reserve - 1:-1] if reserve else []
 
-    def drop(self, product: str, paths: Iterable[str]) -> int:
+    def drop(self, product: str, paths: Iterable[str], gone: list[str] | None = None) -> int:
         """Unlink records for the bound and count them in ``dropped/``; a file already gone
-        (a sender claimed it) is not counted. Returns how many were dropped."""
+        (a sender claimed it) is not counted. Returns how many were dropped; the paths
+        unlinked are added to ``gone``."""
         dropped = 0
         for path in paths:
             try:
                 os.unlink(path)
                 dropped += 1
+                if gone is not None:
+                    gone.append(path)
             except FileNotFoundError:
                 pass
         if dropped:
@@ -248,7 +252,7 @@ class Spool:
         fd = os.open(self.dropped_dir / product, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
                      FILE_MODE)
         try:
-            os.write(fd, b"." * count)
+            write_all(fd, b"." * count)
         finally:
             os.close(fd)
 
