@@ -61,6 +61,7 @@ def _saved_in_cache(env: Env, event: str, days_ago: float = 0.0, product: str = 
     return _save(_cache(env) / product / version, event, days_ago, content, product, version)
 
 
+@pytest.mark.script
 def test_inspect_points_at_the_events_cellranger_saved_itself(telemetry: Telemetry, isolation: Env) -> None:
     Recorder("stripepy", "1.1.1").record("call")
     _saved_in_cache(isolation, "os_stats")
@@ -118,6 +119,7 @@ def test_saved_json_keys(inprocess: Telemetry, isolation: Env) -> None:
 
 
 @pytest.mark.script
+@pytest.mark.script
 def test_inspect_a_pipestance_its_extras_and_one_file(telemetry: Telemetry, tmp_path: Path) -> None:
     run = tmp_path / "sample1"
     (run / "outs").mkdir(parents=True)
@@ -154,6 +156,7 @@ def test_pipestance_with_our_records_shows_both_sections(inprocess: Telemetry, t
     assert [d["name"] for d in saved_only] == ["os_stats"]
 
 
+@pytest.mark.script
 def test_malformed_huge_and_odd_files_are_reported_and_skipped(telemetry: Telemetry, isolation: Env) -> None:
     good = _saved_in_cache(isolation, "os_stats", 0.5)
     _saved_in_cache(isolation, "count_success", 1, content=b"not json")
@@ -202,6 +205,7 @@ def test_control_characters_in_names_and_fields_are_escaped(inprocess: Telemetry
     assert "6.1\\u001b[31m\\x9b2J" in full
 
 
+@pytest.mark.script
 def test_purge_saved_scoped_dry_run_and_confirmation(telemetry: Telemetry, isolation: Env) -> None:
     Recorder("cellranger", "10.0.0").record("count")
     old = _saved_in_cache(isolation, "os_stats", 40)
@@ -246,3 +250,13 @@ def test_saved_is_a_view_of_its_own(inprocess: Telemetry) -> None:
     out = inprocess("inspect", "--saved", "--sent")
     assert out.exit_code == 2 and out.stderr.startswith("telemetry: --saved is a view of its own")
     assert inprocess("inspect", "--saved", "01ABC").exit_code == 2
+
+
+def test_inspect_the_cache_or_one_product_folder_of_it(inprocess: Telemetry, isolation: Env) -> None:
+    _saved_in_cache(isolation, "os_stats", 1)
+    _saved_in_cache(isolation, "os_stats", 2, product="spaceranger", version="4.0.1")
+    whole = inprocess("inspect", str(_cache(isolation)))
+    assert whole.exit_code == 0, whole.stderr
+    assert [line.split()[1] for line in whole.stdout.splitlines()[1:3]] == ["cellranger", "spaceranger"]
+    one = inprocess("inspect", "--saved", str(_cache(isolation) / "spaceranger"))
+    assert one.stdout.startswith("Saved by spaceranger 4.0.1 itself") and whole.stderr == one.stderr == ""

@@ -152,8 +152,8 @@ def summary(cache: Path, product: str | None = None, since: float | None = None)
 
 def in_path(path: Path) -> list[SavedFile] | None:
     """Saved events at ``path``: the file itself, or in a pipestance folder (``extras/telemetry/``),
-    its ``extras/`` folder, that ``telemetry/`` folder, or a ``<product>/<version>/`` folder of the
-    cache. None when ``path`` is a file whose name is not a saved event's."""
+    its ``extras/`` folder, that ``telemetry/`` folder, or the cache, one product's folder of it, or
+    one ``<product>/<version>/`` folder. None when ``path`` is a file whose name is not a saved event's."""
     if not path.is_dir():
         if not path.exists() or not is_saved_name(path.name):
             return None
@@ -166,6 +166,9 @@ def in_path(path: Path) -> list[SavedFile] | None:
             continue
         for saved_file in _files(str(folder), "", ""):
             found.setdefault(os.path.realpath(saved_file.file), saved_file)
+    if not found:  # the cache itself (<product>/<version>/) or one product's folder of it (<version>/)
+        inside = scan(path) or [f for v in _dirs(path) for f in _files(v.path, path.name, v.name)]
+        return _newest_first(inside, None, None)
     return _newest_first(found.values(), None, None)
 
 
