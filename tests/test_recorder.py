@@ -223,7 +223,9 @@ def test_scrubbed_values_never_contain_the_secret(value: object, where: str) -> 
 
 
 _fragments = st.sampled_from(["/home/zoe", "/HOME/Zoe", "zoe", "ZOE", "zoe.lab.example", "Zoe.Lab", "zoe@example.org",
-                              "10.0.0.7", "fe80::1", "12:30:45", "::", "a.b", "@", "-", "/", " ", "x", "é", "İ", "K"])
+                              "10.0.0.7", "fe80::1", "12:30:45", "::", "a.b", "@", "-", "/", " ", "x", "é", "İ", "K",
+                              "https://", "//", "bob:pw@", "Bearer ", "AKIA", "ghp_", "glpat-", "xoxb-", "sk-",
+                              "ABCDEFGHIJ0123456789", "0123456789abcdefghij", "/data/zoe-real"])
 
 
 @settings(max_examples=300)
@@ -234,7 +236,7 @@ def test_skipping_patterns_that_cannot_match_changes_nothing(parts: list[str]) -
     scrubber = Scrubber(home="/home/zoe", user="zoe", host="zoe.lab.example")
     value = "".join(parts)
     expected = value
-    for pattern, replacement, _needle in scrubber._rules:
+    for pattern, replacement, _needle, _shortest in scrubber._rules:
         expected = pattern.sub(replacement, expected)
     assert scrubber.text(value) == expected
 

@@ -131,20 +131,19 @@ def run(gate: Gate, chosen: Sequence[Chosen], *, endpoint: str | None = None, fm
     groups: dict[tuple[str, Path], list[str]] = {}
     for c in chosen:
         groups.setdefault((c.entry.product, c.source), []).append(os.path.basename(c.entry.file))
-    own_client = http is None
+    clients = upload.Clients(http)
     try:
         for (product, source), names in sorted(groups.items()):
             names.sort()  # oldest first, as send does
             result = Result(product)
             results.append(result)
             target = where[product]
-            result.url, result.format = target.url, target.format
+            result.url, result.format = target.shown_url, target.format
             if dry_run:
                 _show(spool, product, source, names, target, result, show)
                 continue
-            if http is None:
-                http = upload.client()
-            _deliver(spool, product, target, result, http, deadline, retry, None, source, names)
+            _deliver(spool, product, target, result, clients.for_url(target.url), deadline, retry, None, source,
+                     names)
             if source == spool.rejected:
                 outcomes.tidy_answers(spool, product)
             still = {e.name for e in spool.scan(product, source)}
@@ -153,8 +152,7 @@ def run(gate: Gate, chosen: Sequence[Chosen], *, endpoint: str | None = None, fm
             if result.audit_error:
                 break
     finally:
-        if own_client and http is not None:
-            http.close()
+        clients.close()
     if not dry_run:
         outcomes.prune(spool)
     return Report(results, dry_run, 0)

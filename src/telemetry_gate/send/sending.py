@@ -55,6 +55,11 @@ class Target(NamedTuple):
     def url(self) -> str:
         return upload.url_for(self.endpoint, self.format)
 
+    @property
+    def shown_url(self) -> str:
+        """The URL without its credentials (``user:password@``): for messages and the audit log."""
+        return upload.without_userinfo(self.url)
+
 
 def _setting(gate: Gate, key: str, product: str) -> tuple[str, str] | None:
     found = gate.policy.setting(key, product)
@@ -211,7 +216,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
                 result.error = exc.message
                 result.pending = len(pending)
                 continue
-            result.url, result.format = target.url, target.format
+            result.url, result.format = target.shown_url, target.format
             if dry_run:
                 _show(spool, name, source, pending, target, result, show)
                 continue
@@ -257,7 +262,7 @@ def _show(spool: Spool, product: str, source: Path, pending: list[str], target: 
         result.requests += 1
         result.sent += len(batch.ids)
         if show is not None:
-            show(product, target.url, batch.body, len(batch.ids))
+            show(product, target.shown_url, batch.body, len(batch.ids))
 
 
 class _Unlinker:
@@ -312,7 +317,7 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
                 status = answer.status or 200
                 audit_problem: str | None = None
                 try:
-                    outcomes.audit_batch(spool, batch.ids, batch.digests, product, target.url, status,
+                    outcomes.audit_batch(spool, batch.ids, batch.digests, product, target.shown_url, status,
                                          target.format, now)
                 except (OSError, TelemetryError) as exc:
                     audit_problem = exc.message if isinstance(exc, TelemetryError) else _why(exc)
@@ -328,7 +333,7 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
             elif answer.outcome == "refused":
                 status = answer.status or 0
                 moved = outcomes.reject(spool, product, batch.items, status, answer.detail,
-                                        target.url, now)
+                                        target.shown_url, now)
                 result.rejected += len(moved)
                 result.statuses[status] = result.statuses.get(status, 0) + len(moved)
             else:

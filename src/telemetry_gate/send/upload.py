@@ -62,8 +62,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: what the audit log and messages show of an endpoint."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2] if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def check_url(url: str, source: str) -> None:
     """Refuse, before any connection, a URL that is not https (except to a loopback host)."""
+    url = without_userinfo(url)  # for the messages: a refused URL's credentials are not printed
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

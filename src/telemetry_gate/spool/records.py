@@ -38,40 +38,67 @@ class RecordError(ValueError):
     """A record that cannot be kept (too large, not serialisable) or read (malformed)."""
 
 
+# URL credentials (``scheme://user:password@host``, any host) are removed, e-mail addresses
+# become <email>: one rule, as both need an "@"
+_USERINFO_OR_EMAIL = rf"(?P<userinfo>(?<=//)[^\s/?#@]+@)|{_EMAIL}"
+# credential-looking tokens become <secret>: ``Bearer <token>``, GitHub, GitLab, Slack and
+# OpenAI-style prefixes, AWS access key ids - one pattern (a rule each cost a loop turn per string)
+_TOKENS = (r"(?P<bearer>\bbearer\s+)[A-Za-z0-9._~+/-]{16,}=*"
+           r"|(?<![\w-])(?:(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]{20,}|xox[bpars]-[A-Za-z0-9_-]{10,}"
+           r"|sk-[A-Za-z0-9_-]{32,})|(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
+_SHORTEST_TOKEN = 15  # xoxb- and 10 characters
+# account names that identify nobody and are common words: never scrubbed as a user name
+GENERIC_ACCOUNTS = frozenset({
+    "root", "admin", "administrator", "user", "users", "guest", "nobody", "daemon", "default", "test",
+    "ubuntu", "debian", "centos", "fedora", "ec2-user", "runner", "jenkins", "docker", "vagrant",
+    "jovyan", "codespace", "www-data", "postgres", "app", "build", "builder", "ci"})
+SECRET = "<secret>"
+
+
 class Scrubber:
-    """Replaces identifying strings; built once per Recorder (the patterns are compiled then)."""
+    """Replaces identifying strings; built once per Recorder (the patterns are compiled then).
+
+    Rules, in order: URL credentials (removed), tokens that look like credentials (AWS access
+    key ids, ``Bearer`` tokens, GitHub/GitLab/Slack/OpenAI-style prefixes: ``<secret>``), the
+    home directory (also its real path behind a symbolic link), e-mail and IP addresses, the
+    host name and the user name. A user name shorter than 3 characters or generic
+    (``GENERIC_ACCOUNTS``: root, ubuntu, ...) is not scrubbed: it identifies nobody, and
+    replacing a common word everywhere would garble the record."""
 
     def __init__(self, home: str | None = None, user: str | None = None, host: str | None = None) -> None:
         home = os.path.expanduser("~") if home is None else home
-        user = _user_name() if user is None else user
+        users = _user_names() if user is None else [user]
         host = _host_name() if host is None else host
-        # (pattern, replacement, a text every match contains): a string without that text
-        # skips the pattern, so a plain value like "SC3Pv3" costs a few ``in`` tests, not 7 regexes
-        rules: list[tuple[str, Any, str]] = []
-        if home and home not in ("/", "~"):
-            rules.append((re.escape(home.rstrip("/")) + r"(?=/|\b|$)", "<home>", home.rstrip("/")))
-        rules.append((_EMAIL, "<email>", "@"))
-        rules.append((_IPV4, "<ip>", "."))
-        rules.append((_IPV6, _ipv6_or_same, ":"))
+        # (pattern, replacement, a text every match contains, the shortest match): a string
+        # without that text, or shorter, skips the pattern, so a plain value like "SC3Pv3"
+        # costs a few ``in`` tests, not a regex each
+        rules: list[tuple[str, Any, str, int]] = [(_TOKENS, _secret, "", _SHORTEST_TOKEN)]
+        for where in _homes(home):
+            rules.append((re.escape(where) + r"(?=/|\b|$)", "<home>", where, len(where)))
+        rules.append((_USERINFO_OR_EMAIL, _userinfo_or_email, "@", 2))
+        rules.append((_IPV4, "<ip>", ".", 7))
+        rules.append((_IPV6, _ipv6_or_same, ":", 2))
         names = {host, host.split(".")[0]} if host else set()
         for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
-            rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<host>", name))
-        if user and len(user) >= 2:
-            rules.append((rf"(?<![\w-]){re.escape(user)}(?![\w-])", "<user>", user))
+            rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<host>", name, len(name)))
+        for name in sorted({u for u in users if _is_personal(u)}, key=len, reverse=True):
+            rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<user>", name, len(name)))
         # a literal beyond ASCII could match ASCII text under IGNORECASE (K, ſ): such a rule always runs
-        self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "")
-                       for p, r, needle in rules]
+        self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "",
+                        shortest if needle.isascii() else 0)
+                       for p, r, needle, shortest in rules]
 
     def text(self, value: str) -> str:
         if len(value) > MAX_RECORD_BYTES:
             raise RecordError(f"a string of {len(value)} characters cannot fit in a record")
         ascii_only = value.isascii()  # beyond ASCII, case folding is subtle: run every pattern
         folded = value.lower()
-        for pattern, replacement, needle in self._rules:
-            if needle in folded or not ascii_only:
+        size = len(value)
+        for pattern, replacement, needle, shortest in self._rules:
+            if not ascii_only or (size >= shortest and needle in folded):
                 changed = pattern.sub(replacement, value)
                 if changed != value:
-                    value, folded = changed, changed.lower()
+                    value, folded, size = changed, changed.lower(), len(changed)
                     ascii_only = value.isascii()
         return value
 
@@ -95,6 +122,14 @@ class Scrubber:
         return f"<unserialisable: {type(value).__name__}>"
 
 
+def _secret(match: re.Match[str]) -> str:
+    return (match.group("bearer") or "") + SECRET
+
+
+def _userinfo_or_email(match: re.Match[str]) -> str:
+    return "" if match.group("userinfo") else "<email>"
+
+
 def _ipv6_or_same(match: re.Match[str]) -> str:
     """The IPv6 pattern is broad (``a:b:c`` could be a time or a ratio): keep real addresses only."""
     import ipaddress
@@ -107,16 +142,32 @@ def _ipv6_or_same(match: re.Match[str]) -> str:
     return "<ip>"
 
 
-def _user_name() -> str:
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        if os.environ.get(name):
-            return os.environ[name]
+def _user_names() -> list[str]:
+    """Who runs this: the account's name (``pwd``), and ``LOGNAME``/``USER`` when they say
+    someone else (``su``, ``sudo -E``); each is scrubbed unless generic (``_is_personal``)."""
+    names = [os.environ.get(n, "") for n in ("LOGNAME", "USER", "USERNAME")]
     try:
         import pwd
 
-        return pwd.getpwuid(os.getuid()).pw_name
+        names.append(pwd.getpwuid(os.getuid()).pw_name)
     except (ImportError, KeyError, OSError):
-        return ""
+        pass
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def _is_personal(name: str) -> bool:
+    return len(name) >= 3 and name.lower() not in GENERIC_ACCOUNTS
+
+
+def _homes(home: str) -> list[str]:
+    """The home directory as written and, behind a symbolic link, as it really is."""
+    if not home or home in ("/", "~"):
+        return []
+    found = [home.rstrip("/")]
+    real = os.path.realpath(home).rstrip("/")
+    if real and real != found[0] and real != "/":
+        found.append(real)
+    return sorted(found, key=len, reverse=True)  # /home/zoe before /home/zo... prefixes of each other
 
 
 def _host_name() -> str:
