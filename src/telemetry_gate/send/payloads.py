@@ -43,7 +43,7 @@ def _any_value(value: Any, depth: int = 0) -> dict[str, Any]:
             return {"intValue": str(value)}
         return {"stringValue": str(value)}
     if isinstance(value, float):
-        return {"doubleValue": value}
+        return {"doubleValue": value} if math.isfinite(value) else {}  # NaN, Infinity: null, as stored
     if isinstance(value, dict) and depth < 64:
         return {"kvlistValue": {"values": [{"key": str(k), "value": _any_value(v, depth + 1)}
                                            for k, v in value.items()]}}
@@ -86,7 +86,7 @@ def log_record(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _string: Callable[[str], str] = json.encoder.encode_basestring
 
 

@@ -235,14 +235,24 @@ def dumps(record: Mapping[str, Any]) -> bytes:
     return data
 
 
+class _NotJSON(Exception):
+    pass
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJSON(constant)
+
+
 def loads(data: bytes, source: Path | str) -> dict[str, Any]:
     """Parse and validate a stored record; ``RecordError`` names the source and the line."""
     try:
-        record = json.loads(data)
+        record = json.loads(data, parse_constant=_not_json)
     except UnicodeDecodeError as exc:
         raise RecordError(f"{source}: not UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise RecordError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except _NotJSON as exc:  # Python's json reads NaN and Infinity; a collector would refuse the batch
+        raise RecordError(f"{source}: not valid JSON ({exc.args[0]} is not a JSON number)") from exc
     problem = validate(record)
     if problem:
         raise RecordError(f"{source}: {problem}")
