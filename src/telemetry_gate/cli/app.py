@@ -460,13 +460,19 @@ def _send_chosen(ctx: typer.Context, ids: list[str], product: str | None, endpoi
 
 
 @app.command()
-def update(ctx: typer.Context, product: ProductOption = None) -> None:
-    """Download each product's telemetry configuration, unless update is disabled."""
+def update(
+    ctx: typer.Context,
+    product: ProductOption = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Download and show what would change; keep the cached configuration.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Download each product's telemetry configuration, unless update is disabled; say what it changes."""
     from telemetry_gate.cli.render import sending as sending_view
     from telemetry_gate.send import config
 
-    results = config.update(_gate(ctx), _product(product))
-    sending_view.updated(results)
+    results = config.update(_gate(ctx), _product(product), dry_run=dry_run)
+    sending_view.updated(results, json)
     config.raise_for_outcome(results)
 
 

@@ -79,11 +79,33 @@ class Updated(NamedTuple):
     state: str  # "updated", "unchanged", "disabled", "skipped", "failed", "invalid"
     detail: str
     path: Path | None = None
+    turned_off: tuple[str, ...] = ()  # fields the download switches off that the cache did not
+    turned_on: tuple[str, ...] = ()  # fields the cache switched off that the download no longer does
+    changed: tuple[str, ...] = ()  # other top-level keys whose value differs (the product reads them)
+    dry_run: bool = False  # downloaded and compared, the cache left as it was
+
+    def as_json(self) -> dict[str, object]:
+        return {"product": self.product, "state": self.state, "detail": self.detail,
+                "path": None if self.path is None else str(self.path), "turns_off": list(self.turned_off),
+                "turns_on": list(self.turned_on), "other_keys_changed": list(self.changed),
+                "dry_run": self.dry_run}
+
+
+def difference(cached: dict[str, Any] | None, downloaded: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """(turned off, turned back on, other keys changed) from the cached to the downloaded
+    configuration; a cache that is missing or unreadable switches nothing off."""
+    before = set((cached or {}).get("disabled_fields", ()))
+    after = set(downloaded.get("disabled_fields", ()))
+    keys = (set(cached or {}) | set(downloaded)) - {"disabled_fields"}
+    changed = sorted(k for k in keys if (cached or {}).get(k) != downloaded.get(k)) if cached is not None \
+        else sorted(k for k in downloaded if k != "disabled_fields")
+    return tuple(sorted(after - before)), tuple(sorted(before - after)), tuple(changed)
 
 
 def update(gate: Gate, product: str | None = None, *, http: Client | None = None,
-           timeout: float = DEFAULT_TIMEOUT) -> list[Updated]:
-    """Download each product's configuration unless its update facet is disabled."""
+           timeout: float = DEFAULT_TIMEOUT, dry_run: bool = False) -> list[Updated]:
+    """Download each product's configuration unless its update facet is disabled, and say
+    what it changes against the cached one; ``dry_run`` compares and leaves the cache alone."""
     from telemetry_gate.send import upload
 
     if product is not None:
@@ -123,25 +145,36 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
                 done.append(Updated(name, "failed", f"{manifest.config_url}: {status}{answer.detail[:200]}"))
                 continue
             try:
-                parse(body, manifest.config_url)
+                downloaded = parse(body, manifest.config_url)
             except ConfigError as exc:
                 done.append(Updated(name, "invalid", exc.message))
                 continue
-            done.append(_store(gate.paths, name, version, body))
+            done.append(_store(gate.paths, name, version, body, downloaded, dry_run))
     finally:
         clients.close()
     return done
 
 
-def _store(paths: Paths, product: str, version: str, body: bytes) -> Updated:
+def _store(paths: Paths, product: str, version: str, body: bytes, downloaded: dict[str, Any],
+           dry_run: bool) -> Updated:
+    """Compare with the cache, then (unless ``dry_run``) replace it."""
     path = paths.config_cache(product, version)
+    cached: dict[str, Any] | None = None
     try:
-        if path.read_bytes() == body:
-            return Updated(product, "unchanged", "", path)
+        old = path.read_bytes()
     except OSError:
-        pass
-    atomic_write(path, body)
-    return Updated(product, "updated", "", path)
+        old = None
+    if old == body:
+        return Updated(product, "unchanged", "", path, dry_run=dry_run)
+    if old is not None:
+        try:
+            cached = parse(old, "the cache")
+        except ConfigError:
+            cached = None  # unreadable: it switched nothing off (disabled_fields)
+    off, on, changed = difference(cached, downloaded)
+    if not dry_run:
+        atomic_write(path, body)
+    return Updated(product, "updated", "", path, off, on, changed, dry_run)
 
 
 def raise_for_outcome(results: list[Updated]) -> None:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from telemetry_gate.cli.render.text import counted, human_bytes, message, print_json
+from telemetry_gate.cli.render.text import counted, escaped, human_bytes, message, print_json
 
 
 def payload_printer(as_json: bool) -> Any:
@@ -86,13 +86,29 @@ def send_report(report: Any, as_json: bool) -> None:
             message(line + (f" ({r.problem})" if r.problem and r.pending else ""))
 
 
-def updated(results: Sequence[Any]) -> None:
+def updated(results: Sequence[Any], as_json: bool = False) -> None:
+    """One line per product and, for a changed configuration, what it turns off or back on."""
+    if as_json:
+        print_json([u.as_json() for u in results])
+        return
     if not results:
         message("No product manifest declares a config_url; nothing to update.")
     for u in results:
+        saved = f"would be saved to {u.path}; nothing changed (--dry-run)" if u.dry_run else f"saved to {u.path}"
         text = {
-            "updated": f"{u.product}: configuration saved to {u.path}",
+            "updated": f"{u.product}: configuration {saved}",
             "unchanged": f"{u.product}: configuration unchanged ({u.path})",
             "disabled": f"{u.product}: not updated, update is disabled by {u.detail}",
         }.get(u.state, f"{u.product}: not updated: {u.detail}")
         message(text)
+        if u.state != "updated":
+            continue
+        verb = "would turn" if u.dry_run else "turns"
+        if u.turned_off:
+            message(f"  {verb} off (no longer collected): {escaped(', '.join(u.turned_off))}")
+        if u.turned_on:
+            message(f"  {verb} back on (collected again): {escaped(', '.join(u.turned_on))}")
+        if not u.turned_off and not u.turned_on:
+            message("  no field is turned off or back on")
+        if u.changed:
+            message(f"  other keys changed: {escaped(', '.join(u.changed))}")
