@@ -25,7 +25,8 @@ def collector() -> Iterator[Collector]:
 def _manifest(env: Env, url: str) -> None:
     folder = env.system_dir / "products.d"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cellranger.toml").write_text(f'[product]\nname = "cellranger"\nversion = "9.0.0"\nconfig_url = "{url}"\n')
+    (folder / "cellranger.toml").write_text(
+        f'[product]\nname = "cellranger"\nversion = "9.0.0"\nconfig_url = "{url}"\n')
 
 
 def _cache(env: Env) -> Path:
