@@ -9,6 +9,7 @@ manifests cite them); they pin the declared rules so that an edit cannot quietly
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,52 @@ def test_astro_config_switch_is_the_file_astro_telemetry_disable_writes() -> Non
     assert (switch.path, switch.format, switch.key) == ("$XDG_CONFIG_HOME/astro/config.json", "json",
                                                          "telemetry.enabled")
     assert (switch.off, switch.on, switch.absent) == (False, True, "on")
+
+
+# Each tool's own decision, transcribed from the code its manifest cites: does it read this value
+# of its variable as off? (An empty value is "set but empty".)
+def _gatsby_is_truthy(value: str) -> bool:  # gatsby-core-utils is-truthy.ts: "true" or parseInt(v, 10) > 0
+    number = re.match(r"\s*([+-]?\d+)", value)
+    return value.lower() == "true" or (number is not None and int(number.group(1)) > 0)
+
+
+_CLICK_FALSE = {"0", "false", "f", "no", "n", "off"}
+PRODUCT_READS_OFF = {
+    "homebrew": lambda v: v != "",  # boolean: :set -> present?
+    "nextjs": lambda v: v != "",  # !!process.env.NEXT_TELEMETRY_DISABLED
+    "nuxt": lambda v: v != "",  # !process.env.NUXT_TELEMETRY_DISABLED
+    "astro": lambda v: v != "",  # Boolean(ASTRO_TELEMETRY_DISABLED || ...)
+    "prisma": lambda v: v != "",  # if (process.env.CHECKPOINT_DISABLE)
+    "dvc": lambda v: v != "",  # not os.getenv(DVC_NO_ANALYTICS)
+    "dotnet": lambda v: v.lower() in {"true", "1", "yes"},  # GetEnvironmentVariableAsBool
+    "gatsby": _gatsby_is_truthy,
+    "angular-cli": lambda v: v.lower() in {"0", "false"},  # parseTristate(...) === false
+    "azure-cli": lambda v: v.lower() in {"0", "no", "false", "off"},  # knack getboolean
+    "aws-sam-cli": lambda v: v != "1",  # value == "1"
+    "huggingface-hub": lambda v: v.upper() in {"1", "ON", "YES", "TRUE"},
+    "gradio": lambda v: v != "True",
+    "dbt": lambda v: v.strip().lower() in _CLICK_FALSE,  # click BOOL; empty is ignored
+    "streamlit": lambda v: v.strip().lower() in _CLICK_FALSE,
+    "powershell": lambda v: v.lower() in {"1", "yes", "true"},
+    "meltano": lambda v: v.lower() not in {"true", "1", "yes", "on"},  # not utils.truthy
+    "semgrep": lambda v: v.lower() in {"off", "0", "false"},  # pysemgrep; osemgrep refuses all but on/off/auto
+    "haystack": lambda v: v.lower() not in {"true", "1"},
+}
+SAMPLES = ["", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "yes", "no", "on", "off", "OFF",
+           "y", "n", "t", "f", "auto", "maybe"]
+
+
+def test_every_tool_has_a_transcribed_rule() -> None:
+    assert set(PRODUCT_READS_OFF) == set(TOOLS)
+
+
+@pytest.mark.parametrize("product", TOOLS)
+def test_we_never_call_off_a_value_the_product_reads_as_on(product: str) -> None:
+    """The dangerous direction: check must not report a product off while it still collects."""
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
+    reads_off = PRODUCT_READS_OFF[product]
+    assert reads_off(str(switch.off))
+    if switch.on is not None:
+        assert not reads_off(str(switch.on))
+    wrong = [v for v in SAMPLES if switch.is_off_value(v) and not reads_off(v)]
+    assert not wrong, f"{product}: we would call {wrong} off, the product reads them as on"
