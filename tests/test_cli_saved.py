@@ -228,10 +228,11 @@ def test_purge_saved_scoped_dry_run_and_confirmation(telemetry: Telemetry, isola
     assert done.stderr == f"Deleted 1 saved event ({len(_event('os_stats', {'cpu_count': 8, 'kernel': '6.1.0'}))} B).\n"
     assert not old.exists() and recent.exists() and other.exists() and config.exists() and stray.exists()
     assert telemetry("inspect").stdout.startswith("ID")  # the pending record is still there
-    everything = telemetry("purge", "--saved", "--yes")
+    everything = telemetry("purge", "--saved", "--all", "--yes")  # --all: every saved event, never pending
     assert everything.stderr == "Deleted 2 saved events (" + everything.stderr.split("(")[1]
     assert not recent.exists() and not other.exists() and not other.parent.exists()
     assert config.exists() and stray.exists()
+    assert telemetry("inspect").stdout.startswith("ID")
 
 
 def test_purge_saved_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
