@@ -198,6 +198,20 @@ SECTIONS: dict[str, Section] = {
         ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking: false); telemetry products "
          "shows its state and every other catalogued product's own switch files."),
     ], italic),
+    "RELIABILITY": Section("What send and the library promise (the README's Reliability section says the same).", [
+        ("Delivery", "At least once: a record leaves the spool only after the collector's 2xx; a sender "
+         "killed mid-send leaves its claim, which the next run puts back."),
+        ("408, 429, 502, 503, 504", "Retried with backoff and jitter within --timeout (Retry-After honoured "
+         "up to 30 s, never shorter than the backoff); then the records stay pending (exit 5)."),
+        ("Other 4xx", "The collector refused the records: the batch moves to rejected/; "
+         "send --rejected sends it again."),
+        ("401, 403, 404, other 5xx", "Likely a wrong endpoint or credentials: no retry, the records stay "
+         "pending (exit 5)."),
+        ("--timeout", "One deadline for the whole run, answers included; a TLS failure is not retried."),
+        ("Record limit", "64 KiB: a larger record is refused when written; a larger file in pending/ is "
+         "never read whole and never posted, but moved to quarantine/."),
+        ("NaN, Infinity", "Stored as null (they are not JSON); a stored file that holds them is quarantined."),
+    ]),
     "EXIT STATUS": Section("", [
         ("0", "Success."),
         ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
