@@ -1,0 +1,44 @@
+"""The shipped catalogue's index (catalog/_index.py) is current, and a stale entry is never used."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Env
+from telemetry_gate.policy import manifests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_committed_index_is_current() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import generate_catalog_index
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    committed = (manifests.SHIPPED / "_index.py").read_text(encoding="utf-8")
+    assert committed == generate_catalog_index.render(), "run: python scripts/generate_catalog_index.py"
+
+
+def test_the_index_gives_the_manifests_that_parsing_gives(isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    indexed = manifests.discover(isolation.paths)
+    monkeypatch.setattr(manifests, "_shipped_index", lambda: {})
+    parsed = manifests.discover(isolation.paths)
+    assert indexed.manifests == parsed.manifests and len(parsed.manifests) == len(manifests.shipped_names())
+
+
+def test_an_entry_whose_file_changed_is_ignored(isolation: Env, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    name = manifests.shipped_names()[0]
+    shipped = tmp_path / "catalog"
+    shipped.mkdir()
+    original = (manifests.SHIPPED / f"{name}.toml").read_text(encoding="utf-8")
+    changed = re.sub(r'(?m)^description = ".*"$', 'description = "changed since the index"', original, count=1)
+    assert changed != original
+    (shipped / f"{name}.toml").write_text(changed)
+    monkeypatch.setattr(manifests, "SHIPPED", shipped)
+    assert manifests.discover(isolation.paths).manifests[name].description == "changed since the index"
