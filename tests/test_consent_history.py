@@ -9,6 +9,7 @@ import os
 import pwd
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import Env, Telemetry, script_path
@@ -132,3 +133,14 @@ def test_a_system_change_on_a_fresh_machine_is_recorded_too(inprocess: Telemetry
     assert stat.S_IMODE(isolation.system_dir.stat().st_mode) == 0o755
     assert stat.S_IMODE((isolation.system_dir / "history.jsonl").stat().st_mode) == 0o644
     assert json.loads((isolation.system_dir / "history.jsonl").read_text())["action"] == "enable"
+
+
+def test_check_imports_none_of_the_consent_machinery(isolation: Env) -> None:
+    """check's start-up budget: the history, send ID and the notice load only when used."""
+    code = ("import sys; sys.argv = ['telemetry', 'check']\n"
+            "from telemetry_gate.cli.app import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "mods = ('telemetry_gate.policy.history', 'telemetry_gate.send.chosen', 'telemetry_gate.spool.notice')\n"
+            "print(sorted(m for m in mods if m in sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr

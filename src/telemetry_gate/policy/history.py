@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import PermissionDenied
-from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir
+from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir, write_all
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
@@ -130,7 +130,7 @@ def _append(path: Path, data: bytes, shared: bool) -> None:
     try:
         if shared:
             os.fchmod(fd, SYSTEM_FILE_MODE)  # readable by every user, whatever the umask
-        os.write(fd, data)
+        write_all(fd, data)
     finally:
         os.close(fd)
 
