@@ -141,9 +141,9 @@ SECTIONS: dict[str, Section] = {
         ("RUBRIX_ENABLE_TELEMETRY, ARGILLA_ENABLE_TELEMETRY", "Rubrix 0.18 and Argilla: 0, off, f, false, n or "
          "no turn telemetry off (telemetry never writes another value: Rubrix's server refuses to start)."),
         ("OTEL_SDK_DISABLED", "true stops any OpenTelemetry SDK."),
-        ("Other products' variables", "Every variable a manifest declares is read as layer 4 and written by "
-         "enable and disable into the environment files; telemetry products and telemetry inspect --catalog "
-         "list them."),
+        ("Other products' variables", "A manifest's [[product.env]] variables are read as layer 4; its "
+         "[[native]] variables are the product's own switches, which the environment files (FILES) set when "
+         "the policy turns the product off. telemetry products and telemetry inspect --catalog list them."),
         ("XDG_CONFIG_HOME", "The user's settings, flag files and generated environment files (default "
          "~/.config)."),
         ("XDG_STATE_HOME", "The spool and the consent history (default ~/.local/state)."),
