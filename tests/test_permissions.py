@@ -28,6 +28,7 @@ def _modes(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): oct(stat.S_IMODE(p.lstat().st_mode)) for p in [root, *root.rglob("*")]}
 
 
+@pytest.mark.script
 def test_under_umask_000_every_directory_we_make_is_0700_and_every_file_0600(
         isolation: Env, telemetry: Telemetry, umask_000: None) -> None:
     rec = Recorder("cellranger", "9.0.0")

@@ -35,9 +35,11 @@ class FacetOrAll(enum.StrEnum):
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
-    sys.stderr.write(f"telemetry: {message}\n")
+    from telemetry_gate.cli.render.text import escape  # an error may quote a file name or a value
+
+    sys.stderr.write(f"telemetry: {escape(message)}\n")
     if hint:
-        sys.stderr.write(f"  {hint}\n")
+        sys.stderr.write(f"  {escape(hint)}\n")
     raise typer.Exit(code)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import TYPE_CHECKING
 
-from telemetry_gate.cli.render.text import columns, counted, message, print_json
+from telemetry_gate.cli.render.text import columns, counted, escape, message, print_json
 
 if TYPE_CHECKING:
     from telemetry_gate.native.products import Listing
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def shell_init(line: str) -> None:
@@ -24,9 +22,7 @@ def not_synced(problem: str) -> None:
     message("  the line below loads the generated file as it is")
 
 
-def _safe(text: str) -> str:
-    """Text from a manifest, with control characters shown as escapes (never sent to the terminal)."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+_safe = escape  # text from a manifest: one function escapes every text from outside
 
 
 def products(listing: Listing, as_json: bool) -> None:

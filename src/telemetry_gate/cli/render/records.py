@@ -7,7 +7,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from telemetry_gate.cli.render.text import _console, columns, human_age, human_bytes, json_stream, message, print_json
+from telemetry_gate.cli.render.text import (
+    _console,
+    cell,
+    columns,
+    escape,
+    human_age,
+    human_bytes,
+    json_stream,
+    message,
+    print_json,
+)
 
 
 def pending_table(page: Any) -> None:
@@ -23,8 +33,8 @@ def pending_table(page: Any) -> None:
         table.add_column(name, justify=justify, no_wrap=name in ("ID", "AGE", "SIZE"))  # type: ignore[arg-type]
     for shown in page.rows:
         record = shown.record
-        table.add_row(shown.entry.id, record["product"], str(record["version"]), str(record["event"]),
-                      str(record["category"]), human_age(shown.entry.created, now), human_bytes(shown.size))
+        table.add_row(shown.entry.id, cell(record["product"]), cell(record["version"]), cell(record["event"]),
+                      cell(record["category"]), human_age(shown.entry.created, now), human_bytes(shown.size))
     _console().print(table)
     footer = f"{page.total} pending ({human_bytes(page.total_bytes)})"
     if page.more:
@@ -35,12 +45,13 @@ def pending_table(page: Any) -> None:
 def record_in_full(entry: Any, record: dict[str, Any], data: bytes, body: bytes, fmt: str) -> None:
     import json
 
-    sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    sys.stdout.write(f"\nStored in {entry.path} ({len(data)} bytes):\n")
-    sys.stdout.write(data.decode("utf-8") + "\n")
+    sys.stdout.write(escape(json.dumps(record, indent=2, ensure_ascii=False), keep_newlines=True) + "\n")
+    sys.stdout.write(f"\nStored in {escape(str(entry.path))} ({len(data)} bytes; control characters "
+                     "shown escaped):\n")
+    sys.stdout.write(escape(data.decode("utf-8", "replace")) + "\n")
     sys.stdout.write(f"\n'telemetry send' (format {fmt}) would upload this record alone as these "
                      f"exact bytes ({len(body)}, gzip-compressed on the wire):\n")
-    sys.stdout.write(body.decode("utf-8") + "\n")
+    sys.stdout.write(escape(body.decode("utf-8", "replace")) + "\n")
 
 
 def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_json: bool) -> None:
@@ -60,13 +71,13 @@ def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_jso
         table.add_column(name, no_wrap=name in ("ID", "AGE", "SIZE"))
     for source, record, data in found:
         created = timestamp(record["id"]) or now
-        table.add_row(record["id"], str(record["product"]), str(record["version"]), str(record["event"]),
-                      str(record["category"]), human_age(created, now), human_bytes(len(data)), source)
+        table.add_row(record["id"], cell(record["product"]), cell(record["version"]), cell(record["event"]),
+                      cell(record["category"]), human_age(created, now), human_bytes(len(data)), cell(source))
     _console().print(table)
     if len(found) == 1:
         import json
 
-        sys.stdout.write(json.dumps(found[0][1], indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(escape(json.dumps(found[0][1], indent=2, ensure_ascii=False), keep_newlines=True) + "\n")
 
 
 def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[str]] | None = None) -> None:
@@ -89,31 +100,30 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
     console = _console()
     for manifest in manifests:
         title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
-        table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+        table = Table(title=cell(title), title_justify="left", box=None, pad_edge=False, header_style="bold")
         switched = off.get(manifest.name, frozenset())
         for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE") + (("STATE",) if switched else ()):
             table.add_column(name)
         for field in manifest.fields:
             state = ("off (downloaded config)" if field.name in switched else "collected",) if switched else ()
-            table.add_row(field.name, field.category, field.description, field.example, *state)
+            table.add_row(cell(field.name), cell(field.category), cell(field.description), cell(field.example),
+                          *state)
         console.print(table)
         strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
-        sys.stdout.write(f"({manifest.source}; {strict})\n")
+        sys.stdout.write(f"({escape(manifest.source)}; {strict})\n")
         sys.stdout.write(_privacy_facts(manifest) + "\n")
 
 
 def _privacy_facts(manifest: Any) -> str:
     """Opt-in, privacy page, retention, contact and limits of one manifest, a line each."""
-    from telemetry_gate.cli.render.text import escaped
-
     lines = []
     if manifest.opt_in:
         lines.append(f"opt-in: nothing is collected until 'telemetry enable -p {manifest.name}'")
     for label, value in (("privacy", manifest.privacy_url), ("retention", manifest.retention),
                          ("contact", manifest.contact)):
         if value:
-            lines.append(f"{label}: {escaped(value)}")
-    lines += [f"limit: {escaped(limit)}" for limit in getattr(manifest, "limits", ())]
+            lines.append(f"{label}: {escape(value)}")
+    lines += [f"limit: {escape(limit)}" for limit in getattr(manifest, "limits", ())]
     return "".join(line + "\n" for line in lines)
 
 

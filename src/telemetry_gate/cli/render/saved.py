@@ -7,26 +7,14 @@ characters (and undecodable bytes of a file name) escaped, and ``--json`` is ASC
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from telemetry_gate.cli.render.text import columns, counted, human_age, human_bytes, message
+from telemetry_gate.cli.render.text import columns, counted, escape, human_age, human_bytes, message
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character as ``\\xNN`` (an undecodable byte of a name too)."""
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
-            return f"\\x{code - 0xDC00:02x}"
-        return f"\\u{code:04x}" if code >= 0xD800 else f"\\x{code:02x}"
-
-    return _UNPRINTABLE.sub(escape, text)
+printable = escape  # one function escapes every text from outside (text.escape)
 
 
 def _where(path: Any) -> str:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from telemetry_gate.cli.render.text import counted, escaped, human_bytes, message, print_json
+from telemetry_gate.cli.render.text import counted, escape, human_bytes, message, print_json
 
 
 def payload_printer(as_json: bool) -> Any:
@@ -21,7 +21,7 @@ def payload_printer(as_json: bool) -> Any:
             out.write(head + ', "body": ' + body.decode("utf-8") + "}\n")
         else:
             message(f"POST {url}: {counted(count, product + ' record')}, {human_bytes(len(body))} before gzip")
-            out.write(body.decode("utf-8") + "\n")
+            out.write(escape(body.decode("utf-8", "replace")) + "\n")
         out.flush()
 
     return show
@@ -105,10 +105,10 @@ def updated(results: Sequence[Any], as_json: bool = False) -> None:
             continue
         verb = "would turn" if u.dry_run else "turns"
         if u.turned_off:
-            message(f"  {verb} off (no longer collected): {escaped(', '.join(u.turned_off))}")
+            message(f"  {verb} off (no longer collected): {escape(', '.join(u.turned_off))}")
         if u.turned_on:
-            message(f"  {verb} back on (collected again): {escaped(', '.join(u.turned_on))}")
+            message(f"  {verb} back on (collected again): {escape(', '.join(u.turned_on))}")
         if not u.turned_off and not u.turned_on:
             message("  no field is turned off or back on")
         if u.changed:
-            message(f"  other keys changed: {escaped(', '.join(u.changed))}")
+            message(f"  other keys changed: {escape(', '.join(u.changed))}")

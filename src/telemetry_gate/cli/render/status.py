@@ -11,6 +11,7 @@ from telemetry_gate.cli.render.text import (
     _state,
     colour_enabled,
     columns,
+    escape,
     human_age,
     human_bytes,
     message,
@@ -33,7 +34,7 @@ def check(report: CheckReport) -> None:
     sys.stdout.write(out)
     sys.stdout.write("\n" + spool_line(report) + "\n")
     for note in report.notes:
-        sys.stdout.write(f"note: {note}\n")
+        sys.stdout.write(f"note: {escape(note)}\n")
 
 
 def spool_line(report: CheckReport) -> str:
@@ -57,7 +58,7 @@ def explain(report: CheckReport) -> None:
     for scope, decisions in scopes:
         for facet, decision in decisions.items():
             head = f"{facet} for {scope}: {_state(decision)}, decided by {decision.origin_with_layer}"
-            sys.stdout.write(_paint(head, _BOLD, colour) + "\n")
+            sys.stdout.write(_paint(escape(head), _BOLD, colour) + "\n")
             winner_seen = False
             rows = []
             for say in decision.chain:
@@ -72,7 +73,7 @@ def explain(report: CheckReport) -> None:
             sys.stdout.write("\n")
     sys.stdout.write(spool_line(report) + "\n")
     for note in report.notes:
-        sys.stdout.write(f"note: {note}\n")
+        sys.stdout.write(f"note: {escape(note)}\n")
 
 
 def switched(result: SwitchResult) -> None:
@@ -98,7 +99,7 @@ def switched(result: SwitchResult) -> None:
 
 def history(entries: list[dict[str, Any]]) -> None:
     """``check --history``: one line per change, newest first."""
-    from telemetry_gate.cli.render.text import escaped
+    from telemetry_gate.cli.render.text import escape
 
     if not entries:
         sys.stdout.write("No consent change is recorded yet ('telemetry enable' / 'disable' record them).\n")
@@ -112,8 +113,8 @@ def history(entries: list[dict[str, Any]]) -> None:
         states = "; ".join(
             f"{facet} {_word(e.get('before', {}).get(facet))} -> {_word(after)}"
             for facet, after in (e.get("after") or {}).items())
-        rows.append([str(e.get("time")), escaped(who), str(e.get("scope")), change,
-                     escaped(str(e.get("product") or "all products")), escaped(states)])
+        rows.append([str(e.get("time")), escape(who), str(e.get("scope")), change,
+                     escape(str(e.get("product") or "all products")), escape(states)])
     sys.stdout.write(columns(rows, header=("TIME", "WHO", "SCOPE", "CHANGE", "PRODUCT", "EFFECTIVE STATE")))
 
 

@@ -37,10 +37,10 @@ def _paint(text: str, code: str, on: bool) -> str:
 def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
             indent: int = 0, styles: Sequence[str | None] | None = None,
             stream: IO[str] | None = None) -> str:
-    """Left-aligned columns, two spaces apart; the last column is not padded."""
+    """Left-aligned columns, two spaces apart; the last column is not padded; cells escaped."""
     out = stream or sys.stdout
     colour = colour_enabled(out)
-    table = ([list(header)] if header else []) + [list(r) for r in rows]
+    table = ([list(header)] if header else []) + [[escape(c) for c in r] for r in rows]
     if not table:
         return ""
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
@@ -68,16 +68,40 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def escaped(text: str) -> str:
-    """Text from outside (a manifest, a record) with control characters shown as escapes."""
+def escape(text: str, keep_newlines: bool = False) -> str:
+    """``text`` from outside (a collector's answer, a record field, a file name, a manifest)
+    as it may reach a terminal: every character that is not printable - C0 and C1 controls,
+    DEL, bidirectional overrides and other format characters - is shown as ``\\x1b``,
+    ``\\u202e``; a byte of a file name that is not UTF-8 as ``\\xNN``. ``keep_newlines`` for
+    text whose line breaks are its layout (indented JSON, which escapes a newline in a value)."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    out = []
+    for char in text:
+        if char.isprintable() or (keep_newlines and char == "\n"):
+            out.append(char)
+            continue
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+            code -= 0xDC00
+        out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+escaped = escape  # the name the catalogue's privacy lines were written with
+
+
+def cell(text: object) -> Any:
+    """A rich table cell from outside text: escaped, and a ``Text`` so that ``[bold]`` or
+    ``[link=...]`` in the data is shown as written, never read as markup."""
+    from rich.text import Text
+
+    return Text(escape(str(text)))
 
 
 def message(text: str) -> None:
-    """A line for the person at the terminal, on stderr."""
-    sys.stderr.write(text + "\n")
+    """A line for the person at the terminal, on stderr (whatever it quotes, escaped)."""
+    sys.stderr.write(escape(text) + "\n")
 
 
 def human_bytes(size: int) -> str:
