@@ -59,6 +59,7 @@ def listed(telemetry: Telemetry, **env: str) -> dict[str, dict[str, object]]:
 
 
 @pytest.mark.script
+@pytest.mark.script
 def test_json_keys_are_a_contract(fake: Env, telemetry: Telemetry) -> None:
     out = telemetry("products", "--json")
     data = json.loads(out.stdout)
@@ -109,6 +110,7 @@ def test_installed_by_executable_distribution_or_path(fake: Env, inprocess: Tele
     assert listed(inprocess)["fakeprod"]["installed"] is True
 
 
+@pytest.mark.script
 @pytest.mark.script
 def test_a_distribution_is_found_by_the_installed_script_too(fake: Env, telemetry: Telemetry,
                                                                tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ def all_env_switches() -> dict[str, str]:
 
 # -- the promise, in bash, through the installed script --------------------------------------------
 
+@pytest.mark.script
 def test_after_disable_a_new_bash_carries_the_off_switches(products: Env, telemetry: Telemetry) -> None:
     assert bash(f'eval "$(telemetry shell-init bash)"; {SHOW}') == "s=unset r=unset\n"
     assert telemetry("disable").exit_code == 0
@@ -163,6 +164,7 @@ def test_zsh_and_fish(products: Env, inprocess: Telemetry) -> None:
 
 # -- shell-init ------------------------------------------------------------------------------------
 
+@pytest.mark.script
 def test_shell_init_prints_one_line_that_needs_no_python(products: Env, telemetry: Telemetry) -> None:
     for name in ("bash", "zsh", "fish"):
         out = telemetry("shell-init", name)
@@ -330,3 +332,4 @@ def test_another_vendor_gets_files_of_its_own(products: Env, inprocess: Telemetr
     environment.sync(Gate.open("acme"), system=True, dry_run=False)
     profile = products.system_root / "profile.d" / "telemetry-gate-acme.sh"
     assert shell(["sh", "-c"], f'. "{profile}"; echo "$ACME_DISABLE_TELEMETRY $STRIPEPY_NO_TELEMETRY"') == "1 1\n"
+
