@@ -176,3 +176,18 @@ def test_debug_shows_the_traceback(isolation: Env) -> None:
     proc = subprocess.run([script_path(), "check"], capture_output=True, text=True,
                           env=dict(os.environ, TELEMETRY_DEBUG="1"))
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_the_script_builds_the_named_command_and_still_knows_the_others(isolation: Env) -> None:
+    from conftest import script_path
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([script_path(), *args], capture_output=True, text=True, timeout=60)
+
+    assert "acme (all products)" in run("--vendor", "acme", "check").stdout
+    assert "acme (all products)" in run("--vendor=acme", "check").stdout
+    typo = run("chek")
+    assert typo.returncode == 2 and "Did you mean 'check'?" in typo.stderr
+    listed = run("--help").stdout
+    assert all(name in listed for name in ("check", "enable", "disable", "inspect", "purge", "send", "update"))
+    assert run("--vendor", "check", "check", "--json").returncode == 0
