@@ -16,7 +16,7 @@ from conftest import Env, Telemetry, script_path
 from telemetry_gate import Recorder
 
 KEYS = {"time", "user", "uid", "sudo_user", "action", "scope", "facet", "product", "before", "after",
-        "written", "native", "id", "file"}
+        "written", "native", "environment", "id", "file"}
 
 
 def _user_history(env: Env) -> Path:

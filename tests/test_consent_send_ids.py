@@ -175,3 +175,20 @@ def test_an_opt_in_product_not_yet_enabled_can_send_one_record(inprocess: Teleme
     out = inprocess("send", ids[0], "--yes", "--endpoint", collector.url)
     assert out.exit_code == 0, out.stderr
     assert collector.accepted_ids() == ids
+
+
+def test_a_rejected_record_can_be_chosen_too(inprocess: Telemetry, isolation: Env) -> None:
+    from collector import Reply
+
+    ids = _fill(3)
+    with Collector([Reply(400, body=b'{"error": "bad"}')]) as refusing:
+        out = inprocess("send", "--endpoint", refusing.url)
+    assert out.exit_code == 5 and _pending(isolation) == set()
+    rejected = json.loads(inprocess("inspect", "--rejected", "--json").stdout)
+    assert sorted(r["id"] for r in rejected) == sorted(ids)
+    with Collector() as accepting:
+        out = inprocess("send", ids[2], "--yes", "--endpoint", accepting.url)
+        assert out.exit_code == 0, out.stderr
+        assert accepting.accepted_ids() == [ids[2]]
+    left = json.loads(inprocess("inspect", "--rejected", "--json").stdout)
+    assert sorted(r["id"] for r in left) == sorted(ids[:2])

@@ -14,7 +14,11 @@ A line (keys are a public interface: added to, never renamed)::
      "action": "disable", "scope": "system", "facet": "upload", "product": null,
      "before": {"upload": {"enabled": true, "origin": "default"}},
      "after": {"upload": {"enabled": false, "origin": "/etc/tenx/telemetry/disable_upload"}},
-     "written": ["created /etc/tenx/telemetry/disable_upload"], "native": [], "id": "9f2c..."}
+     "written": ["created /etc/tenx/telemetry/disable_upload"], "native": [], "environment": [],
+     "id": "9f2c..."}
+
+``native``: the products' own switches written (product, kind, where, action, value, covers);
+``environment``: what the generated environment files changed (issue 13).
 
 ``before``/``after`` are the effective states (with their origins) of the facets the change
 named, for the product named (or the vendor as a whole). Lines are appended with ``O_APPEND``
@@ -98,6 +102,7 @@ def entry(result: SwitchResult, facet: str, system: bool, before: Mapping[str, A
         "after": dict(after),
         "written": list(result.written),
         "native": _native(result),
+        "environment": [str(line) for line in getattr(result, "environment", ()) or ()],
         "id": os.urandom(8).hex(),
     }
 
