@@ -203,6 +203,10 @@ def test_control_characters_in_names_and_fields_are_escaped(inprocess: Telemetry
     assert "os\\x1b]0;owned\\x07" in table and "os\\x1b[2J_" in table and "bad\\xff_" in table
     full = inprocess("inspect", str(folder / name)).stdout
     assert "6.1\\u001b[31m\\x9b2J" in full
+    broken = folder / f"os\x1b[2J_{time.strftime('%Y-%m-%dT%H_%M_%SZ', time.gmtime())}3.json"
+    broken.write_bytes(b"\x1b[31m not JSON")
+    refused = inprocess("inspect", str(broken))
+    assert refused.exit_code == 3 and "\x1b" not in refused.stderr and "os\\x1b[2J_" in refused.stderr
 
 
 @pytest.mark.script

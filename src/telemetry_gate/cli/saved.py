@@ -60,7 +60,7 @@ def inspect(paths: Any, target: str | None, product: str | None, since: float | 
             raise UsageError(f"--saved takes a pipestance folder or a saved file, not {target!r}")
         path = Path(target)
         if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
+            raise UsageError(f"{_printable(str(path))}: no such file or folder")
         _show(saved_events.in_path(path) or [], limit, json, f"in {path}")
         return
     root = saved_events.root(paths)
@@ -74,7 +74,8 @@ def _show(files: list[saved_events.SavedFile], limit: int | None, json: bool, or
     warnings: list[str] = []
     shown = saved_events.load(files, limit, warnings)
     if len(files) == 1 and not shown:
-        raise InvalidFileError(Path(files[0].file), warnings[0].removeprefix(f"skipped {files[0].file}: "))
+        problem = warnings[0].removeprefix(f"skipped {files[0].file}: ")
+        raise InvalidFileError(Path(_printable(files[0].file)), _printable(problem))
     saved_view.warnings(warnings)
     saved_view.events(shown, len(files) - len(warnings), json, origin, full=len(files) == 1)
 
@@ -99,3 +100,9 @@ def purge(paths: Any, product: str | None, older_than: float | None, dry_run: bo
                              f"({size}) under {display(root)}?"):
             return
     records_view.purged(Done(*saved_events.delete(files, dry_run), dry_run, "saved"))
+
+
+def _printable(text: str) -> str:
+    from telemetry_gate.cli.render.saved import printable
+
+    return printable(text)
