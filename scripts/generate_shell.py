@@ -212,6 +212,24 @@ SECTIONS: dict[str, Section] = {
          "never read whole and never posted, but moved to quarantine/."),
         ("NaN, Infinity", "Stored as null (they are not JSON); a stored file that holds them is quarantined."),
     ]),
+    "SECURITY": Section("What telemetry-gate promises about your files and your terminal.", [
+        ("Permissions", "Every directory it makes is 0700, parents included, whatever the umask (the system "
+         "directory 0755); every file 0600."),
+        ("Shared directories", "A settings, spool, cache or manifest directory (or one above it) that another "
+         "user could change is refused: exit 4, naming it and the fix, chmod go-w DIR; the library collects "
+         "nothing. Along the system directory, nothing may be world-writable."),
+        ("Escaping", "Collector answers, record fields, file names and manifest texts are shown with control "
+         "characters escaped (\\x1b) in every view and message; --json gives the data as stored."),
+        ("Scrubbing", "Home (and its real path), user and host names, e-mail and IP addresses, URL credentials "
+         "and credential-looking tokens (<secret>) never reach a record; an endpoint's user:password@ never "
+         "reaches the audit log."),
+        ("Paths", "A product version must be a plain version (letters, digits, . _ + ~ -); a cache path is "
+         "checked to stay inside the cache."),
+        ("Proxies", "Plain http only to a loopback endpoint, never through a proxy; other endpoints https, "
+         "with the environment's proxies and SSL_CERT_FILE."),
+        ("Audit failure", "A 2xx is final: if the audit log cannot be written, the records are still removed, "
+         "sending stops, exit 74."),
+    ]),
     "EXIT STATUS": Section("", [
         ("0", "Success."),
         ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
