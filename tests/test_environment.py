@@ -208,7 +208,10 @@ def test_sync_says_what_it_writes_and_dry_run_writes_nothing(products: Env, inpr
     environment.sync(Gate.open("tenx"), system=False, dry_run=False)
     inprocess("disable", "-p", "stripepy")
     environment.sync(Gate.open("tenx"), system=False, dry_run=False)
-    inprocess("disable", "-p", "rubrix")
+    # disable writes the files itself (issue 13 item 3); a settings file edited by hand does not
+    from telemetry_gate.policy import settings
+
+    settings.update(Gate.open("tenx").paths.user_settings, "rubrix", dict.fromkeys(("collection", "upload"), False))
     snapshot = products.files()
     lines = environment.sync(Gate.open("tenx"), system=False, dry_run=True)
     assert lines == [

@@ -151,3 +151,4 @@ def test_check_lists_a_shipped_product_only_when_it_is_present(inprocess: Teleme
     (isolation.home / ".piperider").mkdir()
     listed = json.loads(inprocess("check", "--json", env={"PATH": str(bin_dir)}).stdout)["products"]
     assert {"piperider", "stripepy"} <= set(listed) and "rubrix" not in listed
+

@@ -51,6 +51,7 @@ def test_under_umask_000_the_system_directory_is_0755_parents_included(
     assert inprocess("disable", "upload", "--system").exit_code == 0
     assert _modes(isolation.system_root) == {
         ".": "0o755", "tenx": "0o755", "tenx/telemetry": "0o755", "tenx/telemetry/disable_upload": "0o644",
+        "profile.d": "0o755", "profile.d/telemetry-gate.sh": "0o644",  # the generated environment (issue 13)
         **{k: v for k, v in _modes(isolation.system_root).items() if "history" in k or "consent" in k}}
 
 

@@ -178,20 +178,28 @@ def _history(ctx: typer.Context, facet: str | None, product: str | None, json: b
         text.message(f"warning: {warning}")
 
 
-def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool) -> None:
+def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool,
+            dry_run: bool) -> None:
     from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.cli.render import text
     from telemetry_gate.policy import history
 
-    result, problems = history.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system)
+    result, problems = history.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system,
+                                                 dry_run)
     status_view.switched(result)
     for problem in problems:
         text.message(f"warning: {problem}")
+    if result.errors:  # the settings are saved; a product's own file could not be written
+        for error in result.errors[1:]:
+            text.message(f"error: {error.message}")
+        raise result.errors[0]
 
 
 FacetOrAllArgument = Annotated[FacetOrAll, typer.Argument(help="all (default), collection, upload or update.")]
 SystemOption = Annotated[bool, typer.Option(
     "--system", help="Write the system flag files (every user; needs an administrator).")]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Say what would change (settings, products' own switches); write nothing.")]
 
 
 @app.command()
@@ -200,9 +208,10 @@ def enable(
     facet: FacetOrAllArgument = FacetOrAll.all,
     product: ProductOption = None,
     system: SystemOption = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Turn telemetry (or one facet) on in your settings, or remove a system flag."""
-    _switch(ctx, True, facet, product, system)
+    _switch(ctx, True, facet, product, system, dry_run)
 
 
 @app.command()
@@ -211,9 +220,10 @@ def disable(
     facet: FacetOrAllArgument = FacetOrAll.all,
     product: ProductOption = None,
     system: SystemOption = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Turn telemetry (or one facet) off in your settings, or create a system flag."""
-    _switch(ctx, False, facet, product, system)
+    _switch(ctx, False, facet, product, system, dry_run)
 
 
 def _age(value: str | None) -> float | None:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from telemetry_gate.native.model import Detect, NativeSwitch, expand
+from telemetry_gate.native.model import Detect, NativeSwitch, expand_text
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.manifests import Manifest
 
-_NORMAL = re.compile(r"[-_.]+")
+_NORMAL = r"[-_.]+"  # compiled on first use (only for [detect] distributions)
 
 
 def installed(detect: Detect, environ: Mapping[str, str]) -> bool:
@@ -28,14 +29,14 @@ def installed(detect: Detect, environ: Mapping[str, str]) -> bool:
         return True
     if detect.distributions and _normal_names(detect.distributions) & _distributions(tuple(sys.path)):
         return True
-    return any(os.path.lexists(expand(p, environ)) for p in detect.paths)
+    return any(os.path.lexists(expand_text(p, environ)) for p in detect.paths)
 
 
 def switch_exists(switch: NativeSwitch, environ: Mapping[str, str]) -> bool:
     """The switch is there to be read: its file exists, or its variable is in the environment."""
     if switch.kind == "env":
         return switch.variable in environ
-    return os.path.lexists(expand(switch.path, environ))
+    return os.path.lexists(expand_text(switch.path, environ))
 
 
 def present(manifest: Manifest, environ: Mapping[str, str]) -> bool:
@@ -44,18 +45,25 @@ def present(manifest: Manifest, environ: Mapping[str, str]) -> bool:
 
 
 def _on_path(names: tuple[str, ...], path: str) -> bool:
-    for directory in path.split(os.pathsep):
-        if not directory:
-            continue
+    """An executable regular file of one of ``names`` in a ``PATH`` directory (one ``stat`` each)."""
+    for directory in _directories(path):
         for name in names:
-            candidate = os.path.join(directory, name)
-            if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
+            try:
+                mode = os.stat(directory + name).st_mode
+            except OSError:
+                continue
+            if stat.S_ISREG(mode) and mode & 0o111:
                 return True
     return False
 
 
+@functools.cache
+def _directories(path: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(d.rstrip("/") + "/" for d in path.split(os.pathsep) if d))
+
+
 def _normal_names(names: tuple[str, ...]) -> set[str]:
-    return {_NORMAL.sub("-", n).lower() for n in names}
+    return {re.sub(_NORMAL, "-", n).lower() for n in names}
 
 
 @functools.cache
@@ -69,5 +77,5 @@ def _distributions(entries: tuple[str, ...]) -> frozenset[str]:
             continue
         for name in names:
             if name.endswith((".dist-info", ".egg-info")):
-                found.add(_NORMAL.sub("-", name.rsplit(".", 1)[0].split("-", 1)[0]).lower())
+                found.add(re.sub(_NORMAL, "-", name.rsplit(".", 1)[0].split("-", 1)[0]).lower())
     return frozenset(found)

@@ -15,13 +15,11 @@ Validation is strict: ``parse_native`` and ``parse_detect`` raise through ``fail
 index, key)`` so the manifest reader can name the file and line.
 """
 
-from __future__ import annotations
-
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 KINDS = ("env", "flag-file", "config-file")
 FORMATS = ("toml", "yaml", "json", "ini")
@@ -34,14 +32,17 @@ XDG_DEFAULTS = {
     "XDG_STATE_HOME": ".local/state",
 }
 SYSTEM_DIR_VARIABLE = "TELEMETRY_SYSTEM_DIR"
+GENERATORS = ("uuid4-hex",)  # values for a config-file's ``requires``: uuid.uuid4().hex
 
 Scalar = str | bool | int | float
 
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXECUTABLE = re.compile(r"[A-Za-z0-9_.+-]+")
-_DISTRIBUTION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
-_HEAD = re.compile(r"(~|\$(XDG_CONFIG_HOME|XDG_CACHE_HOME|XDG_DATA_HOME|XDG_STATE_HOME|SYSTEM))(/|$)")
+# patterns as text: ``re`` compiles (and caches) one on first use, so ``check``, which rebuilds
+# manifests from the catalogue's index, never pays for the validation patterns
+_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
+_VARIABLE = r"[A-Za-z_][A-Za-z0-9_]*"
+_EXECUTABLE = r"[A-Za-z0-9_.+-]+"
+_DISTRIBUTION = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
+_HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$SYSTEM")
 
 
 class NativeSwitch(NamedTuple):
@@ -67,6 +68,9 @@ class NativeSwitch(NamedTuple):
     off: Scalar | None = None
     on: Scalar | None = None
     absent: str = "on"  # config-file: what a missing file or key means
+    # config-file: keys the product needs beside the switch (else it rewrites the file), with the
+    # generator of a value for a missing one: (("user_id", "uuid4-hex"),)
+    requires: tuple[tuple[str, str], ...] = ()
 
     def where(self, environ: Mapping[str, str]) -> str:
         """A person's name for the switch: the variable, the file, or ``file key``."""
@@ -74,7 +78,8 @@ class NativeSwitch(NamedTuple):
             return self.variable
         from telemetry_gate.policy.paths import display
 
-        shown = display(expand(self.path, environ))
+        path = expand(self.path, environ)
+        shown = str(path) if self.scope == "system" else display(path)
         return f"{shown} {self.key}" if self.kind == "config-file" else shown
 
     def is_off_value(self, value: str) -> bool:
@@ -92,24 +97,27 @@ class Detect(NamedTuple):
     paths: tuple[str, ...] = ()  # path templates
 
 
-Fail = Callable[[str, int | None, str], NoReturn]
-"""``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
+if TYPE_CHECKING:  # not evaluated at run time: check imports this module
+    from collections.abc import Callable
+
+    Fail = Callable[[str, int | None, str], NoReturn]
+    """``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
 
 _COMMON = {"kind", "facets", "source", "note", "scope"}
 _KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on"},
     "flag-file": _COMMON | {"path", "covers"},
-    "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent"},
+    "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent", "requires"},
 }
 
 
-def parse_native(items: Any, product: str, fail: Fail) -> tuple[NativeSwitch, ...]:
+def parse_native(items: Any, product: str, fail: "Fail") -> tuple[NativeSwitch, ...]:
     if not isinstance(items, list):
         fail("[[native]] must be an array of tables", None, "native")
     return tuple(_switch(item, index, product, fail) for index, item in enumerate(items))
 
 
-def _switch(item: Any, index: int, product: str, fail: Fail) -> NativeSwitch:
+def _switch(item: Any, index: int, product: str, fail: "Fail") -> NativeSwitch:
     if not isinstance(item, dict):
         fail("each [[native]] must be a table", index, "native")
     kind = item.get("kind")
@@ -139,7 +147,7 @@ def _switch(item: Any, index: int, product: str, fail: Fail) -> NativeSwitch:
         fail("[[native]] a system-scope path starts with $SYSTEM, and only a system-scope path does", index, "path")
     if kind == "flag-file":
         covers = item.get("covers", [product])
-        if not isinstance(covers, list) or not covers or any(not isinstance(c, str) or not _NAME.fullmatch(c)
+        if not isinstance(covers, list) or not covers or any(not isinstance(c, str) or not re.fullmatch(_NAME, c)
                                                              for c in covers):
             fail("[[native]] covers must list product names", index, "covers")
         if product not in covers:
@@ -148,9 +156,9 @@ def _switch(item: Any, index: int, product: str, fail: Fail) -> NativeSwitch:
     return _config(item, index, common, path, fail)
 
 
-def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: Fail) -> NativeSwitch:
+def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail") -> NativeSwitch:
     variable = item.get("variable")
-    if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
+    if not isinstance(variable, str) or not re.fullmatch(_VARIABLE, variable):
         fail("[[native]] of kind env needs a variable name", index, "variable")
     off_when = item.get("off_when", "set")
     if off_when not in ("set", "values"):
@@ -177,7 +185,7 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: Fail) -
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, off=off, on=on)
 
 
-def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: Fail) -> NativeSwitch:
+def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: "Fail") -> NativeSwitch:
     fmt = item.get("format")
     if fmt not in FORMATS:
         fail(f"[[native]] format must be one of {', '.join(FORMATS)}, not {fmt!r}", index, "format")
@@ -196,31 +204,36 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
     absent = item.get("absent", "on")
     if absent not in ("on", "off"):
         fail(f"[[native]] absent must be 'on' or 'off', not {absent!r}", index, "absent")
+    requires = item.get("requires", {})
+    if not isinstance(requires, dict) or any(not isinstance(k, str) or not k or v not in GENERATORS
+                                             for k, v in requires.items()) or fmt == "ini" and requires:
+        fail(f"[[native]] requires maps key names to a generator ({', '.join(GENERATORS)}); not for ini",
+             index, "requires")
     return NativeSwitch(**common, path=path, format=fmt, key=str(key), off=values["off"], on=values["on"],
-                        absent=absent, covers=(common["product"],))
+                        absent=absent, covers=(common["product"],), requires=tuple(requires.items()))
 
 
-def _string(item: dict[str, Any], key: str, index: int, fail: Fail, default: str) -> str:
+def _string(item: dict[str, Any], key: str, index: int, fail: "Fail", default: str) -> str:
     value = item.get(key, default)
     if not isinstance(value, str):
         fail(f"[[native]] {key} must be a string", index, key)
     return value
 
 
-def _path_template(value: Any, index: int | None, key: str, fail: Fail) -> str:
+def _path_template(value: Any, index: int | None, key: str, fail: "Fail") -> str:
     if not isinstance(value, str) or not value:
         fail(f"{key} must be a path", index, key)
-    if not (value.startswith("/") or _HEAD.match(value)):
+    head = _head(value)
+    if not (value.startswith("/") or head):
         fail(f"{key} {value!r} must start with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, "
              "$XDG_STATE_HOME, $SYSTEM or /", index, key)
-    head = _HEAD.match(value)
-    rest = value[head.end():] if head else value
+    rest = value[len(head):] if head else value
     if "$" in rest or "\\" in rest or "\0" in rest or any(p in ("..", ".") for p in rest.split("/")):
         fail(f"{key} {value!r} may use no other variable and no '.' or '..'", index, key)
     return value.rstrip("/") or "/"
 
 
-def parse_detect(table: Any, fail: Fail) -> Detect:
+def parse_detect(table: Any, fail: "Fail") -> Detect:
     if table is None:
         return Detect()
     if not isinstance(table, dict):
@@ -236,7 +249,7 @@ def parse_detect(table: Any, fail: Fail) -> Detect:
         for value in values:
             if pattern is None:
                 _path_template(value, None, key, fail)
-            elif not pattern.fullmatch(value):
+            elif not re.fullmatch(pattern, value):
                 fail(f"[detect] {key}: {value!r} is not a valid name", None, key)
         found[key] = tuple(v.rstrip("/") if pattern is None else v for v in values)
     return Detect(**found)
@@ -244,18 +257,28 @@ def parse_detect(table: Any, fail: Fail) -> Detect:
 
 def expand(template: str, environ: Mapping[str, str] | None = None) -> Path:
     """The absolute path a template names in ``environ`` (``os.environ`` by default)."""
+    return Path(expand_text(template, environ))
+
+
+def expand_text(template: str, environ: Mapping[str, str] | None = None) -> str:
+    """``expand`` as text (no ``pathlib`` object: ``check`` expands every catalogued path)."""
     env = os.environ if environ is None else environ
-    home = env.get("HOME") or os.path.expanduser("~")
-    head = _HEAD.match(template)
-    if head is None:
-        return Path(template)
-    rest = template[head.end():]
-    if head.group(1) == "~":
-        base = home
-    elif head.group(2) == "SYSTEM":
+    head = _head(template)
+    if not head:
+        return template
+    rest = template[len(head):].lstrip("/")
+    if head == "$SYSTEM":
         base = env.get(SYSTEM_DIR_VARIABLE) or "/etc"
     else:
-        name = head.group(2)
-        value = env.get(name, "")
-        base = value if os.path.isabs(value) else os.path.join(home, XDG_DEFAULTS[name])
-    return Path(base, rest) if rest else Path(base)
+        home = env.get("HOME") or os.path.expanduser("~")
+        value = env.get(head[1:], "") if head != "~" else ""
+        base = home if head == "~" else value if os.path.isabs(value) else home + "/" + XDG_DEFAULTS[head[1:]]
+    return os.path.normpath(base + "/" + rest) if rest else base
+
+
+def _head(template: str) -> str:
+    """The template's leading ``~`` or variable (followed by ``/`` or the end), else ``""``."""
+    for head in _HEADS:
+        if template.startswith(head) and template[len(head):len(head) + 1] in ("", "/"):
+            return head
+    return ""

@@ -185,12 +185,15 @@ def read(paths: Paths, facet: str | None = None, product: str | None = None) -> 
 
 
 def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
-                      system: bool) -> tuple[SwitchResult, list[str]]:
-    """``enable``/``disable``, then one history line: the effective states before and after."""
+                      system: bool, dry_run: bool = False) -> tuple[SwitchResult, list[str]]:
+    """``enable``/``disable``, then one history line: the effective states before and after
+    (none for a dry run, which changes nothing)."""
     from telemetry_gate.policy.switches import facets_for, switch
 
     facets = facets_for(facet)
     before = states(gate, facets, product)
-    result, fresh = switch(gate, enable, facet, product, system)
+    result, fresh = switch(gate, enable, facet, product, system, dry_run)
+    if dry_run:
+        return result, []
     line = entry(result, facet, system, before, states(fresh, facets, product))
     return result, append(gate.paths, line, system)

@@ -30,6 +30,7 @@ from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 SHIPPED = Path(__file__).resolve().parent.parent / "catalog"
+_SHIPPED_TEXT = str(SHIPPED)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -66,7 +67,7 @@ class Manifest(NamedTuple):
     @property
     def shipped(self) -> bool:
         """Whether this manifest comes from the catalogue inside the package."""
-        return Path(self.source).parent == SHIPPED
+        return os.path.dirname(self.source) == _SHIPPED_TEXT
 
     def declared(self) -> tuple[str, ...] | None:
         """Field names to keep when the manifest is strict; ``None`` keeps everything."""

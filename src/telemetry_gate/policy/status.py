@@ -4,11 +4,15 @@ with its origin, the spool summary and the notes a person should read."""
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Decision
 from telemetry_gate.spool.store import Summary
+from telemetry_gate.vocabulary import FACETS
+
+if TYPE_CHECKING:
+    from telemetry_gate.native.report import NativeState
 
 
 class CheckReport(NamedTuple):
@@ -17,6 +21,8 @@ class CheckReport(NamedTuple):
     products: dict[str, dict[str, Decision]]
     spool: Summary
     notes: list[str]
+    native: dict[str, tuple[NativeState, ...]] = {}  # per product with switches of its own
+    drift: dict[str, str] = {}  # product -> the one line saying what disagrees and the fix
 
     def as_json(self, explain: bool = False) -> dict[str, Any]:
         """The documented ``check --json`` shape (SPEC 5): add keys, never rename them."""
@@ -24,9 +30,11 @@ class CheckReport(NamedTuple):
             "vendor": self.vendor,
             "facets": {f: _decision_json(d, explain) for f, d in self.facets.items()},
             "products": {
-                p: {f: _decision_json(d, explain) for f, d in ds.items()}
+                p: {**{f: _decision_json(d, explain) for f, d in ds.items()},
+                    **({"native": [n.as_json() for n in self.native[p]]} if p in self.native else {})}
                 for p, ds in self.products.items()
             },
+            "drift": sorted(self.drift),
             "spool": {
                 "pending": self.spool.pending,
                 "bytes": self.spool.bytes,
@@ -70,12 +78,33 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
     spool = gate.spool.summary(product)
     if spool.strays:
         notes.append(stray_note(spool.strays))
+    native: dict[str, tuple[NativeState, ...]] = {}
+    drift: dict[str, str] = {}
+    for name in products:
+        manifest = gate.catalogue.manifests.get(name)
+        if manifest is None:
+            continue
+        if manifest.limits:
+            notes.append(f"{name} limits (no switch stops these): {'; '.join(manifest.limits)}")
+        if not manifest.native:
+            continue
+        from telemetry_gate.native.report import assess  # only when a product has switches of its own
+
+        ours = {f: product_decisions[name].get(f) or policy.decide(f, name) for f in FACETS}
+        found = assess(manifest, ours, policy.environ)
+        native[name] = found.states
+        product_decisions[name] = {f: found.decisions[f] for f in facets}
+        notes.extend(f"cannot read {name}'s own switch: {problem}" for problem in found.problems)
+        if found.drift:
+            drift[name] = found.drift
     return CheckReport(
         vendor=gate.paths.vendor,
         facets=vendor_decisions,
         products=product_decisions,
         spool=spool,
         notes=notes,
+        native=native,
+        drift=drift,
     )
 
 

@@ -1,19 +1,27 @@
-"""``enable`` and ``disable``: write the user settings or the system flag files, then
-say what actually takes effect (a higher layer may still win)."""
+"""``enable`` and ``disable``: write the user settings or the system flag files, then the
+products' own switches (``native/apply.py``, and the generated environment files), then say
+what actually takes effect (a higher layer may still win). ``dry_run`` writes nothing and
+says what would change, judged against the settings as they would be."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from telemetry_gate.errors import PermissionDenied, UsageError
+from telemetry_gate.errors import PermissionDenied, TelemetryError, UsageError
 from telemetry_gate.fs import SYSTEM_DIR_MODE, ensure_dir
 from telemetry_gate.policy import settings
 from telemetry_gate.policy.gate import Gate
-from telemetry_gate.policy.layers import Decision
-from telemetry_gate.policy.paths import display
+from telemetry_gate.policy.layers import FLAG_FACETS, Decision
+from telemetry_gate.policy.paths import FLAG_FILES, display
 from telemetry_gate.vocabulary import FACETS
+
+if TYPE_CHECKING:
+    from telemetry_gate.native.apply import Change
 
 SYSTEM_FLAG_FOR = {"all": "disable", "upload": "disable_upload", "update": "disable_update"}
 
@@ -26,31 +34,106 @@ class SwitchResult:
     written: tuple[str, ...]  # what was saved, created or removed, for the message
     overruled: tuple[Decision, ...]  # facets whose effective state still differs
     pending: int
+    native: tuple[Change, ...] = ()  # the products' own switches written (or, dry run, to write)
+    native_notes: tuple[str, ...] = ()  # kept and why, wider than asked
+    environment: tuple[str, ...] = ()  # what the generated environment files changed
+    errors: tuple[TelemetryError, ...] = ()  # switches that could not be written (settings are saved)
+    dry_run: bool = False
 
 
 def facets_for(facet: str) -> tuple[str, ...]:
     return FACETS if facet == "all" else (facet,)
 
 
-def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bool) -> tuple[SwitchResult, Gate]:
+def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bool,
+           dry_run: bool = False) -> tuple[SwitchResult, Gate]:
     """Apply the change, then reload the policy and report what a higher layer overrules."""
     facets = facets_for(facet)
+    table = f"{display(gate.paths.user_settings)} {settings.Settings.table_name(product)}"
     if system:
-        written = _system(gate, enable, facet, product)
+        written = _system(gate, enable, facet, product, dry_run)
+    elif dry_run:
+        written = (f"would save {table}",)
     else:
         settings.update(gate.paths.user_settings, product, {f: enable for f in facets})
-        written = (f"{display(gate.paths.user_settings)} {settings.Settings.table_name(product)}",)
-    fresh = Gate.open(gate.paths.vendor, gate.policy.environ)
+        written = (table,)
+    fresh = _simulated(gate, enable, facets, product) if dry_run and not system else \
+        Gate.open(gate.paths.vendor, gate.policy.environ)
+    native = _native(fresh, enable, facet, facets, product, system, dry_run)
     scopes: list[str | None] = [product] if product else [None, *fresh.known_products()]
     overruled = tuple(
         d for scope in scopes for f in facets
         if (d := fresh.policy.decide(f, scope)).enabled != enable
     )
     pending = fresh.spool.summary(product).pending
-    return SwitchResult(enable, facets, product, written, overruled, pending), fresh
+    return SwitchResult(enable, facets, product, written, overruled, pending, *native, dry_run=dry_run), fresh
 
 
-def _system(gate: Gate, enable: bool, facet: str, product: str | None) -> tuple[str, ...]:
+def _native(fresh: Gate, enable: bool, facet: str, facets: tuple[str, ...], product: str | None, system: bool,
+            dry_run: bool) -> tuple[tuple[Change, ...], tuple[str, ...], tuple[str, ...], tuple[TelemetryError, ...]]:
+    """The products' own file switches, then the generated environment files."""
+    from telemetry_gate.native import apply
+
+    disabled: Callable[[str, str], str | None]
+    if system:
+        after = _system_flags_after(fresh, enable, facet, dry_run)
+        disabled = partial(_system_disabled, fresh, after)
+        # the flag files this command itself creates or removes are said once, by _system
+        touched = [SYSTEM_FLAG_FOR.get(facet)] if not enable else \
+            (list(SYSTEM_FLAG_FOR.values()) if facet == "all" else [SYSTEM_FLAG_FOR.get(facet)])
+        skip = [str(fresh.paths.system_flag(n)) for n in touched if n]
+    else:
+        disabled = partial(_user_disabled, fresh)
+        skip = []
+    applied = apply.apply(fresh, enable=enable, facets=facets, product=product, system=system,
+                          disabled=disabled, dry_run=dry_run, skip_paths=skip)
+    errors = list(applied.errors)
+    environment: list[str] = []
+    from telemetry_gate.native import environment as envfiles  # the generated environment files
+
+    try:
+        environment = envfiles.sync(fresh, system=system, dry_run=dry_run)
+    except TelemetryError as exc:
+        errors.append(exc)
+    return applied.changes, applied.notes, tuple(environment), tuple(errors)
+
+
+def _user_disabled(fresh: Gate, name: str, wanted: str) -> str | None:
+    decision = fresh.policy.decide(wanted, name)
+    return None if decision.enabled else decision.origin_with_layer
+
+
+def _system_disabled(fresh: Gate, after: list[str], _name: str, wanted: str) -> str | None:
+    return next((str(fresh.paths.system_flag(n)) for n in after if wanted in FLAG_FACETS[n]), None)
+
+
+def _simulated(gate: Gate, enable: bool, facets: tuple[str, ...], product: str | None) -> Gate:
+    """The gate as it would be after saving the settings: nothing is written."""
+    import copy
+
+    policy = copy.copy(gate.policy)
+    current = policy.user_settings
+    data = copy.deepcopy(current.data) if current is not None else {}
+    if product is None:
+        table = data.setdefault("telemetry", {})
+    else:
+        table = data.setdefault("products", {}).setdefault(product, {})
+    table.update({f: enable for f in facets})
+    policy.user_settings = settings.Settings(gate.paths.user_settings, data, ())
+    return gate._replace(policy=policy)
+
+
+def _system_flags_after(gate: Gate, enable: bool, facet: str, dry_run: bool) -> list[str]:
+    present = [n for n in FLAG_FILES if os.path.lexists(gate.paths.system_flag(n))]
+    if not dry_run or facet not in SYSTEM_FLAG_FOR:
+        return present
+    if enable:
+        gone = set(SYSTEM_FLAG_FOR.values()) if facet == "all" else {SYSTEM_FLAG_FOR[facet]}
+        return [n for n in present if n not in gone]
+    return sorted(set(present) | {SYSTEM_FLAG_FOR[facet]})
+
+
+def _system(gate: Gate, enable: bool, facet: str, product: str | None, dry_run: bool = False) -> tuple[str, ...]:
     if product:
         raise UsageError("--system applies to every product; it cannot be combined with --product")
     if facet not in SYSTEM_FLAG_FOR:
@@ -64,6 +147,10 @@ def _system(gate: Gate, enable: bool, facet: str, product: str | None) -> tuple[
     paths = [gate.paths.system_flag(n) for n in names]
     done: list[str] = []
     for path in paths:
+        if dry_run:
+            if enable == os.path.lexists(path):
+                done.append(f"would {'remove' if enable else 'create'} {path}")
+            continue
         try:
             if enable:
                 if os.path.lexists(path):

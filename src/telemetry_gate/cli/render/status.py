@@ -33,6 +33,8 @@ def check(report: CheckReport) -> None:
     out = columns(rows, header=("PRODUCT", "FACET", "STATE", "ORIGIN"), styles=(None, None, "state", None))
     sys.stdout.write(out)
     sys.stdout.write("\n" + spool_line(report) + "\n")
+    for line in report.drift.values():
+        sys.stdout.write(f"drift: {escape(line)}\n")
     for note in report.notes:
         sys.stdout.write(f"note: {escape(note)}\n")
 
@@ -72,16 +74,24 @@ def explain(report: CheckReport) -> None:
             sys.stdout.write(columns(rows, indent=2))
             sys.stdout.write("\n")
     sys.stdout.write(spool_line(report) + "\n")
+    for line in report.drift.values():
+        sys.stdout.write(f"drift: {escape(line)}\n")
     for note in report.notes:
         sys.stdout.write(f"note: {escape(note)}\n")
 
 
 def switched(result: SwitchResult) -> None:
     verb = "Enabled" if result.enabled else "Disabled"
+    if result.dry_run:
+        verb = f"Dry run, nothing written: would {verb.lower()[:-1]}"
     what = "all facets" if len(result.facets) > 1 else result.facets[0]
     scope = f" for {result.product}" if result.product else ""
     message(f"{verb} {what}{scope}: {'; '.join(result.written)}.")
-    for decision in result.overruled:
+    for change in result.native:
+        message(escape(change.line))
+    for line in (*result.native_notes, *result.environment):
+        message(escape(line))
+    for decision in () if result.dry_run else result.overruled:
         who = f"{decision.product} " if decision.product else ""
         stays = "enabled" if decision.enabled else "disabled"
         facet = decision.facet if who else decision.facet.capitalize()

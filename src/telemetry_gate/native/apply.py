@@ -1,0 +1,207 @@
+"""``enable``/``disable`` reach the products' own files (flag-file and config-file switches;
+``env`` switches are carried by the generated environment files, ``native/environment.py``).
+
+Which switches: those of the scope asked for (user, or system with ``--system``) of every
+product the command affects - the one named with ``--product``, else every manifest from a
+``products.d`` and every shipped product that is present (installed, or one of its switches
+already exists). Which way, for each product:
+
+- ``disable``: for the facets our policy now disables, switch off the fewest switches that cover
+  exactly those facets (widest exact fit first); a facet no exact switch covers takes the
+  narrowest switch that contains it - wider than asked, and said so.
+- ``enable``: an "off" switch touching the facets asked for is switched on only when every
+  facet it stops is enabled for every product it covers (a shared switch: Cell Ranger's files
+  govern every 10x pipeline); when narrower switches can keep the still-disabled facets off,
+  they replace it; otherwise it stays, and the reason is said. Ambiguity never turns anything on.
+
+``policy`` answers our decision (never the native layer). Nothing is written with ``dry_run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from telemetry_gate.errors import TelemetryError
+from telemetry_gate.native import edit
+from telemetry_gate.native.model import FACET_NAMES, NativeSwitch
+from telemetry_gate.native.state import Reading, read, show_value
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.gate import Gate
+    from telemetry_gate.policy.manifests import Manifest
+
+Disabled = Callable[[str, str], "str | None"]
+"""``disabled(product, facet)``: the origin that disables it under our policy, or None."""
+
+
+class Change(NamedTuple):
+    """One switch written (or, with ``dry_run``, that would be)."""
+
+    product: str
+    kind: str
+    where: str
+    action: str  # "create" | "remove" | "set"
+    value: str | None  # what a config-file key is set to
+    covers: tuple[str, ...]
+    done: bool  # False: a dry run
+
+    def as_json(self) -> dict[str, Any]:
+        return {"product": self.product, "kind": self.kind, "where": self.where, "action": self.action,
+                "value": self.value, "covers": list(self.covers), "done": self.done}
+
+    @property
+    def line(self) -> str:
+        verb = {"create": "created", "remove": "removed", "set": "set"}[self.action]
+        if not self.done:
+            verb = f"would {self.action}"
+        what = f"{self.where}: {self.value}" if self.action == "set" else self.where
+        others = [p for p in self.covers if p != self.product]
+        also = f" (the same switch for {', '.join(others)})" if others else ""
+        return f"{self.product}: {verb} {what}{also}"
+
+
+class Applied(NamedTuple):
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...]  # kept and why, wider than asked, carried by the environment
+    errors: tuple[TelemetryError, ...]
+
+
+def affected(gate: Gate, product: str | None) -> list[Manifest]:
+    from telemetry_gate.native.detect import present
+
+    manifests = gate.catalogue.manifests
+    if product is not None:
+        found = manifests.get(product)
+        return [found] if found is not None and found.native else []
+    environ = gate.policy.environ
+    return [m for _, m in sorted(manifests.items())
+            if m.native and (not m.shipped or present(m, environ))]
+
+
+def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | None, system: bool,
+          disabled: Disabled, dry_run: bool, skip_paths: Iterable[str] = ()) -> Applied:
+    """Bring the affected products' own file switches in line with ``disabled``."""
+    environ = gate.policy.environ
+    scope = "system" if system else "user"
+    skip = set(skip_paths)
+    seen: set[tuple[str, str]] = set()
+    changes: list[Change] = []
+    notes: list[str] = []
+    errors: list[TelemetryError] = []
+    for manifest in affected(gate, product):
+        switches = [s for s in manifest.native if s.scope == scope and s.kind != "env"
+                    and (s.kind, s.path) not in seen and str(_path(s, environ)) not in skip]
+        seen.update((s.kind, s.path) for s in switches)
+        readings = {s: read(s, environ) for s in switches}
+        if enable:
+            to_off, to_on = _enable(manifest.name, switches, readings, facets, disabled, notes)
+        else:
+            to_off, to_on = _disable(manifest, switches, readings, facets, disabled, scope, notes)
+        for switch, off in [(s, True) for s in to_off] + [(s, False) for s in to_on]:
+            try:
+                changes.extend(_write(manifest.name, readings[switch], off, system, dry_run))
+            except TelemetryError as exc:
+                errors.append(exc)
+    return Applied(tuple(changes), tuple(notes), tuple(errors))
+
+
+def _path(switch: NativeSwitch, environ: Any) -> Any:
+    from telemetry_gate.native.model import expand
+
+    return expand(switch.path, environ)
+
+
+def _cover(wanted: set[str], candidates: Sequence[NativeSwitch], done: set[str]) -> list[NativeSwitch]:
+    """The fewest candidates (each within ``wanted``) that cover ``wanted`` beyond ``done``."""
+    chosen = []
+    covered = set(done)
+    for switch in sorted(candidates, key=lambda s: -len(s.facets)):
+        if set(switch.facets) <= wanted and set(switch.facets) - covered:
+            chosen.append(switch)
+            covered |= set(switch.facets)
+    return chosen if wanted <= covered else []
+
+
+def _disable(manifest: Manifest, switches: list[NativeSwitch], readings: dict[NativeSwitch, Reading],
+             facets: Sequence[str], disabled: Disabled, scope: str,
+             notes: list[str]) -> tuple[list[NativeSwitch], list[NativeSwitch]]:
+    name = manifest.name
+    wanted = {f for f in facets if disabled(name, f)}
+    covered = {f for s in switches if readings[s].off for f in s.facets} & wanted
+    to_off: list[NativeSwitch] = []
+    for switch in sorted(switches, key=lambda s: -len(s.facets)):
+        if not readings[switch].off and set(switch.facets) <= wanted and set(switch.facets) - covered:
+            to_off.append(switch)
+            covered |= set(switch.facets)
+    for facet in [f for f in FACET_NAMES if f in wanted - covered]:
+        wider = sorted((s for s in switches if facet in s.facets), key=lambda s: len(s.facets))
+        if wider:
+            switch = wider[0]
+            to_off.append(switch)
+            covered |= set(switch.facets)
+            beyond = [f for f in switch.facets if f not in wanted]
+            notes.append(f"{name}: {readings[switch].where} also stops {', '.join(beyond)}: "
+                         f"{name} has no narrower switch of its own for {facet}")
+            continue
+        carriers = [s.variable for s in manifest.native if s.kind == "env" and facet in s.facets
+                    and s.scope == scope]
+        if carriers and switches:
+            notes.append(f"{name}: no {scope} file switches {facet} off; {carriers[0]} does, "
+                         "from the generated environment files")
+    return to_off, []
+
+
+def _enable(name: str, switches: list[NativeSwitch], readings: dict[NativeSwitch, Reading],
+            facets: Sequence[str], disabled: Disabled,
+            notes: list[str]) -> tuple[list[NativeSwitch], list[NativeSwitch]]:
+    to_off: list[NativeSwitch] = []
+    to_on: list[NativeSwitch] = []
+    for switch in switches:
+        reading = readings[switch]
+        if not reading.off or not set(switch.facets) & set(facets):
+            continue
+        blockers = [(p, f, origin) for p in switch.covers for f in switch.facets
+                    if (origin := disabled(p, f)) is not None]
+        if not blockers:
+            to_on.append(switch)
+            continue
+        blocked = {f for _, f, _ in blockers}
+        narrower = [t for t in switches if t is not switch and set(t.covers) == set(switch.covers)]
+        done = {f for t in narrower if readings[t].off and set(t.facets) <= blocked for f in t.facets}
+        replacement = _cover(blocked, [t for t in narrower if not readings[t].off], done)
+        if replacement or blocked <= done:
+            to_off.extend(replacement)
+            to_on.append(switch)
+            kept = ", ".join(f for f in FACET_NAMES if f in blocked)
+            notes.append(f"{name}: {reading.where} replaced by narrower switches: {kept} stays off")
+            continue
+        product, facet, origin = blockers[0]
+        others = sorted({p for p, _, _ in blockers if p != name})
+        if others:
+            notes.append(f"{name}: kept {reading.where}: it also switches off {', '.join(others)}, "
+                         f"not enabled ({product} {facet}: {origin}); 'telemetry enable' enables every product")
+        else:
+            notes.append(f"{name}: kept {reading.where}: {facet} stays disabled ({origin})")
+    return to_off, to_on
+
+
+def _write(product: str, reading: Reading, off: bool, system: bool, dry_run: bool) -> list[Change]:
+    switch = reading.switch
+    assert reading.path is not None
+    if switch.kind == "flag-file":
+        if off == reading.off:
+            return []
+        if not dry_run:
+            (edit.create_flag(reading.path, system) if off else edit.remove_flag(reading.path))
+        return [Change(product, switch.kind, reading.where, "create" if off else "remove", None,
+                       switch.covers, not dry_run)]
+    value = switch.off if off else switch.on
+    assert value is not None
+    if reading.state == "unreadable":
+        from telemetry_gate.errors import InvalidFileError
+
+        raise InvalidFileError(reading.path, f"{reading.problem or 'cannot be read'}; left as it is")
+    if not dry_run:
+        edit.set_key(reading.path, switch, value, system)
+    return [Change(product, switch.kind, reading.where, "set", show_value(value), switch.covers, not dry_run)]

@@ -1,0 +1,372 @@
+"""Writing a product's own switch, keeping every other byte of its files.
+
+- flag-file: create an empty file (off) or remove the entry (on; an empty directory too, a
+  directory with files in it is refused);
+- config-file: set one key. TOML through tomlkit and YAML through ruamel.yaml's round-trip
+  mode (comments, order and layout kept; both imported here only, when a file is edited); JSON
+  and INI by a minimal in-place edit of the value's own characters.
+
+Every write is atomic: a temporary sibling, then ``os.replace``; the file keeps its mode (a new
+one is 0600, a new directory 0700); a symbolic link is followed so the link stays a link. A
+file that cannot be parsed is never rewritten (``Unreadable``), and nothing writes an empty file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+from telemetry_gate.errors import InvalidFileError, PermissionDenied
+from telemetry_gate.native.model import NativeSwitch, Scalar
+from telemetry_gate.native.state import Unreadable, parse_yaml, show_value
+
+NEW_FILE_MODE = 0o600
+NEW_DIR_MODE = 0o700
+SYSTEM_FILE_MODE = 0o644  # system switches: every user's programs must see them
+SYSTEM_DIR_MODE = 0o755
+
+
+def create_flag(path: Path, system: bool) -> None:
+    _make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                     SYSTEM_FILE_MODE if system else NEW_FILE_MODE)
+        if system:
+            os.fchmod(fd, SYSTEM_FILE_MODE)  # whatever the umask
+        os.close(fd)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise _denied("create", path, exc) from exc
+
+
+def remove_flag(path: Path) -> None:
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise PermissionDenied(f"cannot remove {path}: it is a directory with files in it",
+                                   "remove it yourself if nothing in it is needed") from exc
+        raise _denied("remove", path, exc) from exc
+
+
+def set_key(path: Path, switch: NativeSwitch, value: Scalar, system: bool = False) -> None:
+    """Set the switch's key to ``value`` in ``path`` (created when missing), keeping the rest."""
+    target = Path(os.path.realpath(path))
+    try:
+        raw = target.read_bytes()
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        raw, mode = b"", None
+    except OSError as exc:
+        raise _denied("read", path, exc) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(path, "is not valid UTF-8; left as it is") from exc
+    keys = switch.key.split(".")
+    try:
+        if switch.format == "toml":
+            new = _toml(text, keys, value, switch.requires)
+        elif switch.format == "yaml":
+            new = _yaml(text, keys, value, switch.requires)
+        elif switch.format == "json":
+            new = _json(text, keys, value, switch.requires)
+        else:
+            new = _ini(text, keys, value)
+    except Unreadable as exc:
+        raise InvalidFileError(path, f"{exc}; left as it is") from exc
+    if new == text:
+        return
+    assert new.strip(), "never write an empty file"
+    write_atomic(target, new.encode("utf-8"), mode, system)
+
+
+def generate(kind: str) -> str:
+    if kind == "uuid4-hex":
+        import uuid
+
+        return uuid.uuid4().hex
+    raise ValueError(kind)
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False) -> None:
+    """Temporary sibling + ``os.replace``; ``mode`` None: a new file (0600, or 0644 system-wide)."""
+    _make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
+    final_mode = mode if mode is not None else (SYSTEM_FILE_MODE if system else NEW_FILE_MODE)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.telemetry-gate.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, NEW_FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, final_mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise _denied("write", path, exc) from exc
+
+
+def _make_dirs(path: Path, mode: int) -> None:
+    missing = []
+    current = path
+    while not os.path.lexists(current) and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+            os.chmod(directory, mode)  # whatever the umask
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _denied("create", directory, exc) from exc
+
+
+def _denied(verb: str, path: Path, exc: OSError) -> PermissionDenied:
+    reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
+    hint = None
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "nothing was changed in that file; fix its permissions or run the command as its owner"
+    return PermissionDenied(f"cannot {verb} {path}: {reason}", hint)
+
+
+# -- formats ---------------------------------------------------------------------------
+
+
+def _toml(text: str, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...]) -> str:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise Unreadable(f"not valid TOML: {exc}") from exc
+    table: Any = doc
+    for key in keys[:-1]:
+        if key not in table:
+            table[key] = tomlkit.table()
+        table = table[key]
+        if not isinstance(table, dict):
+            raise Unreadable(f"{'.'.join(keys)}: not inside a table")
+    for key, kind in requires:
+        if key not in table:
+            table[key] = generate(kind)
+    if keys[-1] in table and _same_typed(table[keys[-1]], value):
+        return text
+    table[keys[-1]] = value
+    return tomlkit.dumps(doc)
+
+
+def _yaml(text: str, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...]) -> str:
+    data = parse_yaml(text) if text.strip() else None
+    if data is not None and not isinstance(data, dict):
+        raise Unreadable("the document is not a mapping")
+    quick = _yaml_in_place(text, data or {}, keys, value, requires)
+    if quick is not None:
+        return quick
+    return _yaml_round_trip(data, keys, value, requires, text)
+
+
+def _yaml_in_place(text: str, data: dict[str, Any], keys: list[str], value: Scalar,
+                   requires: tuple[tuple[str, str], ...]) -> str | None:
+    """A top-level ``key: scalar`` line rewritten, missing keys appended: every other byte kept.
+    ``None`` when the file is not that simple (then ruamel.yaml's round trip does it)."""
+    if len(keys) != 1 or re.search(r"^(---|\.\.\.|%)", text, re.M):
+        return None
+    key = keys[0]
+    wanted = {key: value}
+    lines = []
+    for name, kind in requires:
+        if data.get(name) is None:
+            if name in data:
+                return None
+            wanted[name] = generated = generate(kind)
+            lines.append(f"{name}: {generated}\n")
+    new = text
+    if key in data:
+        if _same_typed(data[key], value) and len(wanted) == 1:
+            return text
+        pattern = re.compile(rf"^({re.escape(key)}:[ \t]*)([A-Za-z0-9_.+-]+)([ \t]+#.*)?$", re.M)
+        found = pattern.findall(text)
+        if len(found) != 1:
+            return None
+        new = pattern.sub(lambda m: m.group(1) + show_value(value) + (m.group(3) or ""), text)
+    else:
+        lines.insert(0, f"{key}: {show_value(value)}\n")
+    if lines:
+        new += ("" if not new or new.endswith("\n") else "\n") + "".join(lines)
+    try:
+        after = parse_yaml(new)
+    except Unreadable:
+        return None
+    expected = {**data, **wanted}
+    if not isinstance(after, dict) or dict(after) != expected or any(
+            type(after[k]) is not type(v) for k, v in wanted.items()):
+        return None
+    return new
+
+
+def _yaml_round_trip(data: Any, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...],
+                     text: str) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    if data is None:  # an empty document: PipeRider crashes on it; write a whole mapping
+        from ruamel.yaml.comments import CommentedMap
+
+        data = CommentedMap()
+    node: Any = data
+    for key in keys[:-1]:
+        if not isinstance(node, dict):
+            raise Unreadable(f"{'.'.join(keys)}: not inside a mapping")
+        if key not in node:
+            from ruamel.yaml.comments import CommentedMap
+
+            node[key] = CommentedMap()
+        node = node[key]
+    if not isinstance(node, dict):
+        raise Unreadable(f"{'.'.join(keys)}: not inside a mapping")
+    changed = False
+    for key, kind in requires:
+        if node.get(key) is None:
+            node[key] = generate(kind)
+            changed = True
+    if not changed and keys[-1] in node and _same_typed(node[keys[-1]], value):
+        return text
+    node[keys[-1]] = value
+    out = io.StringIO()
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _same_typed(current: Any, value: Scalar) -> bool:
+    return type(current) is type(value) and current == value or (
+        isinstance(current, bool) and isinstance(value, bool) and bool(current) == value)
+
+
+def _json(text: str, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...]) -> str:
+    import json
+
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise Unreadable(f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Unreadable("the document is not a JSON object")
+    if not text.strip():
+        text = "{}\n"
+    for key, kind in requires:
+        if key not in _json_object(data, keys[:-1]):
+            text = _json_set(text, [*keys[:-1], key], generate(kind))
+    return _json_set(text, keys, value)
+
+
+def _json_object(data: Any, keys: list[str]) -> dict[str, Any]:
+    for key in keys:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _json_set(text: str, keys: list[str], value: Scalar) -> str:
+    """Replace the characters of one value (or insert ``"key": value`` first in its object)."""
+    import json
+
+    decoder = json.JSONDecoder()
+    encoded = json.dumps(value)
+    start = _skip_ws(text, 0)
+    for depth, key in enumerate(keys):
+        if start >= len(text) or text[start] != "{":
+            raise Unreadable(f"{'.'.join(keys[:depth]) or 'the document'}: not a JSON object")
+        span = None
+        pos = _skip_ws(text, start + 1)
+        while pos < len(text) and text[pos] != "}":
+            name, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past ':'
+            end = decoder.raw_decode(text, pos)[1]
+            if name == key:
+                span = (pos, end)  # the last one wins, as json.loads reads it
+            pos = _skip_ws(text, end)
+            if pos < len(text) and text[pos] == ",":
+                pos = _skip_ws(text, pos + 1)
+        if span is None:
+            rest = keys[depth + 1:]
+            inner = encoded
+            for name in reversed(rest):
+                inner = f"{{{json.dumps(name)}: {inner}}}"
+            first = _skip_ws(text, start + 1)
+            gap = text[start + 1:first]
+            entry = f"{json.dumps(key)}: {inner}"
+            if text[first] == "}":
+                return text[:start + 1] + entry + text[start + 1:]
+            return text[:first] + entry + "," + (gap or " ") + text[first:]
+        if depth == len(keys) - 1:
+            if text[span[0]:span[1]] == encoded:
+                return text
+            return text[:span[0]] + encoded + text[span[1]:]
+        start = span[0]
+    return text
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _ini(text: str, keys: list[str], value: Scalar) -> str:
+    import configparser
+
+    try:
+        configparser.ConfigParser(interpolation=None).read_string(text)
+    except configparser.Error as exc:
+        raise Unreadable(f"not valid INI: {str(exc).splitlines()[0]}") from exc
+    section, key = keys
+    shown = show_value(value)
+    lines = text.splitlines(keepends=True)
+    inside = False
+    last = None  # the index after which a new key goes
+    for index, line in enumerate(lines):
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            inside = header.group(1).strip() == section
+            if inside:
+                last = index
+            continue
+        if not inside:
+            continue
+        match = re.match(rf"(\s*{re.escape(key)}\s*[=:]\s*)(.*?)(\s*)$", line, re.IGNORECASE | re.S)
+        if match:
+            if match.group(2) == shown:
+                return text
+            lines[index] = match.group(1) + shown + match.group(3)
+            return "".join(lines)
+        if line.strip() and not line.lstrip().startswith(("#", ";")):
+            last = index
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if last is None:
+        prefix = "" if not text or text.endswith(("\n", "\r")) else newline
+        return text + prefix + f"{newline if text.strip() else ''}[{section}]{newline}{key} = {shown}{newline}"
+    if not lines[last].endswith(("\n", "\r")):
+        lines[last] += newline
+    lines.insert(last + 1, f"{key} = {shown}{newline}")
+    return "".join(lines)
