@@ -79,7 +79,7 @@ def test_audit_appends_reads_newest_first_and_prunes(isolation: Env) -> None:
     count, size = outcomes.purge_audit(spool, "p", None, True)
     assert count == 2 and size > 0 and len(list(outcomes.read_audit(spool))) == 2  # dry run
     outcomes.purge_audit(spool, None, None, False)
-    assert list(spool.sent.iterdir()) == []
+    assert [p.name for p in spool.sent.iterdir()] == [outcomes.LOCK_NAME]  # every audit file gone
 
 
 def test_audit_batch_writes_the_same_lines_as_audit_entries(isolation: Env, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_audit_batch_writes_the_same_lines_as_audit_entries(isolation: Env, tmp_
     outcomes.audit_batch(spool, ids, digests, "cellranger", url, 200, "otlp", now)
     outcomes.audit(reference, [outcomes.audit_entry(i, "cellranger", url, 200, "otlp", d, now)
                                for i, d in zip(ids, digests, strict=True)], now)
-    (written,) = spool.sent.iterdir()
+    (written,) = outcomes.audit_files(spool)
     assert written.read_bytes() == (reference.sent / written.name).read_bytes()
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from telemetry_gate.spool.records import rfc3339
 from telemetry_gate.spool.store import Entry, Spool
 
 AUDIT_DAYS = 30
+LOCK_NAME = ".lock"  # in sent/: appends and purges of the audit log take turns
 ANSWER_SUFFIX = ".answer"
 
 
@@ -45,14 +47,30 @@ def audit(spool: Spool, entries: Sequence[Mapping[str, Any]], now: float | None 
     _append(spool, "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries), now)
 
 
-def _append(spool: Spool, data: str, now: float | None) -> None:
+@contextmanager
+def _audit_lock(spool: Spool) -> Iterator[None]:
+    """Hold ``sent/.lock`` (``flock``): ``purge --sent`` rewrites a day file while a sender may be
+    appending to it, and an append to the file being replaced would be lost."""
+    import fcntl
+
     ensure_dir(spool.sent)
-    path = spool.sent / f"{_day(now or time.time())}.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = os.open(spool.sent / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                 FILE_MODE)
     try:
-        write_all(fd, data.encode("utf-8"))
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        os.close(fd)
+        os.close(fd)  # and with it the lock
+
+
+def _append(spool: Spool, data: str, now: float | None) -> None:
+    path = spool.sent / f"{_day(now or time.time())}.jsonl"
+    with _audit_lock(spool):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            write_all(fd, data.encode("utf-8"))
+        finally:
+            os.close(fd)
 
 
 def audit_batch(spool: Spool, ids: Sequence[str], digests: Sequence[str], product: str, endpoint: str,
@@ -131,6 +149,14 @@ def purge_audit(spool: Spool, product: str | None, older_than: float | None,
                 dry_run: bool) -> tuple[int, int]:
     """Delete audit entries (all, of one product, or older than ``older_than`` seconds);
     returns (entries, bytes). A file left with no entry is removed."""
+    if dry_run or not audit_files(spool):
+        return _purge_audit(spool, product, older_than, dry_run)
+    with _audit_lock(spool):  # no sender appends while a day file is rewritten
+        return _purge_audit(spool, product, older_than, dry_run)
+
+
+def _purge_audit(spool: Spool, product: str | None, older_than: float | None,
+                 dry_run: bool) -> tuple[int, int]:
     cutoff = rfc3339(time.time() - older_than) if older_than is not None else None
     count = size = 0
     for path in audit_files(spool):
