@@ -127,3 +127,17 @@ def test_a_sticky_shared_directory_above_ours_is_fine(isolation: Env, inprocess:
     assert Recorder("cellranger", "9.0.0").record("count") is not None
     assert inprocess("check").exit_code == 0
     assert stat.S_IMODE((shared / "state").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["user", "system"])
+def test_a_manifest_others_can_write_is_refused(isolation: Env, inprocess: Telemetry, shared: bool) -> None:
+    folder = (isolation.system_dir if shared else isolation.home / ".local" / "share" / "tenx" / "telemetry")
+    folder = folder / "products.d"
+    folder.mkdir(parents=True)
+    manifest = folder / "cellranger.toml"
+    manifest.write_text('[product]\nname = "cellranger"\nendpoint = "https://collector.example.org"\n')
+    manifest.chmod(0o664)  # group-writable: refused in the user's directory, fine in the system's
+    assert inprocess("check").exit_code == (0 if shared else 4)
+    manifest.chmod(0o666)
+    out = inprocess("check")
+    assert out.exit_code == 4 and "cellranger.toml: it can be changed by everyone" in out.stderr

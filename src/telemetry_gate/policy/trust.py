@@ -12,8 +12,9 @@ must be:
 - *the system directory* (read by every user, owned by whichever account administers it):
   not writable by others (world-writable without the sticky bit).
 
-The settings files obey the rule of their directory. A refusal is ``UnsafePermissions``
-(exit 4), naming the directory and the ``chmod`` that fixes it; the library collects nothing.
+The settings files and the manifests in ``products.d`` obey the rule of their directory. A
+refusal is ``UnsafePermissions`` (exit 4), naming the directory and the ``chmod`` that fixes it;
+the library collects nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ def check(paths: Paths) -> None:
                 seen[key] = _problem(path, shared, uid)
             if seen[key] is not None:
                 raise _refusal(path, str(seen[key]), shared)
+    for folder, shared in ((paths.manifest_dirs[1], False), (paths.manifest_dirs[0], True)):
+        for path in _manifests(os.fspath(folder)):  # a manifest names an endpoint too
+            problem = _problem(path, shared, uid)
+            if problem is not None:
+                raise _refusal(path, problem, shared)
+
+
+def _manifests(folder: str) -> list[str]:
+    try:
+        return [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml")]
+    except OSError:
+        return []
 
 
 def _chain(path: str) -> dict[str, None]:
