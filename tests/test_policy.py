@@ -239,3 +239,20 @@ def test_a_value_reads_as_yes_no_or_not_understood(value: str, expected: bool | 
     from telemetry_gate.vocabulary import meaning
 
     assert meaning(value) is expected
+
+
+@pytest.mark.parametrize("value", [None, "", "relative/dir", "/abs/xdg", "/abs/with space/"])
+def test_linux_user_directories_are_the_ones_platformdirs_gives(value: str | None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    for variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, f"{value}{variable.lower()}" if value.startswith("/") else value)
+    paths = Paths.for_vendor("acme")
+    dirs = platformdirs.PlatformDirs("acme", appauthor=False)
+    assert (paths.config_dir, paths.state_dir, paths.cache_dir, paths.data_dir) == tuple(
+        Path(d) / "telemetry" for d in (dirs.user_config_dir, dirs.user_state_dir, dirs.user_cache_dir,
+                                        dirs.user_data_dir))
