@@ -172,3 +172,36 @@ def test_a_malformed_manifest_is_named_and_the_others_still_listed(fake: Env, te
     assert "broken.toml" in out.stderr and out.stderr.count("\n") <= 2
     data = json.loads(telemetry("products", "--json").stdout)
     assert len(data["errors"]) == 1 and "broken.toml" in data["errors"][0]
+
+
+def test_a_configuration_key_as_the_product_reads_it(isolation: Env, inprocess: Telemetry) -> None:
+    (products_d(isolation) / "jsonprod.toml").write_text('''[product]
+name = "jsonprod"
+
+[[native]]
+kind = "config-file"
+path = "~/.jsonprod/settings.json"
+format = "json"
+key = "telemetry.enabled"
+off = false
+on = true
+absent = "on"
+facets = ["collection", "upload"]
+source = "https://example.org/jsonprod#settings"
+''')
+    settings = isolation.home / ".jsonprod" / "settings.json"
+
+    def shown() -> tuple[object, object]:
+        switch = listed(inprocess)["jsonprod"]["switches"][0]  # type: ignore[index]
+        return switch["where"], switch["state"]
+
+    assert shown() == ("~/.jsonprod/settings.json telemetry.enabled", "absent")
+    settings.parent.mkdir()
+    settings.write_text('{"telemetry": {"enabled": false}}')
+    assert shown()[1] == "off"
+    settings.write_text('{"telemetry": {"enabled": true}, "theme": "dark"}')
+    assert shown()[1] == "on"
+    settings.write_text('{"theme": "dark"}')
+    assert shown()[1] == "absent"
+    settings.write_text('{"telemetry": ')
+    assert shown()[1] == "unknown"

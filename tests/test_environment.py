@@ -336,3 +336,27 @@ def test_another_vendor_gets_files_of_its_own(products: Env, inprocess: Telemetr
     profile = products.system_root / "profile.d" / "telemetry-gate-acme.sh"
     assert shell(["sh", "-c"], f'. "{profile}"; echo "$ACME_DISABLE_TELEMETRY $STRIPEPY_NO_TELEMETRY"') == "1 1\n"
 
+
+
+@pytest.mark.script
+def test_disable_system_then_a_login_shell_carries_tenx_disable_telemetry(products: Env, telemetry: Telemetry) -> None:
+    out = telemetry("disable", "--system")
+    assert out.exit_code == 0, out.stderr
+    profile = products.system_root / "profile.d" / "telemetry-gate.sh"
+    assert f"wrote {profile}" in out.stdout + out.stderr
+    script = f'. "$TELEMETRY_SYSTEM_DIR/profile.d/telemetry-gate.sh"; echo "t=$TENX_DISABLE_TELEMETRY"; {SHOW}'
+    assert bash(script) == "t=1\ns=1 r=0\n"
+    assert telemetry("enable", "--system").exit_code == 0
+    assert bash(script) == "t=\ns=unset r=unset\n"
+
+
+def test_disable_and_enable_rewrite_the_user_files(products: Env, telemetry: Telemetry) -> None:
+    sh_file = environment.user_sh(Gate.open("tenx").paths)
+    out = telemetry("disable", "-p", "stripepy")
+    assert "wrote ~/.config/tenx/telemetry/env.sh: STRIPEPY_NO_TELEMETRY=1" in out.stdout + out.stderr
+    assert bash(f'. "{sh_file}"; {SHOW}') == "s=1 r=unset\n"
+    out = telemetry("enable", "-p", "stripepy", "--dry-run")
+    assert "would write ~/.config/tenx/telemetry/env.sh" in out.stdout + out.stderr
+    assert bash(f'. "{sh_file}"; {SHOW}') == "s=1 r=unset\n"
+    telemetry("enable", "-p", "stripepy")
+    assert bash(f'. "{sh_file}"; {SHOW}') == "s=unset r=unset\n"

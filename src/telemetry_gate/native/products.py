@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from telemetry_gate.native.detect import installed
-from telemetry_gate.native.model import NativeSwitch, expand
+from telemetry_gate.native.model import NativeSwitch
+from telemetry_gate.native.state import read
 from telemetry_gate.policy.gate import Gate
 
 
@@ -47,31 +48,15 @@ class Listing(NamedTuple):
 
 
 def state(switch: NativeSwitch, environ: Mapping[str, str]) -> str:
-    """What the product reads from its switch now: ``off``, ``on``, ``absent`` or ``unknown``."""
-    if switch.kind == "env":
-        value = environ.get(switch.variable)
-        if value is None:
-            return "absent"
-        return "off" if switch.is_off_value(value) else "on"
-    path = expand(switch.path, environ)
-    if switch.kind == "flag-file":
-        return "off" if os.path.lexists(path) else "absent"
-    return _config_state(switch, environ)
-
-
-def _config_state(switch: NativeSwitch, environ: Mapping[str, str]) -> str:
-    if not os.path.lexists(expand(switch.path, environ)):
-        return "absent"
-    import importlib
-
-    try:  # the configuration-file reader (native.configfile) reads YAML, TOML, JSON and INI
-        reader: Any = importlib.import_module("telemetry_gate.native.configfile")
-        value = reader.read_value(switch, environ)
-    except (ImportError, AttributeError, OSError, ValueError):
+    """What the product reads from its switch now: ``off``, ``on``, ``absent`` or ``unknown``
+    (``native.state`` reads it; a value that is neither off nor on is ``on``: it does not stop
+    the product)."""
+    reading = read(switch, environ)
+    if reading.state == "unreadable":
         return "unknown"
-    if value is None:
-        return "absent"
-    return "off" if value == switch.off and type(value) is type(switch.off) else "on"
+    if reading.state == "off":
+        return "off"  # a missing key can mean off too (``absent = "off"``)
+    return "absent" if reading.value is None else "on"
 
 
 def listing(gate: Gate, environ: Mapping[str, str] | None = None) -> Listing:

@@ -18,11 +18,8 @@ def shell_init(line: str) -> None:
 
 
 def not_synced(problem: str) -> None:
-    message(f"warning: {problem}")
+    message(f"warning: {escape(problem)}")
     message("  the line below loads the generated file as it is")
-
-
-_safe = escape  # text from a manifest: one function escapes every text from outside
 
 
 def products(listing: Listing, as_json: bool) -> None:
@@ -33,16 +30,16 @@ def products(listing: Listing, as_json: bool) -> None:
     else:
         rows: list[list[str]] = []
         for product in listing.products:
-            first = [_safe(product.name), "yes" if product.installed else "no"]
+            first = [escape(product.name), "yes" if product.installed else "no"]
             if not product.switches:
                 rows.append([*first, "-", "(no switch of its own)", "", ""])
             for n, shown in enumerate(product.switches):
                 lead = first if n == 0 else ["", ""]
-                rows.append([*lead, shown.switch.kind, _safe(shown.where), shown.state, _safe(shown.switch.source)])
+                rows.append([*lead, shown.switch.kind, escape(shown.where), shown.state, escape(shown.switch.source)])
         if rows:
             sys.stdout.write(columns(rows, header=("PRODUCT", "INSTALLED", "KIND", "SWITCH", "STATE", "SOURCE")))
         installed = sum(p.installed for p in listing.products)
         sys.stdout.write(f"\n{counted(len(listing.products), 'product')}, {installed} installed; "
                          "'telemetry disable' turns their switches off, 'telemetry check' shows what they read\n")
     for error in listing.errors:
-        message(f"warning: manifest skipped: {_safe(error)}")
+        message(f"warning: manifest skipped: {escape(error)}")
