@@ -14,7 +14,8 @@ Schema (the user file and the system defaults file share it)::
     [products.cellranger]       # the same keys, for one product; wins over [telemetry]
     upload = true
 
-A malformed file is reported with its path and line (exit 3) and never rewritten.
+A malformed file is reported with its path and line (exit 3) and never rewritten; ``enable`` and
+``disable`` edit a valid one in place, keeping its comments and layout.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Settings(NamedTuple):
     path: Path
     data: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    text: str = ""  # as read: what ``update`` edits in place
 
     def table(self, product: str | None) -> dict[str, Any]:
         """``[products.<product>]`` or, with ``product=None``, ``[telemetry]`` (empty if absent)."""
@@ -102,7 +104,7 @@ def parse(path: Path, raw: bytes) -> Settings:
         problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
         raise InvalidFileError(path, f"not valid TOML: {problem}", at) from exc
     warnings = _validate(path, text, data)
-    return Settings(path, data, tuple(warnings))
+    return Settings(path, data, tuple(warnings), text)
 
 
 def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
@@ -156,22 +158,49 @@ def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
 
 
 def update(path: Path, product: str | None, values: dict[str, bool]) -> None:
-    """Set ``values`` in the product's table (or ``[telemetry]``), keeping everything else.
+    """Set ``values`` in the product's table (or ``[telemetry]``), keeping every other byte:
+    comments, order, quoting and blank lines (a tomlkit round trip; tomlkit is imported here
+    only). Refuses to touch a malformed file; the result is read back before it replaces the file."""
+    import tomlkit
 
-    Refuses to touch a malformed file. Comments are not preserved (tomllib does not keep them).
-    """
-    import tomli_w
-
-    current = load(path)
-    data: dict[str, Any] = dict(current.data) if current else {}
+    current = load(path)  # validates: a malformed file raises and is never rewritten
+    doc = tomlkit.parse(current.text) if current is not None else tomlkit.document()
     if product is None:
-        table = dict(data.get("telemetry", {}))
-        table.update(values)
-        data["telemetry"] = table
+        table = _table(doc, "telemetry")
     else:
-        products = dict(data.get("products", {}))
-        table = dict(products.get(product, {}))
-        table.update(values)
-        products[product] = table
-        data["products"] = products
-    atomic_write(path, tomli_w.dumps(data).encode("utf-8"))
+        table = _table(_table(doc, "products", super_table=True), product)
+    for key, value in values.items():
+        _set(table, key, value)
+    text = tomlkit.dumps(doc)
+    written = parse(path, text.encode("utf-8"))
+    if any(written.lookup(k, product) != (v, Settings.table_name(product)) for k, v in values.items()):
+        raise InvalidFileError(path, "could not be updated in place; it was left as it was")
+    atomic_write(path, text.encode("utf-8"))
+
+
+def _set(table: Any, key: str, value: bool) -> None:
+    """``table[key] = value``; a new key goes after the table's last key, not after the comments
+    and blank lines that close it (they usually introduce the next table)."""
+    if key in table:
+        table[key] = value
+        return
+    body = getattr(getattr(table, "value", None), "body", None)
+    last = next((k for k, _ in reversed(body or []) if k is not None), None)
+    if last is not None:
+        try:
+            table.value._insert_after(last, key, value)  # tomlkit's own insertion, kept private there
+            return
+        except (AttributeError, KeyError, TypeError, ValueError):
+            pass
+    table[key] = value
+
+
+def _table(container: Any, name: str, super_table: bool = False) -> Any:
+    """``container[name]``, made as a table when absent."""
+    import tomlkit
+
+    found = container.get(name)
+    if found is None:
+        found = tomlkit.table(is_super_table=True) if super_table else tomlkit.table()
+        container[name] = found
+    return found
