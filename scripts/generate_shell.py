@@ -219,7 +219,8 @@ SECTIONS: dict[str, Section] = {
          "user could change is refused: exit 4, naming it and the fix, chmod go-w DIR; the library collects "
          "nothing. Along the system directory, nothing may be world-writable."),
         ("Escaping", "Collector answers, record fields, file names and manifest texts are shown with control "
-         "characters escaped (\\x1b) in every view and message; --json gives the data as stored."),
+         "characters escaped (\\x1b) in every view and message; --json writes DEL, C1 controls "
+         "and bidi overrides as \\u escapes (the same JSON once parsed)."),
         ("Scrubbing", "Home (and its real path), user and host names, e-mail and IP addresses, URL credentials "
          "and credential-looking tokens (<secret>) never reach a record; an endpoint's user:password@ never "
          "reaches the audit log."),

@@ -109,3 +109,15 @@ def test_check_notes_and_errors_quote_file_names_escaped(isolation: Env, inproce
     assert missing.exit_code != 0
     _clean(missing.stdout, missing.stderr)
     assert "\\x1b]0;pwned" in missing.stderr
+
+
+def test_json_output_is_the_same_records_with_nothing_raw_a_terminal_acts_on(isolation: Env,
+                                                                            inprocess: Telemetry) -> None:
+    _hostile_record(isolation)
+    [stored] = (isolation.home / ".local" / "state" / "tenx" / "telemetry" / "spool" / "pending"
+                / "cellranger").glob("*.json")
+    assert "\x9b" in stored.read_text()  # the file keeps what the product gave (JSON escapes only C0)
+    out = inprocess("inspect", "--json")
+    assert out.exit_code == 0
+    _clean(out.stdout)
+    assert json.loads(out.stdout) == [json.loads(stored.read_bytes())]

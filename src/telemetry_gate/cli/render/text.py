@@ -65,7 +65,19 @@ def _state(decision: Decision) -> str:
 def print_json(data: Any) -> None:
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with the characters a terminal could act on that JSON leaves raw (DEL, C1
+    controls, bidirectional and other format characters, line separators) written as
+    ``\\uXXXX``: the same JSON once parsed (such characters can only be inside its strings,
+    where JSON already escapes the C0 controls), and safe to print."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    import json
+
+    return "".join(json.dumps(c)[1:-1] if not c.isprintable() and c not in "\n\t\r " else c for c in text)
 
 
 def escape(text: str, keep_newlines: bool = False) -> str:
@@ -137,13 +149,14 @@ def warnings(lines: Sequence[str]) -> None:
 
 
 def json_stream(chunks: Any) -> None:
-    """A JSON array of records exactly as stored, written as it is read (never all in memory)."""
+    """A JSON array of records exactly as stored (but for ``json_safe``: the same records once
+    parsed), written as it is read (never all in memory)."""
     out = sys.stdout
     out.write("[")
     first = True
     for data in chunks:
         out.write("\n" if first else ",\n")
-        out.write(data.decode("utf-8"))
+        out.write(json_safe(data.decode("utf-8")))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
