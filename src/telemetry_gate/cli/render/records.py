@@ -88,7 +88,7 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
             {"product": m.name, "description": m.description, "source": m.source, "strict": m.strict,
              "fields": [{**f._asdict(), "disabled": f.name in off.get(m.name, ())} for f in m.fields],
              "opt_in": m.opt_in, "privacy_url": m.privacy_url, "retention": m.retention, "contact": m.contact,
-             "limits": list(getattr(m, "limits", ()))}
+             "limits": list(m.limits), "telemetry_docs": m.telemetry_docs or None}
             for m in manifests
         ])
         return
@@ -100,6 +100,10 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
     console = _console()
     for manifest in manifests:
         title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
+        if not manifest.fields:  # a bare table would squeeze the title into its narrow width
+            sys.stdout.write(f"{escape(title)}\n(no fields declared; {escape(manifest.source)})\n")
+            sys.stdout.write(_privacy_facts(manifest) + "\n")
+            continue
         table = Table(title=cell(title), title_justify="left", box=None, pad_edge=False, header_style="bold")
         switched = off.get(manifest.name, frozenset())
         for name in ("FIELD", "CATEGORY", "DESCRIPTION", "EXAMPLE") + (("STATE",) if switched else ()):
@@ -119,11 +123,11 @@ def _privacy_facts(manifest: Any) -> str:
     lines = []
     if manifest.opt_in:
         lines.append(f"opt-in: nothing is collected until 'telemetry enable -p {manifest.name}'")
-    for label, value in (("privacy", manifest.privacy_url), ("retention", manifest.retention),
-                         ("contact", manifest.contact)):
+    for label, value in (("telemetry docs", manifest.telemetry_docs), ("privacy", manifest.privacy_url),
+                         ("retention", manifest.retention), ("contact", manifest.contact)):
         if value:
             lines.append(f"{label}: {escape(value)}")
-    lines += [f"limit: {escape(limit)}" for limit in getattr(manifest, "limits", ())]
+    lines += [f"limit: {escape(limit)}" for limit in manifest.limits]
     return "".join(line + "\n" for line in lines)
 
 
