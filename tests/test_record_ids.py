@@ -75,7 +75,7 @@ def test_a_taken_id_is_never_overwritten(isolation: Env, tmp_path: Path) -> None
     first = spool.write("cellranger", "01JABCDEFGHJKMNPQRSTVWXYZ0", b'{"first": 1}')
     with pytest.raises(FileExistsError):
         spool.write("cellranger", "01JABCDEFGHJKMNPQRSTVWXYZ0", b'{"second": 2}')
-    assert first.read_bytes() == b'{"first": 1}'
+    assert Path(first).read_bytes() == b'{"first": 1}'
     assert os.listdir(spool.tmp) == []  # the refused copy does not linger
 
 

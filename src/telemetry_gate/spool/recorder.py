@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telemetry_gate.spool import records
+from telemetry_gate.spool.ids import new_id
 from telemetry_gate.spool.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Spool
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ class Recorder:
 
     def _write(self, event: str, category: str, metrics: Mapping[str, Any],
                copy_to: str | os.PathLike[str] | None) -> str | None:
-        from telemetry_gate.spool.ids import new_id
-
         spool = self._spool
         assert spool is not None
         for _attempt in range(_ATTEMPTS):

@@ -87,10 +87,22 @@ class Scrubber:
         self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "",
                         shortest if needle.isascii() else 0)
                        for p, r, needle, shortest in rules]
+        self._done: dict[str, str] = {}  # text -> scrubbed: short strings, at most 4096 of them
 
     def text(self, value: str) -> str:
+        done = self._done.get(value)
+        if done is not None:  # metric names, events, versions and many values recur
+            return done
         if len(value) > MAX_RECORD_BYTES:
             raise RecordError(f"a string of {len(value)} characters cannot fit in a record")
+        scrubbed = self._scrub(value)
+        if len(value) <= 200:
+            if len(self._done) >= 4096:
+                self._done.clear()
+            self._done[value] = scrubbed
+        return scrubbed
+
+    def _scrub(self, value: str) -> str:
         ascii_only = value.isascii()  # beyond ASCII, case folding is subtle: run every pattern
         folded = value.lower()
         size = len(value)
@@ -195,8 +207,15 @@ def context() -> dict[str, Any]:
     }
 
 
+_last_second: tuple[int, str] = (-1, "")  # formatted once per second: strftime is most of the cost
+
+
 def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+    global _last_second
+    second, text = _last_second
+    if int(epoch) != second:
+        second, text = _last_second = int(epoch), time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    return f"{text}.{int(epoch % 1 * 1000):03d}Z"
 
 
 def build(*, record_id: str, vendor: str, product: str, version: str, event: str, category: str,

@@ -181,10 +181,11 @@ class Spool:
         for path in (self.root, self.tmp, self.pending, self.pending / product):
             ensure_dir(path)
 
-    def write(self, product: str, record_id: str, data: bytes) -> Path:
+    def write(self, product: str, record_id: str, data: bytes) -> str:
         """Write in ``tmp/``, then publish into ``pending/<product>/``: never half visible, and
         never over another record. ``FileExistsError`` when ``record_id`` is taken (in ``tmp/``
-        or ``pending/``): the caller mints a new id and tries again."""
+        or ``pending/``): the caller mints a new id and tries again. Returns the record's path
+        (as text: a ``Path`` per record cost more than the rest of the Python work of a write)."""
         name = f"{record_id}.json"
         tmp = os.path.join(self.tmp, name)
         fd = os.open(tmp, _WRITE_FLAGS, FILE_MODE)
@@ -195,12 +196,12 @@ class Spool:
             os.unlink(tmp)
             raise
         os.close(fd)
-        target = self.pending / product / name
+        target = os.path.join(self.pending, product, name)
         try:
             try:
                 _publish(tmp, target)
             except FileNotFoundError:  # a sender claimed the whole directory a moment ago
-                ensure_dir(target.parent)
+                ensure_dir(self.pending / product)
                 _publish(tmp, target)
         except BaseException:
             os.unlink(tmp)
@@ -296,7 +297,7 @@ class Spool:
         raise FileExistsError(errno.EEXIST, "too many quarantined files of this name", str(target_dir / path.name))
 
 
-def _publish(source: str, target: Path) -> None:
+def _publish(source: str, target: str | Path) -> None:
     """Move ``source`` to ``target`` unless ``target`` exists (``FileExistsError``): a hard
     link fails on an existing name where ``rename`` would silently replace it. On a file
     system without hard links, ``rename`` after a look (a narrow window, no worse than before)."""
