@@ -9,11 +9,16 @@ manifests cite them); they pin the declared rules so that an edit cannot quietly
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import Env, Telemetry
 from telemetry_gate.native.model import NativeSwitch
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
 
@@ -157,3 +162,94 @@ def test_we_never_call_off_a_value_the_product_reads_as_on(product: str) -> None
         assert not reads_off(str(switch.on))
     wrong = [v for v in SAMPLES if switch.is_off_value(v) and not reads_off(v)]
     assert not wrong, f"{product}: we would call {wrong} off, the product reads them as on"
+
+
+# -- what check and the generated environment tell each tool (real files in the isolated HOME) -----
+
+def _env_switch(product: str) -> NativeSwitch:
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
+    return switch
+
+
+@pytest.mark.parametrize("product", TOOLS)
+def test_check_reports_a_tool_off_when_its_own_variable_is(product: str, inprocess: Telemetry,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = _env_switch(product)
+    monkeypatch.setenv(switch.variable, str(switch.off))
+    assert PRODUCT_READS_OFF[product](str(switch.off))  # what the tool itself does with that value
+    data = json.loads(inprocess("check", "--json").stdout)
+    facets = data["products"][product]
+    for facet in ("collection", "upload"):
+        assert facets[facet]["enabled"] is False, facet
+        assert facets[facet]["origin"] == f"{switch.variable}={switch.off}"
+    assert facets["update"]["enabled"] is True  # no switch of these tools is about a telemetry configuration
+    (state,) = [n for n in facets["native"] if n["where"] == switch.variable]
+    assert (state["value"], state["effect"]) == (str(switch.off), "off")
+    assert product in data["drift"]  # our settings enable it, the tool's own switch is off: say so
+
+
+@pytest.mark.parametrize("product", [p for p in TOOLS if _env_switch(p).on is not None])
+def test_check_reports_a_tool_on_when_its_variable_says_on(product: str, inprocess: Telemetry,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = _env_switch(product)
+    monkeypatch.setenv(switch.variable, str(switch.on))
+    assert not PRODUCT_READS_OFF[product](str(switch.on))
+    data = json.loads(inprocess("check", "--json").stdout)
+    assert data["products"][product]["collection"]["enabled"] is True
+    assert product not in data["drift"]
+
+
+def _bash_env(script: str, **extra: str) -> dict[str, str]:
+    """The environment a new bash has after ``script``, with the installed ``telemetry`` on PATH."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           **extra}
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
+    return {name: value for name, value in pairs}
+
+
+def test_after_disable_a_new_shell_gives_every_tool_a_value_it_reads_as_off(inprocess: Telemetry) -> None:
+    before = _bash_env('eval "$(telemetry shell-init bash)"')
+    assert [t for t in TOOLS if _env_switch(t).variable in before] == []
+    assert inprocess("disable").exit_code == 0
+    after = _bash_env('eval "$(telemetry shell-init bash)"')
+    for product in TOOLS:
+        variable = _env_switch(product).variable
+        assert variable in after, f"{product}: {variable} missing after disable"
+        assert PRODUCT_READS_OFF[product](after[variable]), f"{product} reads {variable}={after[variable]} as on"
+
+
+def test_do_not_track_at_shell_start_reaches_every_tool(inprocess: Telemetry) -> None:
+    assert inprocess("enable").exit_code == 0  # the environment files exist, nothing disabled
+    shell = _bash_env('eval "$(telemetry shell-init bash)"', DO_NOT_TRACK="1")
+    for product in TOOLS:
+        variable = _env_switch(product).variable
+        assert variable in shell, f"{product}: DO_NOT_TRACK did not reach {variable}"
+        assert PRODUCT_READS_OFF[product](shell[variable])
+
+
+def _astro_reads_off(config: Path) -> bool:
+    """Astro's own rule (packages/telemetry/src/index.ts isDisabled): the global config's
+    telemetry.enabled must be exactly false (the variable is not set here)."""
+    if not config.exists():
+        return False
+    return json.loads(config.read_text()).get("telemetry", {}).get("enabled") is False
+
+
+def test_disable_and_enable_reach_astros_config_file_keeping_the_rest(inprocess: Telemetry, isolation: Env) -> None:
+    config = isolation.home / ".config" / "astro" / "config.json"
+    config.parent.mkdir(parents=True)
+    original = '{\n\t"telemetry": {\n\t\t"notifiedAt": "1700000000000",\n\t\t"anonymousId": "abc"\n\t}\n}'
+    config.write_text(original)  # what Astro writes after its first-run notice
+    assert not _astro_reads_off(config)
+    assert inprocess("disable", "-p", "astro").exit_code == 0
+    assert _astro_reads_off(config)
+    assert json.loads(config.read_text())["telemetry"]["anonymousId"] == "abc"
+    data = json.loads(inprocess("check", "--json").stdout)
+    (state,) = [n for n in data["products"]["astro"]["native"] if n["kind"] == "config-file"]
+    assert state["effect"] == "off"
+    assert inprocess("enable", "-p", "astro").exit_code == 0
+    assert not _astro_reads_off(config)
+    assert json.loads(config.read_text())["telemetry"]["notifiedAt"] == "1700000000000"
