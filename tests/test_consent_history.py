@@ -144,3 +144,13 @@ def test_check_imports_none_of_the_consent_machinery(isolation: Env) -> None:
             "print(sorted(m for m in mods if m in sys.modules), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_the_products_own_switches_are_in_the_line(inprocess: Telemetry, isolation: Env) -> None:
+    out = inprocess("disable", "-p", "piperider")
+    assert out.exit_code == 0, out.stderr
+    [line] = json.loads(inprocess("check", "--history", "--json").stdout)
+    assert line["product"] == "piperider"
+    assert [(n["product"], n["kind"], n["action"], n["value"]) for n in line["native"]] == [
+        ("piperider", "config-file", "set", "false")]
+    assert "~/.piperider/profile.yml" in line["native"][0]["where"] and line["native"][0]["done"] is True
