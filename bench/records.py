@@ -2,7 +2,8 @@
 
 Run: python bench/records.py [--records 100000]
 
-Prints a table: one record written by a warm Recorder vs a plain atomic write; import of
+Prints a table: one record written by a warm Recorder vs a plain atomic write, on disk and on
+tmpfs (/dev/shm: create + write + rename of the same JSON by hand); import of
 the library vs bare Python; `telemetry inspect` (first page) over N pending vs
 `telemetry check` and vs listing+sorting N names; `purge --all` vs raw unlink; peak
 memory of `inspect --all --json`. All commands run with the interpreter of the install.
@@ -16,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,6 +80,36 @@ def main() -> None:
     assert rec.problem is None, rec.problem
     rows.append(("one record written (warm Recorder)", f"{record_us:.1f} us",
                  f"plain atomic write {floor_us:.1f} us", f"{record_us / floor_us:.2f}x"))
+
+    # -- one record on a memory file system: the Python work, without the disk's drift ----
+    shm = Path(tempfile.mkdtemp(prefix="tg-bench-", dir="/dev/shm")) if os.path.isdir("/dev/shm") else None
+    if shm is not None:
+        xdg = {f"XDG_{k}_HOME": str(shm / k.lower()) for k in ("CONFIG", "STATE", "CACHE", "DATA")}
+        mem = Recorder("benchprod", "1.0.0", environ={**env, **xdg})
+        assert mem.enabled, mem.problem
+        first = mem.record("count", category="performance", metrics=metrics)
+        same_json = (shm / "state" / "tenx" / "telemetry" / "spool" / "pending" / "benchprod"
+                     / f"{first}.json").read_bytes()
+        (shm / "floor" / "tmp").mkdir(parents=True)
+        (shm / "floor" / "new").mkdir()
+        floor_tmp, floor_new = str(shm / "floor" / "tmp"), str(shm / "floor" / "new")
+
+        def by_hand() -> None:  # create + write + rename of the same JSON, nothing else
+            name = f"{next(counter)}.json"
+            fd = os.open(os.path.join(floor_tmp, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, same_json)
+            os.close(fd)
+            os.rename(os.path.join(floor_tmp, name), os.path.join(floor_new, name))
+
+        hand_times, mem_times = [], []
+        for _ in range(6):
+            hand_times.append(per_call_us(by_hand, 500))
+            mem_times.append(per_call_us(lambda: mem.record("count", category="performance", metrics=metrics), 500))
+        hand_us, mem_us = statistics.median(hand_times), statistics.median(mem_times)
+        assert mem.problem is None, mem.problem
+        rows.append(("one record on tmpfs (/dev/shm)", f"{mem_us:.1f} us",
+                     f"create + rename by hand {hand_us:.1f} us", f"{mem_us / hand_us:.2f}x"))
+        shutil.rmtree(shm)
 
     # -- one record at the bound: the oldest dropped for each new one -----------------
     settings = Path(home) / ".config" / "tenx" / "telemetry" / "settings.toml"
