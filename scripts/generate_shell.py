@@ -233,17 +233,23 @@ SECTIONS: dict[str, Section] = {
     ]),
     "EXIT STATUS": Section("", [
         ("0", "Success."),
-        ("1", "check FACET --quiet: the facet is disabled; also an unexpected internal error."),
-        ("2", "Usage error."),
+        ("1", "check FACET --quiet: the facet is disabled."),
+        ("2", "Usage error: also options that cannot go together, a value such as --timeout nan or --since 3x, "
+         "an argument that is neither a record id nor a path."),
         ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
          "or send found no endpoint for a product."),
-        ("4", "Permission denied; also send ID refused by a layer above the user's own settings (nothing sent); "
+        ("4", "Permission denied, or a read-only file system; also send ID refused by a layer above the "
+         "user's own settings (nothing sent); "
          "or a settings, spool, cache or system directory that another user could change, refused (the "
          "message names it and the chmod go-w that fixes it)."),
-        ("5", "send or update did not complete: records remain pending or were rejected."),
-        ("74", "send: a collector accepted records (removed from the spool, never sent again) but the audit "
-         "log could not be written; sending stopped."),
+        ("5", "send did not complete: records remain pending or were rejected."),
+        ("6", "update could not download a product's configuration (nothing else changed)."),
+        ("70", "Internal error (a bug; TELEMETRY_DEBUG=1 shows the traceback)."),
+        ("74", "A write failed: no space left on the device; or, for send, a collector accepted records "
+         "(removed from the spool, never sent again) but the audit log could not be written; sending stopped."),
         ("130", "Interrupted."),
+        ("141", "stdout was closed by its reader (telemetry inspect --json | head): nothing more is printed, as "
+         "for a process killed by SIGPIPE."),
     ]),
 }
 

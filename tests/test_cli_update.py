@@ -100,10 +100,10 @@ def test_an_invalid_configuration_is_not_written(telemetry: Telemetry, isolation
 
 
 @pytest.mark.script
-def test_a_failed_download_exits_5(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
+def test_a_failed_download_exits_6(telemetry: Telemetry, isolation: Env, collector: Collector) -> None:
     _manifest(isolation, collector.url + "/missing.json")
     out = telemetry("update")
-    assert out.exit_code == 5 and "HTTP 404" in out.stderr and not _cache(isolation).exists()
+    assert out.exit_code == 6 and "HTTP 404" in out.stderr and not _cache(isolation).exists()
 
 
 def test_plain_http_to_another_host_is_refused(telemetry: Telemetry, isolation: Env) -> None:

@@ -2,7 +2,7 @@
 
 The tree::
 
-    TelemetryError                 exit 1 when raised bare (never, in practice)
+    TelemetryError                70  when raised bare (a bug: never, in practice)
     +-- UsageError                 2  the command line asks for something impossible
     +-- InvalidFileError           3  a settings, manifest or record file is malformed
     +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
@@ -10,9 +10,14 @@ The tree::
     +-- PermissionDenied           4  a file or directory may not be written
     |   +-- UnsafePermissions      4  another user could change a directory we would trust
     +-- UploadIncomplete           5  records remain pending or were rejected
+    +-- UpdateIncomplete           6  update could not download (or store) a configuration
+    +-- NoSpace                   74  a write failed: the disk (or the quota) is full
     +-- AuditFailed               74  records were delivered, but the audit log could not be written
 
-The CLI translates them once, in ``cli.main``, into one or two lines on stderr.
+The CLI translates them once, in ``cli.app.GateGroup``, into one or two lines on stderr; there
+too, ENOSPC becomes 74 and EROFS 4 (one line each), any other exception is an internal error
+(70, EX_SOFTWARE), and a closed stdout (``inspect --json | head``) ends quietly with 141, as a
+process killed by SIGPIPE does.
 """
 
 from __future__ import annotations
@@ -28,14 +33,18 @@ class ExitCode(IntEnum):
     INVALID_FILE = 3
     PERMISSION = 4
     UPLOAD_INCOMPLETE = 5
+    UPDATE_INCOMPLETE = 6
+    SOFTWARE = 70  # sysexits EX_SOFTWARE: an internal error (a bug)
     AUDIT_FAILED = 74  # sysexits EX_IOERR
+    IO_ERROR = 74  # the same code: a write failed (a full disk), not the user's input
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away
 
 
 class TelemetryError(Exception):
     """Base of every error the command reports; ``hint`` is an optional second line."""
 
-    exit_code: ExitCode = ExitCode.DISABLED
+    exit_code: ExitCode = ExitCode.SOFTWARE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -85,6 +94,18 @@ class UnsafePermissions(PermissionDenied):
 
 class UploadIncomplete(TelemetryError):
     exit_code = ExitCode.UPLOAD_INCOMPLETE
+
+
+class UpdateIncomplete(TelemetryError):
+    """``update`` could not download a product's configuration (nothing else changed)."""
+
+    exit_code = ExitCode.UPDATE_INCOMPLETE
+
+
+class NoSpace(TelemetryError):
+    """A write failed because the file system (or the user's quota) is full."""
+
+    exit_code = ExitCode.IO_ERROR
 
 
 class AuditFailed(TelemetryError):

@@ -55,17 +55,49 @@ class GateGroup(TyperGroup):
             _fail(exc.message, exc.hint, int(exc.exit_code))
         except KeyboardInterrupt:
             _fail("interrupted", None, int(ExitCode.INTERRUPTED))
+        except BrokenPipeError:  # `telemetry inspect --json | head`: the reader has all it wants
+            _quiet_stdout()
+            raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
         except PermissionError as exc:
             if os.environ.get("TELEMETRY_DEBUG") == "1":
                 raise
             _fail(f"{exc.filename or 'a file'}: permission denied", None, int(ExitCode.PERMISSION))
         except (typer.Exit, typer.Abort):
             raise
+        except OSError as exc:
+            if os.environ.get("TELEMETRY_DEBUG") == "1":
+                raise
+            _os_error(exc)
         except Exception as exc:  # the last line of defence: a person never sees a traceback
             if os.environ.get("TELEMETRY_DEBUG") == "1" or _is_click_exception(exc):
                 raise
             _fail(f"internal error: {type(exc).__name__}: {exc}",
-                  "run again with TELEMETRY_DEBUG=1 to see the traceback", 1)
+                  "run again with TELEMETRY_DEBUG=1 to see the traceback", int(ExitCode.SOFTWARE))
+
+
+def _os_error(exc: OSError) -> NoReturn:
+    """One line for what the system refused: a full disk (74), a read-only file system (4),
+    any other I/O failure (74); never a traceback."""
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        _fail(f"no space left on the device{where}", "free some space and run again; nothing was "
+              "left half-written", int(ExitCode.IO_ERROR))
+    if exc.errno == errno.EROFS:
+        _fail(f"read-only file system{where}", "the spool and settings must be on a writable file system",
+              int(ExitCode.PERMISSION))
+    _fail(f"{exc.strerror or type(exc).__name__}{where}", None, int(ExitCode.IO_ERROR))
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests in-process)
+        pass
 
 
 def _is_click_exception(exc: Exception) -> bool:
@@ -226,15 +258,17 @@ def disable(
     _switch(ctx, False, facet, product, system, dry_run)
 
 
-def _age(value: str | None) -> float | None:
-    """``30s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds."""
+def _age(value: str | None, option: str = "--since") -> float | None:
+    """``30s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds; a usage error names ``option``."""
     if value is None:
         return None
     import re
 
+    from telemetry_gate.errors import UsageError
+
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", value)
     if not match:
-        raise typer.BadParameter(f"{value!r} is not an age like 30m, 12h, 7d or 2w")
+        raise UsageError(f"{option}: {value!r} is not an age like 30m, 12h, 7d or 2w")
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
 
 
@@ -251,7 +285,8 @@ def inspect(
         help="A record id (or unique prefix), or a record file, .jsonl file or folder.")] = None,
     product: ProductOption = None,
     since: AgeOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N records.")] = 50,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-n", min=1, help="Show at most N records (default 50).")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Show every record (with --json for bulk).")] = False,
     catalog: Annotated[bool, typer.Option("--catalog", help="The fields a product declares it collects.")] = False,
     quarantine: Annotated[bool, typer.Option(
@@ -267,6 +302,11 @@ def inspect(
     from telemetry_gate.cli.render import records as records_view
     from telemetry_gate.cli.render import text
     from telemetry_gate.spool import inspection
+
+    _refuse_together({"ID|PATH": target is not None, "--sent": sent, "--rejected": rejected,
+                      "--catalog": catalog, "--saved": saved, "--limit": limit is not None, "--all": show_all,
+                      "--since": since is not None, "--quarantine": quarantine, "--json": json})
+    limit = 50 if limit is None else limit
 
     if catalog:
         gate = _gate(ctx)
@@ -290,7 +330,7 @@ def inspect(
     gate = _gate(ctx)
     if target is not None:
         entry = inspection.find(gate.spool, target, _product(product))
-        record, data = inspection.load(entry)
+        record, data = inspection.load_one(entry)
         from telemetry_gate.send.payloads import payload
         from telemetry_gate.send.sending import resolve_format
 
@@ -313,6 +353,23 @@ def inspect(
     from telemetry_gate.cli import saved as saved_cli
 
     saved_cli.pointer(gate.paths, _product(product), age)
+
+
+_INSPECT_CONFLICTS = (  # options that would be ignored together: refused, never ignored
+    ("--sent", "--rejected"), ("--sent", "--catalog"), ("--rejected", "--catalog"), ("--saved", "--catalog"),
+    ("--limit", "--all"), ("ID|PATH", "--catalog"), ("ID|PATH", "--sent"), ("ID|PATH", "--rejected"),
+    ("--catalog", "--since"), ("--catalog", "--limit"), ("--catalog", "--all"), ("--catalog", "--quarantine"),
+    ("--quarantine", "--json"), ("ID|PATH", "--quarantine"), ("ID|PATH", "--limit"), ("ID|PATH", "--all"),
+)
+
+
+def _refuse_together(given: dict[str, bool]) -> None:
+    from telemetry_gate.errors import UsageError
+
+    for first, second in _INSPECT_CONFLICTS:
+        if given[first] and given[second]:
+            raise UsageError(f"{first} and {second} cannot be used together",
+                             "'telemetry inspect --help' says what each one shows")
 
 
 def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
@@ -356,15 +413,15 @@ def purge(
     if saved:
         from telemetry_gate.cli import saved as saved_cli
 
-        saved_cli.purge(gate.paths, _product(product), _age(older_than), dry_run, yes,
+        saved_cli.purge(gate.paths, _product(product), _age(older_than, "--older-than"), dry_run, yes,
                         typer.confirm if _interactive() else None)
         if not (sent or rejected):
             return
     if sent:
-        _purge_sent(gate, _product(product), _age(older_than), dry_run, yes)
+        _purge_sent(gate, _product(product), _age(older_than, "--older-than"), dry_run, yes)
         if not rejected:
             return
-    chosen = purging.plan(gate.spool, _product(product), _age(older_than), everything, rejected)
+    chosen = purging.plan(gate.spool, _product(product), _age(older_than, "--older-than"), everything, rejected)
     if chosen.entries and not dry_run and not yes:
         if not _interactive():
             raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
@@ -421,6 +478,10 @@ def send(
     from telemetry_gate.cli.render import sending as sending_view
     from telemetry_gate.send import sending
 
+    if timeout != timeout or timeout == float("inf"):  # nan or inf: typer's min=0.1 lets both through
+        from telemetry_gate.errors import UsageError
+
+        raise UsageError(f"--timeout must be a number of seconds, not {timeout}", "for example --timeout 120")
     if ids:
         _send_chosen(ctx, ids, _product(product), endpoint, fmt.value if fmt else None, timeout, dry_run,
                      rejected, yes, json)
@@ -551,3 +612,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("telemetry: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
+    except SystemExit:
+        try:
+            sys.stdout.flush()  # what is still buffered: its reader may be gone (`| head`)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(int(ExitCode.BROKEN_PIPE))
+        raise

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.errors import ConfigError, UnsafePath, UploadIncomplete, UsageError
+from telemetry_gate.errors import ConfigError, UnsafePath, UpdateIncomplete, UsageError
 from telemetry_gate.fs import atomic_write
 from telemetry_gate.policy.manifests import Manifest
 from telemetry_gate.policy.paths import Paths, is_version
@@ -178,10 +178,10 @@ def _store(paths: Paths, product: str, version: str, body: bytes, downloaded: di
 
 
 def raise_for_outcome(results: list[Updated]) -> None:
-    """Exit 3 for a configuration that is not valid, 5 for a download that did not complete."""
+    """Exit 3 for a configuration that is not valid, 6 for a download that did not complete."""
     invalid = [u for u in results if u.state == "invalid"]
     if invalid:
         raise ConfigError(invalid[0].detail)
     failed = [u for u in results if u.state == "failed"]
     if failed:
-        raise UploadIncomplete(f"could not download the configuration of {', '.join(u.product for u in failed)}")
+        raise UpdateIncomplete(f"could not download the configuration of {', '.join(u.product for u in failed)}")

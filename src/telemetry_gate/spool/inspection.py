@@ -21,6 +21,8 @@ from telemetry_gate.spool import records
 from telemetry_gate.spool.ids import is_id
 from telemetry_gate.spool.store import MAX_RECORD_BYTES, Entry, Spool
 
+_CROCKFORD = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  # the characters of a ULID
+
 
 class Shown(NamedTuple):
     entry: Entry
@@ -52,6 +54,15 @@ def load(entry: Entry) -> tuple[dict[str, Any], bytes]:
     """The record and its exact stored bytes."""
     data = Spool.read(entry.file)
     return records.loads(data, entry.file), data
+
+
+def load_one(entry: Entry) -> tuple[dict[str, Any], bytes]:
+    """``load`` for ``inspect ID``: a malformed record file is an invalid file (exit 3)."""
+    try:
+        return load(entry)
+    except records.RecordError as exc:
+        raise InvalidFileError(entry.path, str(exc).removeprefix(entry.file).lstrip(": "),
+                               hint="'telemetry inspect --quarantine' moves it aside") from exc
 
 
 def page(spool: Spool, product: str | None, since: float | None, limit: int | None,
@@ -107,6 +118,9 @@ def find(spool: Spool, prefix: str, product: str | None = None) -> Entry:
     wanted = prefix.strip().upper()
     if not wanted:
         raise UsageError("give a record id (or a unique prefix of one)")
+    if len(wanted) > 26 or not all(c in _CROCKFORD for c in wanted):
+        raise UsageError(f"{prefix!r} is not a record id (nor an existing file)",
+                         "a record id is 26 characters of 0-9 and A-Z; 'telemetry inspect' lists them")
     matches = [e for base in (spool.pending, spool.rejected)
                for e in spool.entries(product, base) if e.id.startswith(wanted)]
     if not matches:
