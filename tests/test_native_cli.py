@@ -199,7 +199,7 @@ def test_dry_run_writes_nothing(inprocess: Telemetry, isolation: Env) -> None:
 
 
 def test_system_disable_writes_what_cellranger_reads_system_wide(inprocess: Telemetry, isolation: Env) -> None:
-    env = _install(isolation, "cellranger")
+    env: dict[str, str] = {}  # nothing on PATH: sudo's PATH rarely shows the users' tools
     out = inprocess("disable", "--system", env=env)
     assert out.exit_code == 0, out.stderr
     system = isolation.system_dir
@@ -208,6 +208,10 @@ def test_system_disable_writes_what_cellranger_reads_system_wide(inprocess: Tele
     for name in ("disable_update", "disable_upload"):
         assert stat.S_IMODE((system / name).stat().st_mode) == 0o644
     assert "TENX_DISABLE_TELEMETRY does, from the generated environment files" in out.stderr
+    assert ("piperider: has no system-wide switch of its own; each user's 'telemetry disable' sets "
+            "~/.piperider/profile.yml") in out.stderr
+    profile_d = isolation.system_root / "profile.d" / "telemetry-gate.sh"
+    assert "export TENX_DISABLE_TELEMETRY=1" in profile_d.read_text()  # collection, for every user
     status = _cellranger_status(isolation, isolation.system_root)
     assert status == {"collection": False, "upload": True, "update": True}  # /etc/.../disable is ignored
     check = inprocess("check", "-p", "cellranger", env=env).stdout

@@ -67,7 +67,10 @@ class Applied(NamedTuple):
     errors: tuple[TelemetryError, ...]
 
 
-def affected(gate: Gate, product: str | None) -> list[Manifest]:
+def affected(gate: Gate, product: str | None, system: bool = False) -> list[Manifest]:
+    """The product named; else every manifest with switches of its own that is not a shipped
+    one absent from this machine. ``system``: every one (an administrator's PATH, under sudo,
+    rarely shows the tools users run, and system-wide switches are the administrator's to set)."""
     from telemetry_gate.native.detect import present
 
     manifests = gate.catalogue.manifests
@@ -76,7 +79,7 @@ def affected(gate: Gate, product: str | None) -> list[Manifest]:
         return [found] if found is not None and found.native else []
     environ = gate.policy.environ
     return [m for _, m in sorted(manifests.items())
-            if m.native and (not m.shipped or present(m, environ))]
+            if m.native and (system or not m.shipped or present(m, environ))]
 
 
 def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | None, system: bool,
@@ -89,7 +92,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     changes: list[Change] = []
     notes: list[str] = []
     errors: list[TelemetryError] = []
-    for manifest in affected(gate, product):
+    for manifest in affected(gate, product, system):
         switches = [s for s in manifest.native if s.scope == scope and s.kind != "env"
                     and (s.kind, s.path) not in seen and str(_path(s, environ)) not in skip]
         seen.update((s.kind, s.path) for s in switches)
@@ -149,6 +152,12 @@ def _disable(manifest: Manifest, switches: list[NativeSwitch], readings: dict[Na
         if carriers and switches:
             notes.append(f"{name}: no {scope} file switches {facet} off; {carriers[0]} does, "
                          "from the generated environment files")
+        elif scope == "system" and not any(s.scope == "system" or s.kind == "env" for s in manifest.native) \
+                and facet == next(f for f in FACET_NAMES if f in wanted - covered):
+            # the profile.d file carries every env switch; a product with file switches only has none
+            where = ", ".join(sorted(s.path for s in manifest.native))
+            notes.append(f"{name}: has no system-wide switch of its own; each user's "
+                         f"'telemetry disable' sets {where}")
     return to_off, []
 
 
