@@ -154,3 +154,15 @@ def test_the_products_own_switches_are_in_the_line(inprocess: Telemetry, isolati
     assert [(n["product"], n["kind"], n["action"], n["value"]) for n in line["native"]] == [
         ("piperider", "config-file", "set", "false")]
     assert "~/.piperider/profile.yml" in line["native"][0]["where"] and line["native"][0]["done"] is True
+
+
+def test_a_flag_made_by_hand_still_says_since_when_and_whose(inprocess: Telemetry, isolation: Env) -> None:
+    isolation.system_dir.mkdir(parents=True)
+    flag = isolation.system_dir / "disable_upload"
+    flag.touch()  # sudo touch: no history line
+    os.utime(flag, (1764086400, 1764086400))
+    out = inprocess("check", "--history")
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    assert (f"Now: {flag} exists since 2025-11-25T16:00:00.000Z (owner {owner}, uid {os.getuid()}): "
+            "system policy for every user") in out.stdout
+    assert "No consent change is recorded yet" in out.stdout

@@ -205,7 +205,7 @@ def _history(ctx: typer.Context, facet: str | None, product: str | None, json: b
     if json:
         text.print_json(found.entries)
     else:
-        status_view.history(found.entries)
+        status_view.history(found.entries, found.flags)
     for warning in found.warnings:
         text.message(f"warning: {warning}")
 

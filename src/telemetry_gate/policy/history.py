@@ -143,6 +143,29 @@ def _append(path: Path, data: bytes, shared: bool) -> None:
 class History(NamedTuple):
     entries: list[dict[str, Any]]  # newest first; each carries "file": where it was read
     warnings: list[str]
+    flags: list[dict[str, Any]] = []  # the system flag files present now: path, since, owner
+
+
+def system_flags(paths: Paths) -> list[dict[str, Any]]:
+    """The administrator's flag files as they are now, with their time and owner: the answer
+    to "since when, and who" even for a flag made by hand (``sudo touch``), outside the history."""
+    from telemetry_gate.policy.paths import FLAG_FILES
+
+    found = []
+    for name in FLAG_FILES:
+        path = paths.system_flag(name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        try:
+            import pwd
+
+            owner = pwd.getpwuid(st.st_uid).pw_name
+        except (ImportError, KeyError):
+            owner = str(st.st_uid)
+        found.append({"path": str(path), "since": _rfc3339(st.st_mtime), "owner": owner, "uid": st.st_uid})
+    return found
 
 
 def read(paths: Paths, facet: str | None = None, product: str | None = None) -> History:
@@ -181,7 +204,7 @@ def read(paths: Paths, facet: str | None = None, product: str | None = None) -> 
                 continue
             entries.append((item["time"], number, {**item, "file": str(path)}))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
-    return History([e for _, _, e in entries], warnings)
+    return History([e for _, _, e in entries], warnings, system_flags(paths))
 
 
 def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,

@@ -107,10 +107,14 @@ def switched(result: SwitchResult) -> None:
         message(f"{result.pending} {records} still pending; 'telemetry purge' deletes them.")
 
 
-def history(entries: list[dict[str, Any]]) -> None:
-    """``check --history``: one line per change, newest first."""
-    from telemetry_gate.cli.render.text import escape
-
+def history(entries: list[dict[str, Any]], flags: list[dict[str, Any]] | None = None) -> None:
+    """``check --history``: the system flags in force now (since when, whose), then one line
+    per change, newest first."""
+    for flag in flags or ():
+        sys.stdout.write(f"Now: {escape(flag['path'])} exists since {flag['since']} (owner {flag['owner']}, "
+                         f"uid {flag['uid']}): system policy for every user\n")
+    if flags:
+        sys.stdout.write("\n")
     if not entries:
         sys.stdout.write("No consent change is recorded yet ('telemetry enable' / 'disable' record them).\n")
         return
