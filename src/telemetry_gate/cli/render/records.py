@@ -24,18 +24,12 @@ def pending_table(page: Any) -> None:
     if not page.rows:
         sys.stdout.write("No pending records.\n" if not page.total else "No record could be read.\n")
         return
-    from rich.table import Table
-
-    now = time.time()
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for name, justify in (("ID", "left"), ("PRODUCT", "left"), ("VERSION", "left"), ("EVENT", "left"),
-                          ("CATEGORY", "left"), ("AGE", "right"), ("SIZE", "right")):
-        table.add_column(name, justify=justify, no_wrap=name in ("ID", "AGE", "SIZE"))  # type: ignore[arg-type]
-    for shown in page.rows:
-        record = shown.record
-        table.add_row(shown.entry.id, cell(record["product"]), cell(record["version"]), cell(record["event"]),
-                      cell(record["category"]), human_age(shown.entry.created, now), human_bytes(shown.size))
-    _console().print(table)
+    now = time.time()  # a plain table, not rich's: importing rich.table costs ~20 ms a run
+    rows = [(shown.entry.id, shown.record["product"], shown.record["version"], shown.record["event"],
+             shown.record["category"], human_age(shown.entry.created, now), human_bytes(shown.size))
+            for shown in page.rows]
+    sys.stdout.write(columns([[str(c) for c in row] for row in rows],
+                             ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE"), right=(5, 6)))
     footer = f"{page.total} pending ({human_bytes(page.total_bytes)})"
     if page.more:
         footer += f"; showing {len(page.rows)}, {page.more} more: --limit N, --all, or --json for bulk"

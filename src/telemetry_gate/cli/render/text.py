@@ -36,8 +36,9 @@ def _paint(text: str, code: str, on: bool) -> str:
 
 def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
             indent: int = 0, styles: Sequence[str | None] | None = None,
-            stream: IO[str] | None = None) -> str:
-    """Left-aligned columns, two spaces apart; the last column is not padded; cells escaped."""
+            stream: IO[str] | None = None, right: Sequence[int] = ()) -> str:
+    """Left-aligned columns (those in ``right``: right-aligned), two spaces apart; the last
+    column is not padded unless right-aligned; cells escaped."""
     out = stream or sys.stdout
     colour = colour_enabled(out)
     table = ([list(header)] if header else []) + [[escape(c) for c in r] for r in rows]
@@ -48,7 +49,7 @@ def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
     for n, row in enumerate(table):
         cells = []
         for i, cell in enumerate(row):
-            text = cell.ljust(widths[i]) if i < len(row) - 1 else cell
+            text = cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) if i < len(row) - 1 else cell
             if header and n == 0:
                 text = _paint(text, _BOLD, colour)
             elif styles and styles[i] == "state":
