@@ -215,17 +215,21 @@ def test_sync_says_what_it_writes_and_dry_run_writes_nothing(products: Env, inpr
     snapshot = products.files()
     lines = environment.sync(Gate.open("tenx"), system=False, dry_run=True)
     assert lines == [
-        "would write ~/.config/tenx/telemetry/env.sh: RUBRIX_ENABLE_TELEMETRY=0 STRIPEPY_NO_TELEMETRY=1",
-        "would write ~/.config/tenx/telemetry/env.fish: RUBRIX_ENABLE_TELEMETRY=0 STRIPEPY_NO_TELEMETRY=1",
-        "would write ~/.config/environment.d/60-telemetry-gate.conf: RUBRIX_ENABLE_TELEMETRY=0 "
-        "STRIPEPY_NO_TELEMETRY=1",
+        "would write ~/.config/tenx/telemetry/env.sh: sets RUBRIX_ENABLE_TELEMETRY=0",
+        "would write ~/.config/tenx/telemetry/env.fish: sets RUBRIX_ENABLE_TELEMETRY=0",
+        "would write ~/.config/environment.d/60-telemetry-gate.conf: sets RUBRIX_ENABLE_TELEMETRY=0",
     ]
     assert products.files() == snapshot
-    assert environment.sync(Gate.open("tenx"), system=False, dry_run=False)[0].startswith("wrote ")
+    assert environment.sync(Gate.open("tenx"), system=False, dry_run=False)[0] == \
+        "wrote ~/.config/tenx/telemetry/env.sh: sets RUBRIX_ENABLE_TELEMETRY=0"
+    for name in ("rubrix", "stripepy"):
+        settings.update(Gate.open("tenx").paths.user_settings, name, dict.fromkeys(("collection", "upload"), True))
+    assert environment.sync(Gate.open("tenx"), system=False, dry_run=False)[0] == \
+        "wrote ~/.config/tenx/telemetry/env.sh: no longer sets RUBRIX_ENABLE_TELEMETRY, STRIPEPY_NO_TELEMETRY"
+    inprocess("disable", "-p", "rubrix")
     conf = environment.environment_d(Gate.open("tenx").paths).read_text().splitlines()
     assert [line for line in conf if not line.startswith("#")] == [
-        "RUBRIX_ENABLE_TELEMETRY=0", "STRIPEPY_NO_TELEMETRY=1",
-        "TELEMETRY_GATE_EXPORTED=RUBRIX_ENABLE_TELEMETRY:STRIPEPY_NO_TELEMETRY"]
+        "RUBRIX_ENABLE_TELEMETRY=0", "TELEMETRY_GATE_EXPORTED=RUBRIX_ENABLE_TELEMETRY"]
 
 
 def test_a_file_telemetry_gate_did_not_write_is_never_overwritten(products: Env, inprocess: Telemetry) -> None:
@@ -275,8 +279,9 @@ def test_system_disable_reaches_every_login_shell(products: Env) -> None:
     finally:
         os.umask(0o022)
     profile = products.system_root / "profile.d" / "telemetry-gate.sh"
-    assert len(lines) == 1 and lines[0].startswith(f"wrote {profile}: ")
-    assert {"RUBRIX_ENABLE_TELEMETRY=0", "STRIPEPY_NO_TELEMETRY=1", "TENX_DISABLE_TELEMETRY=1"} <= set(lines[0].split())
+    assert len(lines) == 1 and lines[0].startswith(f"wrote {profile}: sets ")
+    off_line = next(line for line in profile.read_text().splitlines() if line.startswith("# off: "))
+    assert {"RUBRIX_ENABLE_TELEMETRY", "STRIPEPY_NO_TELEMETRY", "TENX_DISABLE_TELEMETRY"} <= set(off_line.split())
     assert stat.S_IMODE(profile.stat().st_mode) == 0o644
     assert stat.S_IMODE(profile.parent.stat().st_mode) == 0o755
     out = shell(["sh", "-c"], f'. "{profile}"; echo "t=${{TENX_DISABLE_TELEMETRY-}}"; {SHOW}')
@@ -353,10 +358,11 @@ def test_disable_system_then_a_login_shell_carries_tenx_disable_telemetry(produc
 def test_disable_and_enable_rewrite_the_user_files(products: Env, telemetry: Telemetry) -> None:
     sh_file = environment.user_sh(Gate.open("tenx").paths)
     out = telemetry("disable", "-p", "stripepy")
-    assert "wrote ~/.config/tenx/telemetry/env.sh: STRIPEPY_NO_TELEMETRY=1" in out.stdout + out.stderr
+    assert "wrote ~/.config/tenx/telemetry/env.sh: sets STRIPEPY_NO_TELEMETRY=1\n" in out.stdout + out.stderr
     assert bash(f'. "{sh_file}"; {SHOW}') == "s=1 r=unset\n"
     out = telemetry("enable", "-p", "stripepy", "--dry-run")
     assert "would write ~/.config/tenx/telemetry/env.sh" in out.stdout + out.stderr
     assert bash(f'. "{sh_file}"; {SHOW}') == "s=1 r=unset\n"
-    telemetry("enable", "-p", "stripepy")
+    out = telemetry("enable", "-p", "stripepy")
+    assert "wrote ~/.config/tenx/telemetry/env.sh: no longer sets STRIPEPY_NO_TELEMETRY\n" in out.stdout + out.stderr
     assert bash(f'. "{sh_file}"; {SHOW}') == "s=unset r=unset\n"

@@ -44,7 +44,7 @@ SYSTEM_MARKER = "TELEMETRY_GATE_SYSTEM_EXPORTED"
 SYSTEM_FILE_MODE = 0o644  # every user's login shell reads it
 SYSTEM_DIR_MODE = 0o755
 ENVIRONMENT_D_PREFIX = "60"
-SHELLS = ("bash", "zsh", "fish", "sh")
+OFF_LINE = "off: "  # the header line naming what the file turns off (read back for the next message)
 
 
 class Generated(NamedTuple):
@@ -171,14 +171,15 @@ def exports(gate: Gate, system: bool, notes: list[str]) -> list[Export]:
 
 # -- the files --------------------------------------------------------------------------------
 
-def _header(paths: Paths, what: str) -> list[str]:
+def _header(paths: Paths, what: str, off: Sequence[Export]) -> list[str]:
     from telemetry_gate._version import __version__
 
     return [
         f"{GENERATED} {__version__} (telemetry_gate.native.environment), vendor {paths.vendor}:",
         "do not edit; `telemetry enable` and `telemetry disable` rewrite it from the settings and",
         "the system policy. It sets each product's own off-switch that the policy turns off,",
-        f"{what}",
+        what,
+        f"{OFF_LINE}{' '.join(e.variable for e in off) or '(none)'}",
     ]
 
 
@@ -189,21 +190,22 @@ def plan(gate: Gate, system: bool, notes: list[str] | None = None) -> list[Gener
     off = tuple(e for e in found if e.off)
     paths = gate.paths
     if system:
-        head = _header(paths, "and every one of them when DO_NOT_TRACK is set. Every login shell reads it.")
+        head = _header(paths, "and every one of them when DO_NOT_TRACK is set. Every login shell reads it.", off)
         return [Generated(profile_d(paths), shellcode.posix(found, head, SYSTEM_MARKER), SYSTEM_FILE_MODE, off, ())]
     dnt = "and every one of them when DO_NOT_TRACK is set as the shell starts."
-    sh_head = _header(paths, dnt) + ["Loaded by the line `telemetry shell-init bash` (or zsh) prints."]
-    fish_head = _header(paths, dnt) + ["Loaded by the line `telemetry shell-init fish` prints."]
-    env_text, skipped = shellcode.environment_d(
-        found, _header(paths, "for the services and programs of your desktop session (systemd environment.d)."),
-        USER_MARKER)
+    sh_head = _header(paths, dnt, off) + ["Loaded by the line `telemetry shell-init bash` (or zsh) prints."]
+    fish_head = _header(paths, dnt, off) + ["Loaded by the line `telemetry shell-init fish` prints."]
+    skipped = tuple(e.variable for e in off if not shellcode.plain(e.value))
+    plain_off = tuple(e for e in off if e.variable not in skipped)
+    env_text, _ = shellcode.environment_d(
+        found, _header(paths, "for the services and programs of your desktop session (systemd environment.d).",
+                       plain_off), USER_MARKER)
     notes.extend(f"{display(environment_d(paths))}: left out {name} (its value is not plain text)"
                  for name in skipped)
     return [
         Generated(user_sh(paths), shellcode.posix(found, sh_head, USER_MARKER), 0o600, off, ()),
         Generated(user_fish(paths), shellcode.fish(found, fish_head, USER_MARKER), 0o600, off, ()),
-        Generated(environment_d(paths), env_text, 0o600, tuple(e for e in off if e.variable not in skipped),
-                  tuple(skipped)),
+        Generated(environment_d(paths), env_text, 0o600, plain_off, skipped),
     ]
 
 
@@ -224,11 +226,34 @@ def _current(path: Path) -> tuple[bytes, int] | None:
     return data, mode
 
 
-def _summary(generated: Generated) -> str:
-    if not generated.exports:
-        return "no switch off (only DO_NOT_TRACK sets them)" if generated.path.suffix != ".conf" \
-            else "no switch off"
-    return " ".join(shown(e.variable, e.value) for e in generated.exports)
+def _previously_off(data: bytes | None) -> set[str] | None:
+    """The variables an earlier version of the file turned off (``None``: no such file, or one
+    written before it said so)."""
+    if data is None:
+        return None
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith(f"# {OFF_LINE}"):
+            return set(line[len(OFF_LINE) + 2:].split()) - {"(none)"}
+    return None
+
+
+def _listed(items: Sequence[str], limit: int = 6) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _summary(generated: Generated, before: set[str] | None) -> str:
+    """What changed for a person: the switches the file now sets, or no longer sets."""
+    now = {e.variable for e in generated.exports}
+    added = [shown(e.variable, e.value) for e in generated.exports if before is None or e.variable not in before]
+    removed = sorted((before or set()) - now)
+    parts = [f"sets {_listed(added)}"] if added else []
+    parts += [f"no longer sets {_listed(removed)}"] if removed else []
+    if parts:
+        return "; ".join(parts)
+    if now:
+        return f"sets the same {len(now)} switches"  # rewritten for another reason (a new version, a mode)
+    return "no switch off" + (" (only DO_NOT_TRACK sets them)" if generated.path.suffix != ".conf" else "")
 
 
 def sync(gate: Gate, *, system: bool, dry_run: bool) -> list[str]:
@@ -238,9 +263,11 @@ def sync(gate: Gate, *, system: bool, dry_run: bool) -> list[str]:
     lines: list[str] = []
     for generated in plan(gate, system, notes):
         data = generated.text.encode()
-        if _current(generated.path) == (data, generated.mode):
+        current = _current(generated.path)
+        if current == (data, generated.mode):
             continue
-        lines.append(f"{'would write' if dry_run else 'wrote'} {display(generated.path)}: {_summary(generated)}")
+        summary = _summary(generated, _previously_off(current[0] if current else None))
+        lines.append(f"{'would write' if dry_run else 'wrote'} {display(generated.path)}: {summary}")
         if dry_run:
             continue
         if system:
