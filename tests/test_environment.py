@@ -184,12 +184,12 @@ def test_the_line_in_an_rc_file_does_nothing_when_the_file_is_gone(products: Env
 # -- the files -------------------------------------------------------------------------------------
 
 def test_files_are_private_generated_and_rewritten_only_on_change(products: Env) -> None:
-    os.umask(0)
+    previous = os.umask(0)
     try:
         gate = Gate.open("tenx")
         first = environment.sync(gate, system=False, dry_run=False)
     finally:
-        os.umask(0o022)
+        os.umask(previous)
     files = [environment.user_sh(gate.paths), environment.user_fish(gate.paths), environment.environment_d(gate.paths)]
     assert environment.environment_d(gate.paths) == products.home / ".config/environment.d/60-telemetry-gate.conf"
     assert [line.split(":")[0] for line in first] == [
@@ -273,11 +273,11 @@ source = "https://example.org/evil"
 def test_system_disable_reaches_every_login_shell(products: Env) -> None:
     (products.system_dir).mkdir(parents=True)
     (products.system_dir / "disable").touch()
-    os.umask(0o077)
+    previous = os.umask(0o077)
     try:
         lines = environment.sync(Gate.open("tenx"), system=True, dry_run=False)
     finally:
-        os.umask(0o022)
+        os.umask(previous)
     profile = products.system_root / "profile.d" / "telemetry-gate.sh"
     assert len(lines) == 1 and lines[0].startswith(f"wrote {profile}: sets ")
     off_line = next(line for line in profile.read_text().splitlines() if line.startswith("# off: "))
