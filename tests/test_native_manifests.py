@@ -152,3 +152,16 @@ def test_check_lists_a_shipped_product_only_when_it_is_present(inprocess: Teleme
     listed = json.loads(inprocess("check", "--json", env={"PATH": str(bin_dir)}).stdout)["products"]
     assert {"piperider", "stripepy"} <= set(listed) and "rubrix" not in listed
 
+
+
+def test_a_tool_beside_this_interpreter_counts_as_installed(isolation: Env) -> None:
+    """A product pip-installed into telemetry-gate's own (not activated) virtual environment."""
+    import sys
+
+    from telemetry_gate.native import detect
+    from telemetry_gate.native.model import Detect
+
+    here = Path(sys.executable).parent
+    assert detect.installed(Detect(executables=("telemetry",)), {"PATH": ""}) == (here / "telemetry").exists()
+    assert not detect.installed(Detect(executables=("no-such-tool-here",)), {"PATH": ""})
+    assert detect.installed(Detect(distributions=("Telemetry_Gate",)), {})  # names compare normalised

@@ -24,7 +24,8 @@ _NORMAL = r"[-_.]+"  # compiled on first use (only for [detect] distributions)
 
 
 def installed(detect: Detect, environ: Mapping[str, str]) -> bool:
-    """Any declared executable on ``PATH``, distribution on ``sys.path`` or path that exists."""
+    """Any declared executable on ``PATH`` (or beside this interpreter), distribution on
+    ``sys.path`` or path that exists."""
     if detect.executables and _on_path(detect.executables, environ.get("PATH", "")):
         return True
     if detect.distributions and _normal_names(detect.distributions) & _distributions(tuple(sys.path)):
@@ -59,7 +60,11 @@ def _on_path(names: tuple[str, ...], path: str) -> bool:
 
 @functools.cache
 def _directories(path: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(d.rstrip("/") + "/" for d in path.split(os.pathsep) if d))
+    """``PATH``'s directories, then the one holding this interpreter: a tool installed in the same
+    virtual environment as telemetry-gate counts even when that environment is not activated."""
+    here = os.path.dirname(sys.executable)
+    found = [d for d in path.split(os.pathsep) if d] + ([here] if here else [])
+    return tuple(dict.fromkeys(d.rstrip("/") + "/" for d in found))
 
 
 def _normal_names(names: tuple[str, ...]) -> set[str]:
