@@ -12,6 +12,9 @@ OWNERS = {
     "rich": {"cli/render/text.py", "cli/render/records.py", "cli/render/sending.py"},
     "httpx": {"send/upload.py"},
     "typer": {"cli/app.py", "cli/completion.py"},
+    "tomli_w": set(),
+    "tomlkit": {"policy/settings.py", "native/edit.py"},
+    "ruamel": {"native/edit.py", "native/state.py"},
 }
 
 
