@@ -16,6 +16,8 @@ FAKE = """\
 [product]
 name = "fakeprod"
 description = "A product made up for the test"
+homepage = "https://example.org/fakeprod"
+limits = ["Crash reports are sent whatever the switches say"]
 
 [detect]
 executables = ["fakeprod"]
@@ -65,8 +67,11 @@ def test_json_keys_are_a_contract(fake: Env, telemetry: Telemetry) -> None:
     data = json.loads(out.stdout)
     assert set(data) == {"products", "errors"}
     product = next(p for p in data["products"] if p["name"] == "fakeprod")
-    assert set(product) == {"name", "description", "manifest", "installed", "switches"}
+    assert set(product) == {"name", "description", "manifest", "installed", "homepage", "telemetry_docs", "limits",
+                            "switches"}
     assert product["description"] == "A product made up for the test"
+    assert (product["homepage"], product["telemetry_docs"], product["limits"]) == (
+        "https://example.org/fakeprod", "", ["Crash reports are sent whatever the switches say"])
     assert product["manifest"] == str(products_d(fake) / "fakeprod.toml")
     assert [set(s) for s in product["switches"]] == [
         {"kind", "where", "scope", "facets", "state", "covers", "source", "note"}] * 2

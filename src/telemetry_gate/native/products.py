@@ -40,6 +40,9 @@ class Product(NamedTuple):
     manifest: str  # where the manifest came from
     installed: bool
     switches: tuple[SwitchState, ...]
+    homepage: str = ""
+    telemetry_docs: str = ""
+    limits: tuple[str, ...] = ()  # what no switch stops
 
 
 class Listing(NamedTuple):
@@ -66,7 +69,7 @@ def listing(gate: Gate, environ: Mapping[str, str] | None = None) -> Listing:
         manifest = gate.catalogue.manifests[name]
         switches = tuple(SwitchState(s, s.where(env), state(s, env)) for s in manifest.native)
         products.append(Product(name, manifest.description, manifest.source, installed(manifest.detect, env),
-                                switches))
+                                switches, manifest.homepage, manifest.telemetry_docs, manifest.limits))
     errors = tuple(error.message for error in gate.catalogue.errors.values())
     return Listing(tuple(products), errors)
 
@@ -80,6 +83,9 @@ def as_json(result: Listing) -> dict[str, Any]:
                 "description": p.description,
                 "manifest": p.manifest,
                 "installed": p.installed,
+                "homepage": p.homepage,
+                "telemetry_docs": p.telemetry_docs,
+                "limits": list(p.limits),
                 "switches": [
                     {
                         "kind": s.switch.kind,
