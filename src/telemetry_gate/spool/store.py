@@ -216,8 +216,7 @@ class Spool:
         kept as (path, size), oldest first: the next to go, so a writer at the bound can drop
         them one by one without scanning the directory again). The paths it unlinked are added
         to ``gone``."""
-        files = sorted(((e.name, e.stat(follow_symlinks=False).st_size, e.path)
-                        for e in self.scan(product)), reverse=True)  # newest first
+        files = sorted(_sized(self.scan(product)), reverse=True)  # newest first
         kept = size = 0
         doomed: list[str] = []
         survivors: list[tuple[str, int]] = []
@@ -295,6 +294,15 @@ class Spool:
                 continue
             return target
         raise FileExistsError(errno.EEXIST, "too many quarantined files of this name", str(target_dir / path.name))
+
+
+def _sized(entries: Iterable[os.DirEntry[str]]) -> Iterator[tuple[str, int, str]]:
+    """(name, size, path) of each entry still there: a writer beside us may drop one meanwhile."""
+    for entry in entries:
+        try:
+            yield entry.name, entry.stat(follow_symlinks=False).st_size, entry.path
+        except FileNotFoundError:
+            continue
 
 
 def _publish(source: str, target: str | Path) -> None:
