@@ -310,6 +310,8 @@ def inspect(
 
     if catalog:
         gate = _gate(ctx)
+        for warning in inspection.catalogue_warnings(gate):
+            text.message(f"warning: {warning}")
         manifests = inspection.catalogue(gate.catalogue, gate.paths, _product(product))
         records_view.catalogue(manifests, json, inspection.switched_off(gate, manifests))
         return

@@ -35,6 +35,18 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+# The keys each table of a manifest knows, in one place: a new key is added here (and read in
+# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: native/model.py.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"product", "fields", "native", "detect"}),
+    "product": frozenset({"name", "description", "version", "endpoint", "format", "config_url", "strict", "env",
+                          "homepage", "telemetry_docs", "limits", "default", "privacy_url", "retention",
+                          "contact", "notice"}),
+    "product.env": frozenset({"name", "kind", "facets"}),
+    "fields.*": frozenset({"category", "description", "example"}),
+}
+
+
 class Field(NamedTuple):
     name: str
     category: str
@@ -266,6 +278,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     product = data.get("product")
     if not isinstance(product, dict):
         raise fail("a manifest needs a [product] table", "product")
+    _known_keys(data, fail)
     name = product.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise fail(f"[product] name must be a lower-case name, not {name!r}", "name")
@@ -338,6 +351,28 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
                     homepage=strings["homepage"] or "",
                     telemetry_docs=strings["telemetry_docs"] or "", limits=tuple(limits),
                     native=native, detect=detect)
+
+
+def _known_keys(data: dict[str, Any], fail: Any) -> None:
+    """Refuse a key the manifest's table does not know: a misspelt ``strict`` or ``default`` would
+    otherwise loosen what the product declared, so such a manifest is not used at all (the
+    Recorder collects nothing for its product; ``check`` names the file and line)."""
+    import difflib
+
+    def refuse(table: str, key: str, known: frozenset[str], where: str | None) -> NoReturn:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise fail(f"{table} does not take {key!r}{hint}; an unknown key is refused, never ignored", key, where)
+
+    env, fields = data["product"].get("env"), data.get("fields")
+    tables = [("a manifest", data, "", None), ("[product]", data["product"], "product", "product")]
+    tables += [("[[product.env]]", item, "product.env", None) for item in (env if isinstance(env, list) else [])]
+    tables += [(f"[fields.{name}]", spec, "fields.*", f"fields.{name}")
+               for name, spec in (fields.items() if isinstance(fields, dict) else ())]
+    for title, table, known, where in tables:
+        for key in table if isinstance(table, dict) else ():
+            if key not in KNOWN_KEYS[known]:
+                refuse(title, key, KNOWN_KEYS[known], where)
 
 
 def _native_line(text: str, index: int, key: str) -> int | None:

@@ -36,7 +36,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,),
     "max_records": (int,),
     "max_bytes": (int,),
-}
+}  # the keys of [telemetry] and of each [products.<name>]: add a key here, and only here
+TABLES = ("telemetry", "products")  # the top-level tables; nothing else belongs at the top
+_PRODUCT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # as policy.paths.check_name
 
 
 class Settings(NamedTuple):
@@ -108,13 +110,22 @@ def parse(path: Path, raw: bytes) -> Settings:
 
 
 def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
-    warnings: list[str] = []
+    """Raise for a value of the wrong type; warn (``path:line``) about anything telemetry does not
+    read - a key outside any table, a table it does not know, a product name it cannot be, a key
+    it does not know - which is ignored: an unknown key never loosens anything."""
+    warnings = _strays(path, text, data)
     tables: list[tuple[tuple[str, ...], Any]] = [(("telemetry",), data.get("telemetry"))]
     products = data.get("products")
     if products is not None:
         if not isinstance(products, dict):
             raise InvalidFileError(path, "'products' must be a table", _line_of(text, (), "products"))
-        tables += [(("products", name), table) for name, table in products.items()]
+        for name, table in products.items():
+            if _PRODUCT.fullmatch(name):
+                tables.append((("products", name), table))
+                continue
+            hint = f"; did you mean [products.{name.lower()}]?" if _PRODUCT.fullmatch(name.lower()) else ""
+            warnings.append(f"{_at(path, text, ('products',), name)}: [products.{name}] is ignored: a product "
+                            f"name is lower-case letters, digits, '.', '_' and '-'{hint}")
     for where, table in tables:
         if table is None:
             continue
@@ -124,7 +135,11 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
         for key, value in table.items():
             expected = _TYPES.get(key)
             if expected is None:
-                warnings.append(f"{path}: unknown key {key!r} in [{header}] is ignored")
+                import difflib  # only for a file with a mistake
+
+                close = difflib.get_close_matches(key, list(_TYPES), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                warnings.append(f"{_at(path, text, where, key)}: unknown key {key!r} in [{header}] is ignored{hint}")
                 continue
             if not isinstance(value, expected) or (expected == (int,) and isinstance(value, bool)):
                 kind = {bool: "true or false", str: "a string", int: "a whole number"}[expected[0]]
@@ -141,6 +156,33 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
     return warnings
 
 
+def _strays(path: Path, text: str, data: dict[str, Any]) -> list[str]:
+    """Warnings for what sits outside ``[telemetry]`` and ``[products.*]``."""
+    warnings = []
+    for key, value in data.items():
+        if key in TABLES:
+            continue
+        where = _at(path, text, (), key)
+        if key in _TYPES:
+            warnings.append(f"{where}: {key} outside any table is ignored; put it under [telemetry] (every "
+                            "product) or [products.<name>]")
+        elif key == "product" and isinstance(value, dict):
+            names = ", ".join(f"[products.{n}]" for n in value) or "[products.<name>]"
+            warnings.append(f"{where}: [product] is ignored; a product's table is {names}")
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(key, list(TABLES), n=1)
+            hint = f"; did you mean [{close[0]}]?" if close else ""
+            warnings.append(f"{where}: {key!r} is not a table or key telemetry reads; it is ignored{hint}")
+    return warnings
+
+
+def _at(path: Path, text: str, table: tuple[str, ...], key: str) -> str:
+    line = _line_of(text, table, key)
+    return f"{path}:{line}" if line else str(path)
+
+
 def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
     """The line defining ``key`` in ``table`` (a best effort: enough to point a person at it)."""
     current: tuple[str, ...] = ()
@@ -149,7 +191,7 @@ def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
         header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
         if header:
             current = tuple(part.strip().strip("\"'") for part in header.group(1).split("."))
-            if current == table + (key,):
+            if current[:len(table) + 1] == table + (key,):
                 return number
             continue
         if current == table and key_pattern.match(line):

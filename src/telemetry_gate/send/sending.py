@@ -203,6 +203,11 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
             result = Result(name)
             results.append(result)
             decision = gate.policy.decide("upload", name)
+            broken = gate.catalogue.broken(name)
+            if decision.enabled and broken is not None:  # its variables (layer 4) are unknown: never assume yes
+                result.error = f"its manifest is invalid, so what it allows is unknown: {broken.message}"
+                result.pending = sum(1 for _ in spool.scan(name, source))
+                continue
             if not decision.enabled:
                 result.disabled_by = decision.origin_with_layer
                 result.pending = sum(1 for _ in spool.scan(name, source))

@@ -224,6 +224,17 @@ def catalogue(found: Catalogue, paths: Paths, product: str | None) -> list[Manif
     return [manifest]
 
 
+def catalogue_warnings(gate: Any) -> list[str]:
+    """What ``inspect --catalog`` warns about: keys and tables the settings files hold but
+    telemetry does not read, and manifests that are not used (each with its file and line)."""
+    found: list[str] = []
+    for loaded in (gate.policy.user_settings, gate.policy.system_settings):
+        if loaded is not None:
+            found += loaded.warnings
+    found += [f"manifest not used: {error.message}" for error in gate.catalogue.errors.values()]
+    return found
+
+
 def switched_off(gate: Any, manifests: list[Manifest]) -> dict[str, frozenset[str]]:
     """Per product, the declared fields its downloaded configuration switches off."""
     from telemetry_gate.send.config import disabled_fields, version_for
