@@ -35,13 +35,16 @@ def test_an_opt_in_product_collects_nothing_until_enabled(telemetry: Telemetry, 
     assert out.exit_code == 0, out.stderr
     assert "disabled" in _row(out.stdout, "collection") and "product default (opt-in)" in _row(out.stdout, "collection")
     assert "collection is disabled" in _row(out.stdout, "upload")
+    assert "note: genozip is opt-in: nothing is collected until 'telemetry enable -p genozip'" in out.stdout
     rec = Recorder("genozip", "15.0.62")
     assert rec.enabled is False and rec.record("compress") is None
     assert not (isolation.home / ".local" / "state" / "tenx" / "telemetry" / "spool" / "pending" / "genozip").exists()
 
     out = telemetry("enable", "-p", "genozip")
     assert out.exit_code == 0, out.stderr
-    data = json.loads(telemetry("check", "--json", "-p", "genozip").stdout)["products"]["genozip"]
+    data = json.loads(telemetry("check", "--json", "-p", "genozip").stdout)
+    assert not any("is opt-in" in note for note in data["notes"])
+    data = data["products"]["genozip"]
     assert data["collection"]["enabled"] is True and data["upload"]["enabled"] is True
     assert data["collection"]["origin"] == "~/.config/tenx/telemetry/settings.toml [products.genozip]"
     assert Recorder("genozip", "15.0.62").record("compress") is not None

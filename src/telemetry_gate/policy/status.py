@@ -84,6 +84,9 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         manifest = gate.catalogue.manifests.get(name)
         if manifest is None:
             continue
+        collection = product_decisions[name].get("collection")
+        if manifest.opt_in and collection is not None and collection.layer == "product default":
+            notes.append(f"{name} is opt-in: nothing is collected until 'telemetry enable -p {name}'")
         if manifest.limits:
             notes.append(f"{name} limits (no switch stops these): {'; '.join(manifest.limits)}")
         if not manifest.native:
