@@ -292,3 +292,19 @@ def test_limits_are_shown_by_check_and_inspect_catalog(inprocess: Telemetry, iso
         inprocess("check").stdout
     shown = json.loads(inprocess("inspect", "--catalog", "-p", "piperider", "--json").stdout)
     assert any("Sentry" in limit for limit in shown[0]["limits"])
+
+
+def test_plain_disable_reaches_cellranger_even_off_path_and_leaves_absent_tools_alone(
+        inprocess: Telemetry, isolation: Env) -> None:
+    """Cell Ranger's flag directory is the tenx settings directory: once the settings are saved
+    there, its flag is written too, whether or not ``cellranger`` is on this PATH (a pipeline
+    unpacked in /opt). A tool with no trace here (PipeRider: no ~/.piperider) is not touched."""
+    out = inprocess("disable")
+    assert out.exit_code == 0
+    assert _cellranger_status(isolation, isolation.system_root) == dict.fromkeys(
+        ("collection", "upload", "update"), True)
+    assert not (isolation.home / ".piperider").exists()
+    assert inprocess("enable").exit_code == 0
+    assert _cellranger_status(isolation, isolation.system_root) == dict.fromkeys(
+        ("collection", "upload", "update"), False)
+    assert json.loads(inprocess("check", "--json").stdout)["drift"] == []

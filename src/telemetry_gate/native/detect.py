@@ -41,8 +41,12 @@ def switch_exists(switch: NativeSwitch, environ: Mapping[str, str]) -> bool:
 
 
 def present(manifest: Manifest, environ: Mapping[str, str]) -> bool:
-    """Installed, or one of its user-scope or system-scope switches already exists."""
-    return installed(manifest.detect, environ) or any(switch_exists(s, environ) for s in manifest.native)
+    """Installed, or one of its switches already exists, or the directory a switch file goes in
+    does (the product has been here: Cell Ranger's ``~/.config/tenx/telemetry`` is also where
+    telemetry-gate keeps the tenx settings, so writing its flag there touches nothing else)."""
+    return installed(manifest.detect, environ) or any(
+        switch_exists(s, environ) or (s.kind != "env" and os.path.isdir(os.path.dirname(expand_text(s.path, environ))))
+        for s in manifest.native)
 
 
 def _on_path(names: tuple[str, ...], path: str) -> bool:
