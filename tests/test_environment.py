@@ -366,3 +366,21 @@ def test_disable_and_enable_rewrite_the_user_files(products: Env, telemetry: Tel
     out = telemetry("enable", "-p", "stripepy")
     assert "wrote ~/.config/tenx/telemetry/env.sh: no longer sets STRIPEPY_NO_TELEMETRY\n" in out.stdout + out.stderr
     assert bash(f'. "{sh_file}"; {SHOW}') == "s=unset r=unset\n"
+
+
+GENERATOR = Path("/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator")
+
+
+def test_systemd_reads_the_environment_d_file_as_written(products: Env, inprocess: Telemetry) -> None:
+    inprocess("disable", "-p", "stripepy")
+    inprocess("disable", "upload", "-p", "rubrix")
+    expected = {"STRIPEPY_NO_TELEMETRY": "1", "RUBRIX_ENABLE_TELEMETRY": "0",
+                "TELEMETRY_GATE_EXPORTED": "RUBRIX_ENABLE_TELEMETRY:STRIPEPY_NO_TELEMETRY"}
+    conf = environment.environment_d(Gate.open("tenx").paths)
+    if GENERATOR.exists():  # systemd's own parser, as a desktop session runs it
+        out = subprocess.run([str(GENERATOR)], capture_output=True, text=True, timeout=60,
+                             env={"HOME": str(products.home), "XDG_CONFIG_HOME": str(products.home / ".config")})
+        seen = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    else:
+        seen = dict(line.split("=", 1) for line in conf.read_text().splitlines() if not line.startswith("#"))
+    assert {name: seen.get(name) for name in expected} == expected
