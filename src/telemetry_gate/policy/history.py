@@ -75,20 +75,6 @@ def _who() -> dict[str, Any]:
     return {"user": user, "uid": uid, "sudo_user": os.environ.get("SUDO_USER") or None}
 
 
-def _native(result: SwitchResult) -> list[Any]:
-    """The products' own switches the change wrote, as JSON (issue 13 adds them to the result)."""
-    out: list[Any] = []
-    for change in getattr(result, "native", ()) or ():
-        if hasattr(change, "as_json"):
-            out.append(change.as_json())
-        elif hasattr(change, "_asdict"):
-            out.append({k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
-                        for k, v in change._asdict().items()})
-        else:
-            out.append(str(change))
-    return out
-
-
 def entry(result: SwitchResult, facet: str, system: bool, before: Mapping[str, Any],
           after: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
     return {
@@ -101,8 +87,8 @@ def entry(result: SwitchResult, facet: str, system: bool, before: Mapping[str, A
         "before": dict(before),
         "after": dict(after),
         "written": list(result.written),
-        "native": _native(result),
-        "environment": [str(line) for line in getattr(result, "environment", ()) or ()],
+        "native": [change.as_json() for change in result.native],  # the products' own switches written
+        "environment": list(result.environment),  # what the generated environment files changed
         "id": os.urandom(8).hex(),
     }
 
