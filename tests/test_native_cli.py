@@ -116,7 +116,8 @@ def test_enable_after_cellranger_disable_upload_agrees_with_cellranger(inprocess
     assert check["drift"] == ["cellranger"]
     text = inprocess("check", env=env).stdout
     assert ("drift: cellranger: upload enabled by our settings, but ~/.config/tenx/telemetry/disable_upload "
-            "switches it off; fix: telemetry enable upload -p cellranger") in text
+            "switches it off; fix: telemetry enable upload -p cellranger, "
+            "or telemetry disable upload -p cellranger to keep it off") in text
 
     out = inprocess("enable", env=env)
     assert out.exit_code == 0

@@ -121,11 +121,14 @@ def _drift(manifest: "Manifest", readings: Sequence[Reading], states: Sequence[N
     if wrong:
         reading = wrong[0].reading
         facets = ", ".join(f for f in reading.switch.facets if ours.get(f) is not None and ours[f].enabled)
+        stopped = [f for f in reading.switch.facets if f in ours]
+        keep = f"telemetry disable {_arg(stopped)}-p {name} to keep it off"
         if reading.switch.kind == "env":
-            fix = f"unset {reading.switch.variable}"
+            fix = f"unset {reading.switch.variable}, or {keep}"
         else:
-            fix = f"telemetry enable {_arg([f for f in reading.switch.facets if f in ours])}-p {name}"
-        return f"{name}: {facets} enabled by our settings, but {origin(reading)} switches it off; fix: {fix}"
+            fix = f"telemetry enable {_arg(stopped)}-p {name}, or {keep}"
+        them = "them" if "," in facets else "it"
+        return f"{name}: {facets} enabled by our settings, but {origin(reading)} switches {them} off; fix: {fix}"
     return None
 
 
