@@ -9,6 +9,7 @@ The tree::
     +-- UnsafePath                 3  a name from data (a version, an id) would build a path outside its directory
     +-- PermissionDenied           4  a file or directory may not be written
     |   +-- UnsafePermissions      4  another user could change a directory we would trust
+    |   +-- SpoolUnreadable        4  a spool directory exists but cannot be listed
     +-- UploadIncomplete           5  records remain pending or were rejected
     +-- UpdateIncomplete           6  update could not download (or store) a configuration
     +-- NoSpace                   74  a write failed: the disk (or the quota) is full
@@ -85,6 +86,11 @@ class UnsafePath(TelemetryError):
 
 class PermissionDenied(TelemetryError):
     exit_code = ExitCode.PERMISSION
+
+
+class SpoolUnreadable(PermissionDenied):
+    """A spool directory exists but cannot be listed (EACCES, a file in its place): what it
+    holds is unknown, so nothing is counted as empty, purged or sent from it."""
 
 
 class UnsafePermissions(PermissionDenied):

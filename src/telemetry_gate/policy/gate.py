@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from telemetry_gate.errors import SpoolUnreadable
 from telemetry_gate.policy import trust
 from telemetry_gate.policy.layers import Policy
 from telemetry_gate.policy.manifests import Catalogue, discover
@@ -45,7 +46,10 @@ class Gate(NamedTuple):
         environ = self.policy.environ
         names = {name for name, m in self.catalogue.manifests.items()
                  if not m.shipped or present(m, environ)}
-        names |= set(self.spool.products())
+        try:
+            names |= set(self.spool.products())
+        except SpoolUnreadable:  # check's spool line says so; the other sources still count
+            pass
         for loaded in (self.policy.user_settings, self.policy.system_settings):
             if loaded is not None:
                 names.update(loaded.products())

@@ -29,6 +29,7 @@ from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
+UNREADABLE = "telemetry collects and sends nothing while a manifest directory cannot be read"
 SHIPPED = Path(__file__).resolve().parent.parent / "catalog"
 _SHIPPED_TEXT = str(SHIPPED)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -99,7 +100,11 @@ class Catalogue(NamedTuple):
 
     def broken(self, product: str) -> InvalidFileError | None:
         """The error of the product's manifest file (``<product>.toml``) when it is malformed
-        and no valid manifest of that name replaced it: what the product allows is unknown."""
+        and no valid manifest of that name replaced it, or of a manifest directory that cannot
+        be read (it may hold the product's manifest): what the product allows is unknown."""
+        for error in self.errors.values():  # a directory that cannot be read may hide any product
+            if error.hint == UNREADABLE:
+                return error
         if product in self.manifests:
             return None
         for source, error in self.errors.items():
@@ -167,7 +172,11 @@ def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str,
 
     try:
         names = [only] if only else sorted(n for n in os.listdir(directory) if n.endswith(".toml"))
-    except OSError:
+    except FileNotFoundError:  # only a missing directory is an empty one
+        return
+    except OSError as exc:  # unreadable: what its manifests allow is unknown (see ``broken``)
+        errors[str(directory)] = InvalidFileError(directory, f"cannot read this manifest directory: "
+                                                  f"{exc.strerror}", hint=UNREADABLE)
         return
     for name in names:
         path = directory / name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from telemetry_gate.errors import SpoolUnreadable
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Decision
 from telemetry_gate.spool.store import Summary
@@ -41,6 +42,7 @@ class CheckReport(NamedTuple):
                 "dropped": self.spool.dropped,
                 "oldest": _rfc3339(self.spool.oldest),
                 "rejected": self.spool.rejected,
+                "unreadable": self.spool.unreadable,
             },
             "notes": list(self.notes),
         }
@@ -75,7 +77,11 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
     product_decisions = {p: {f: policy.decide(f, p) for f in facets} for p in products}
     notes = list(policy.notes)
     notes += policy.lock_notes(list(vendor_decisions.values()))
-    spool = gate.spool.summary(product)
+    try:
+        spool = gate.spool.summary(product)
+    except SpoolUnreadable as exc:  # say so: an unreadable spool is not an empty one
+        spool = Summary(0, 0, None, 0, unreadable=exc.message)
+        notes.append(f"{exc.message}; {exc.hint}")
     if spool.strays:
         notes.append(stray_note(spool.strays))
     native: dict[str, tuple[NativeState, ...]] = {}

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from telemetry_gate.errors import PermissionDenied, TelemetryError, UsageError
+from telemetry_gate.errors import PermissionDenied, SpoolUnreadable, TelemetryError, UsageError
 from telemetry_gate.fs import SYSTEM_DIR_MODE, ensure_dir
 from telemetry_gate.policy import settings
 from telemetry_gate.policy.gate import Gate
@@ -65,7 +65,10 @@ def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bo
         d for scope in scopes for f in facets
         if (d := fresh.policy.decide(f, scope)).enabled != enable
     )
-    pending = fresh.spool.summary(product).pending
+    try:
+        pending = fresh.spool.summary(product).pending
+    except SpoolUnreadable:  # the switch is saved; how many records wait is only a courtesy here
+        pending = 0
     return SwitchResult(enable, facets, product, written, overruled, pending, *native, dry_run=dry_run), fresh
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from telemetry_gate.errors import SpoolUnreadable
 from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir, write_all
 from telemetry_gate.spool.ids import timestamp
 
@@ -47,6 +48,7 @@ class Summary(NamedTuple):
     dropped: int
     rejected: int = 0  # records a collector refused (rejected/), which ``send --rejected`` sends again
     strays: tuple[str, ...] = ()  # paths in pending/ that are not records: never sent, left for a person
+    unreadable: str | None = None  # why the spool could not be read (then nothing above is known)
 
 
 class Entry(NamedTuple):
@@ -98,15 +100,19 @@ class Spool:
              strays: list[str] | None = None) -> Iterator[os.DirEntry[str]]:
         """Record files of one product, unsorted; anything else (a name that is not
         ``<ULID>.json``, a symbolic link, a directory) is passed over, and added to ``strays``."""
+        folder = (base or self.pending) / product
         try:
-            with os.scandir((base or self.pending) / product) as entries:
-                for entry in entries:
-                    if _RECORD_NAME(entry.name) and entry.is_file(follow_symlinks=False):
-                        yield entry
-                    elif strays is not None:
-                        strays.append(entry.path)
-        except OSError:
+            entries = os.scandir(folder)
+        except FileNotFoundError:  # only a missing directory is an empty one
             return
+        except OSError as exc:
+            raise _unreadable(folder, exc) from exc
+        with entries:
+            for entry in entries:
+                if _RECORD_NAME(entry.name) and entry.is_file(follow_symlinks=False):
+                    yield entry
+                elif strays is not None:
+                    strays.append(entry.path)
 
     def entries(self, product: str | None = None, base: Path | None = None,
                 strays: list[str] | None = None) -> list[Entry]:
@@ -123,8 +129,10 @@ class Spool:
         a product name is never a product (never sent), and is added to ``strays``."""
         try:
             found = list(os.scandir(root))
-        except OSError:
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise _unreadable(root, exc) from exc
         names = []
         for entry in found:
             if _PRODUCT_NAME(entry.name) and entry.name not in (".", "..") and entry.is_dir(follow_symlinks=False):
@@ -294,6 +302,11 @@ class Spool:
                 continue
             return target
         raise FileExistsError(errno.EEXIST, "too many quarantined files of this name", str(target_dir / path.name))
+
+
+def _unreadable(path: Path, exc: OSError) -> SpoolUnreadable:
+    return SpoolUnreadable(f"cannot read {path}: {exc.strerror or type(exc).__name__}",
+                           "what it holds is unknown: nothing there is counted, purged or sent until it can be read")
 
 
 def _sized(entries: Iterable[os.DirEntry[str]]) -> Iterator[tuple[str, int, str]]:

@@ -41,6 +41,8 @@ def check(report: CheckReport) -> None:
 
 def spool_line(report: CheckReport) -> str:
     s = report.spool
+    if s.unreadable:
+        return f"Spool: unknown ({s.unreadable})"
     if not s.pending:
         text = "Spool: nothing pending"
     else:
