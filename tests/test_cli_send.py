@@ -55,6 +55,9 @@ LAYERS = {
                                    "[telemetry] (user settings)"),
     "user flag file": (lambda e: _settings(e.config_dir, None, "disable_upload"), "disable_upload (user settings)"),
     "system defaults": (lambda e: _settings(e.system_dir, "[telemetry]\nupload = false\n"), "(system defaults)"),
+    # Cell Ranger's own flag while our settings say yes: the product's own switch wins (issue 13)
+    "product's own switch": (lambda e: _settings(e.config_dir, "[telemetry]\nupload = true\n", "disable_upload"),
+                             "disable_upload (product's own switch)"),
     "collection disabled": (lambda e: _settings(e.config_dir, "[telemetry]\ncollection = false\n"),
                             "collection is disabled"),
 }

@@ -121,7 +121,7 @@ def update(gate: Gate, product: str | None = None, *, http: Client | None = None
     try:
         for manifest in manifests:
             name = manifest.name
-            decision = gate.policy.decide("update", name)
+            decision = gate.decide("update", name)  # the product's own switch too, as check shows
             if not decision.enabled:
                 done.append(Updated(name, "disabled", decision.origin_with_layer))
                 continue
