@@ -209,7 +209,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'homepage': 'https://www.gatsbyjs.com',
                                       'name': 'gatsby',
                                       'telemetry_docs': 'https://www.gatsbyjs.com/docs/telemetry/'}}},
- 'genozip.toml': {'crc32': 3513532605,
+ 'genozip.toml': {'crc32': 1598565770,
                   'data': {'detect': {'executables': ['genozip', 'genounzip', 'genocat', 'genols']},
                            'product': {'contact': 'support@genozip.com (deletion of, or a copy of, the records sent '
                                                   'under your licence)',
