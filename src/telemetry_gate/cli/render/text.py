@@ -145,7 +145,7 @@ def warnings(lines: Sequence[str]) -> None:
         message(f"warning: {line}")
     if len(lines) > 20:
         message(f"warning: ... and {len(lines) - 20} more")
-    if lines:
+    if any(line.startswith("skipped") for line in lines):  # strays are named, never moved
         message("  malformed files are left in place; 'telemetry inspect --quarantine' moves them aside")
 
 
