@@ -384,3 +384,15 @@ def test_systemd_reads_the_environment_d_file_as_written(products: Env, inproces
     else:
         seen = dict(line.split("=", 1) for line in conf.read_text().splitlines() if not line.startswith("#"))
     assert {name: seen.get(name) for name in expected} == expected
+
+
+def test_a_narrower_switch_is_preferred_to_a_variable_that_stops_more(products: Env, inprocess: Telemetry) -> None:
+    """System-wide upload off: Cell Ranger reads /etc/tenx/telemetry/disable_upload itself, so the
+    profile.d file must not export TENX_DISABLE_TELEMETRY, which would stop its collection too
+    (and, as our vendor variable, every product's); StripePy has nothing narrower than its variable."""
+    assert inprocess("disable", "upload", "--system").exit_code == 0
+    profile = '"$TELEMETRY_SYSTEM_DIR/profile.d/telemetry-gate.sh"'
+    script = f'. {profile}; echo "t=${{TENX_DISABLE_TELEMETRY-unset}}"; {SHOW}'
+    assert bash(script) == "t=unset\ns=1 r=0\n"
+    assert inprocess("disable", "--system").exit_code == 0
+    assert bash(script) == "t=1\ns=1 r=0\n"
