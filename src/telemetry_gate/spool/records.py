@@ -262,10 +262,13 @@ def _not_json(constant: str) -> Any:
     raise _NotJSON(constant)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_not_json)  # one for all: json.loads(..., parse_constant) makes one a call
+
+
 def loads(data: bytes, source: Path | str) -> dict[str, Any]:
     """Parse and validate a stored record; ``RecordError`` names the source and the line."""
     try:
-        record = json.loads(data, parse_constant=_not_json)
+        record = _DECODER.decode(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RecordError(f"{source}: not UTF-8") from exc
     except json.JSONDecodeError as exc:
