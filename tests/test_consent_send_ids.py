@@ -192,3 +192,13 @@ def test_a_rejected_record_can_be_chosen_too(inprocess: Telemetry, isolation: En
         assert accepting.accepted_ids() == [ids[2]]
     left = json.loads(inprocess("inspect", "--rejected", "--json").stdout)
     assert sorted(r["id"] for r in left) == sorted(ids[:2])
+
+
+def test_no_endpoint_or_ids_with_rejected_stop_before_anything_is_shown(inprocess: Telemetry,
+                                                                       isolation: Env) -> None:
+    ids = _fill(1)
+    out = inprocess("send", ids[0], "--yes")
+    assert out.exit_code == 3 and "no endpoint is configured for cellranger" in out.stderr and out.stdout == ""
+    out = inprocess("send", ids[0], "--rejected", "--yes")
+    assert out.exit_code == 2 and "record ids or --rejected, not both" in out.stderr
+    assert _pending(isolation) == set(ids)
