@@ -14,8 +14,8 @@ per user, desktop session   ``$XDG_CONFIG_HOME/environment.d/60-telemetry-gate.c
 Each file exports the off value of every catalogued ``env`` switch whose facets the
 *persistent* policy turns off (settings and system files; never this process's environment);
 a variable that would also stop facets left on is exported only when no narrower switch of the
-product stops the disabled ones. The shell files also map ``DO_NOT_TRACK`` onto every known switch. The system file
-follows the system layers only, and a system-wide ``disable`` also exports
+product stops the disabled ones. The shell files also map ``DO_NOT_TRACK`` onto every known
+switch. The system file follows the system layers only, and a system-wide ``disable`` also exports
 ``<VENDOR>_DISABLE_TELEMETRY=1``: the real Cell Ranger ignores ``/etc/tenx/telemetry/disable``.
 Files are rewritten atomically and only when their bytes change; one that telemetry-gate did
 not generate is never overwritten.
