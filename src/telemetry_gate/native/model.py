@@ -255,6 +255,26 @@ def parse_detect(table: Any, fail: "Fail") -> Detect:
     return Detect(**found)
 
 
+def native_line(text: str, index: int, key: str) -> int | None:
+    """The line of ``key`` in the ``index``-th ``[[native]]`` table (else that table's header)."""
+    seen = -1
+    header_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if header_line is not None:
+                break
+            if re.match(r"\[\[\s*native\s*\]\]", stripped):
+                seen += 1
+                if seen == index:
+                    header_line = number
+            continue
+        if header_line is not None and re.match(rf"""["']?{re.escape(key)}["']?\s*=""", stripped):
+            return number
+    return header_line
+
+
+
 def expand(template: str, environ: Mapping[str, str] | None = None) -> Path:
     """The absolute path a template names in ``environ`` (``os.environ`` by default)."""
     return Path(expand_text(template, environ))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.native.model import Detect, NativeSwitch, parse_detect, parse_native
+from telemetry_gate.native.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.layers import ProductVariable
 from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
@@ -348,7 +348,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     def fail_native(problem: str, index: int | None, key: str) -> NoReturn:
         if index is None:
             raise InvalidFileError(path, problem, _line(text, key, "detect") or _line(text, key))
-        raise InvalidFileError(path, problem, _native_line(text, index, key))
+        raise InvalidFileError(path, problem, native_line(text, index, key))
 
     native = parse_native(data.get("native", []), name, fail_native)
     detect = parse_detect(data.get("detect"), fail_native)
@@ -382,25 +382,6 @@ def _known_keys(data: dict[str, Any], fail: Any) -> None:
         for key in table if isinstance(table, dict) else ():
             if key not in KNOWN_KEYS[known]:
                 refuse(title, key, KNOWN_KEYS[known], where)
-
-
-def _native_line(text: str, index: int, key: str) -> int | None:
-    """The line of ``key`` in the ``index``-th ``[[native]]`` table (else that table's header)."""
-    seen = -1
-    header_line: int | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            if header_line is not None:
-                break
-            if re.match(r"\[\[\s*native\s*\]\]", stripped):
-                seen += 1
-                if seen == index:
-                    header_line = number
-            continue
-        if header_line is not None and re.match(rf"""["']?{re.escape(key)}["']?\s*=""", stripped):
-            return number
-    return header_line
 
 
 def _line(text: str, key: str, table: str | None = None) -> int | None:
