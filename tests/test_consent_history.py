@@ -154,6 +154,7 @@ def test_the_products_own_switches_are_in_the_line(inprocess: Telemetry, isolati
     assert [(n["product"], n["kind"], n["action"], n["value"]) for n in line["native"]] == [
         ("piperider", "config-file", "set", "false")]
     assert "~/.piperider/profile.yml" in line["native"][0]["where"] and line["native"][0]["done"] is True
+    assert "disable all (+1 own switch)" in inprocess("check", "--history").stdout
 
 
 def test_a_flag_made_by_hand_still_says_since_when_and_whose(inprocess: Telemetry, isolation: Env) -> None:

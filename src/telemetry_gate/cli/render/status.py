@@ -126,6 +126,9 @@ def history(entries: list[dict[str, Any]], flags: list[dict[str, Any]] | None = 
         if e.get("sudo_user"):
             who += f" via sudo by {e['sudo_user']}"
         change = f"{e.get('action')} {e.get('facet')}"
+        own = e.get("native") or []
+        if own:  # the products' own switches written (--json lists them)
+            change += f" (+{len(own)} own switch{'es' if len(own) != 1 else ''})"
         states = "; ".join(
             f"{facet} {_word(e.get('before', {}).get(facet))} -> {_word(after)}"
             for facet, after in (e.get("after") or {}).items())
