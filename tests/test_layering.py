@@ -12,7 +12,7 @@ OWNERS = {
     "rich": {"cli/render/text.py", "cli/render/records.py", "cli/render/sending.py"},
     "httpx": {"send/upload.py"},
     "typer": {"cli/app.py", "cli/completion.py"},
-    "tomli_w": set(),
+    "tomli_w": {"policy/settings.py"},  # the whole-file rewrite when tomlkit cannot edit a layout
     "tomlkit": {"policy/settings.py", "native/edit.py"},
     "ruamel": {"native/edit.py", "native/state.py"},
 }

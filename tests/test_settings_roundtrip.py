@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from conftest import Env, Telemetry
 
 HAND_WRITTEN = """\
@@ -57,3 +59,32 @@ def test_a_malformed_file_is_still_never_rewritten(inprocess: Telemetry, isolati
     out = inprocess("disable")
     assert out.exit_code == 3 and f"{path}:2" in out.stderr
     assert path.read_bytes() == before
+
+
+def test_inline_and_dotted_tables_are_edited_too(inprocess: Telemetry, isolation: Env) -> None:
+    path = isolation.config_dir / "settings.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('telemetry.upload = true  # dotted\nproducts = {cellranger = {upload = true}}  # inline\n')
+    assert inprocess("disable", "collection").exit_code == 0
+    assert inprocess("disable", "upload", "--product", "stripepy").exit_code == 0
+    data = tomllib.loads(path.read_text())
+    assert data == {"telemetry": {"upload": True, "collection": False},
+                    "products": {"cellranger": {"upload": True}, "stripepy": {"upload": False}}}
+    assert "# dotted" in path.read_text() and "# inline" in path.read_text()
+
+
+def test_a_layout_tomlkit_cannot_edit_still_gets_the_change_and_keeps_the_data(
+        inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomlkit
+
+    def cannot(*args: object, **kwargs: object) -> str:
+        raise ValueError("a layout tomlkit refuses")
+
+    monkeypatch.setattr(tomlkit, "dumps", cannot)
+    path = isolation.config_dir / "settings.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(HAND_WRITTEN)
+    assert inprocess("disable", "upload", "--product", "cellranger").exit_code == 0
+    data = tomllib.loads(path.read_text())
+    assert data["products"]["cellranger"] == {"max_records": 500, "format": "json", "upload": False}
+    assert data["telemetry"] == {"upload": False, "endpoint": "https://telemetry.example.org"}

@@ -206,18 +206,35 @@ def update(path: Path, product: str | None, values: dict[str, bool]) -> None:
     import tomlkit
 
     current = load(path)  # validates: a malformed file raises and is never rewritten
-    doc = tomlkit.parse(current.text) if current is not None else tomlkit.document()
-    if product is None:
-        table = _table(doc, "telemetry")
-    else:
-        table = _table(_table(doc, "products", super_table=True), product)
-    for key, value in values.items():
-        _set(table, key, value)
-    text = tomlkit.dumps(doc)
-    written = parse(path, text.encode("utf-8"))
-    if any(written.lookup(k, product) != (v, Settings.table_name(product)) for k, v in values.items()):
-        raise InvalidFileError(path, "could not be updated in place; it was left as it was")
+    try:
+        doc = tomlkit.parse(current.text) if current is not None else tomlkit.document()
+        if product is None:
+            table = _table(doc, "telemetry")
+        else:
+            table = _table(_table(doc, "products", super_table=True), product)
+        for key, value in values.items():
+            _set(table, key, value)
+        text = tomlkit.dumps(doc)
+        written = parse(path, text.encode("utf-8"))
+        if any(written.lookup(k, product) != (v, Settings.table_name(product)) for k, v in values.items()):
+            raise ValueError("the edited file does not say what was asked")
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidFileError, tomlkit.exceptions.TOMLKitError):
+        text = _rewritten(current, product, values)  # a layout tomlkit cannot edit: keep the data
     atomic_write(path, text.encode("utf-8"))
+
+
+def _rewritten(current: Settings | None, product: str | None, values: dict[str, bool]) -> str:
+    """The whole file written anew (tomli_w): every table and key kept, comments lost."""
+    import tomli_w
+
+    data: dict[str, Any] = dict(current.data) if current else {}
+    if product is None:
+        data["telemetry"] = {**dict(data.get("telemetry", {})), **values}
+    else:
+        products = dict(data.get("products", {}))
+        products[product] = {**dict(products.get(product, {})), **values}
+        data["products"] = products
+    return tomli_w.dumps(data)
 
 
 def _set(table: Any, key: str, value: bool) -> None:
@@ -243,6 +260,9 @@ def _table(container: Any, name: str, super_table: bool = False) -> Any:
 
     found = container.get(name)
     if found is None:
-        found = tomlkit.table(is_super_table=True) if super_table else tomlkit.table()
+        if isinstance(container, tomlkit.items.InlineTable):  # products = {x = {...}}: stay inline
+            found = tomlkit.inline_table()
+        else:
+            found = tomlkit.table(is_super_table=True) if super_table else tomlkit.table()
         container[name] = found
     return found
