@@ -112,7 +112,8 @@ SECTIONS: dict[str, Section] = {
          "TENX_DISABLE_TELEMETRY_UPDATE: any non-empty value disables (even 0, with a note)."),
         ("4. Product variables", "declared by a product's manifest, such as STRIPEPY_NO_TELEMETRY."),
         ("5. User settings", "[products.NAME], then [telemetry] in the user's settings.toml, then the user flag "
-         "files that cellranger telemetry disable writes beside it."),
+         "files that cellranger telemetry disable writes beside it (for the 10x products they cover and for "
+         "products without switches of their own)."),
         ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
         ("7. Product default", "a manifest's default = \"disabled\" (opt-in): collection is off until "
          "the product is enabled by name (telemetry enable -p NAME)."),

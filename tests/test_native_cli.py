@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,31 @@ def test_plain_disable_reaches_cellranger_even_off_path_and_leaves_absent_tools_
     assert _cellranger_status(isolation, isolation.system_root) == dict.fromkeys(
         ("collection", "upload", "update"), False)
     assert json.loads(inprocess("check", "--json").stdout)["drift"] == []
+
+
+def test_cellranger_s_flag_files_do_not_switch_off_products_with_switches_of_their_own(inprocess: Telemetry,
+                                                                                      isolation: Env) -> None:
+    """``disable upload -p cellranger`` must create Cell Ranger's shared ``disable_upload`` (the
+    real Cell Ranger reads only that), but that file is the vendor's user flag file too: it used to
+    turn upload off for every product and export every catalogued tool's off-switch (Angular,
+    Astro, StripePy...) into env.sh. It speaks for the 10x products it covers and for products
+    with no switch of their own, not for the others."""
+    _cellranger_dir(isolation).mkdir(parents=True)
+    out = inprocess("disable", "upload", "-p", "cellranger")
+    assert out.exit_code == 0, out.stderr
+    assert (_cellranger_dir(isolation) / "disable_upload").exists()
+    for product, expected in (("cellranger", 1), ("spaceranger", 1), ("an-unlisted-tool", 1),
+                              ("stripepy", 0), ("angular-cli", 0)):
+        assert inprocess("check", "upload", "-p", product, "--quiet").exit_code == expected, product
+    shell = subprocess.run(["sh", "-c", '. "$1"; echo "${STRIPEPY_NO_TELEMETRY-unset} ${NG_CLI_ANALYTICS-unset}"',
+                            "sh", str(_cellranger_dir(isolation) / "env.sh")],
+                           capture_output=True, text=True, env={**os.environ, "DO_NOT_TRACK": ""})
+    assert shell.stdout.split() == ["unset", "unset"], shell.stderr
+
+
+def test_what_cellranger_telemetry_disable_writes_still_stops_the_10x_products(inprocess: Telemetry,
+                                                                               isolation: Env) -> None:
+    _cellranger_dir(isolation).mkdir(parents=True)
+    (_cellranger_dir(isolation) / "disable").touch()  # cellranger telemetry disable
+    for product, expected in (("cellranger", 1), ("cellranger-arc", 1), ("stripepy", 0)):
+        assert inprocess("check", "collection", "-p", product, "--quiet").exit_code == expected, product

@@ -32,7 +32,8 @@ class Gate(NamedTuple):
         paths = Paths.for_vendor(vendor, env)
         trust.check(paths)  # before any file is read: another user must not be able to plant one
         catalogue = discover(paths)
-        policy = Policy.load(paths, env, catalogue.variables(), catalogue.opt_in())
+        policy = Policy.load(paths, env, catalogue.variables(), catalogue.opt_in(),
+                             catalogue.own_switches_only())
         policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
         return cls(paths, policy, Spool(paths.spool), catalogue)
 

@@ -15,7 +15,8 @@ The list, highest first (``rank`` is the SPEC 4 number):
 2. ``DO_NOT_TRACK`` (any value but 0/false/no/off disables everything)
 3. vendor variables ``<VENDOR>_DISABLE_TELEMETRY[_UPLOAD|_UPDATE]`` (any value disables)
 4. product variables declared by manifests (``disable-if-set`` or ``boolean``)
-5. user settings ``[products.<p>]``, ``[telemetry]``, then the user flag files
+5. user settings ``[products.<p>]``, ``[telemetry]``, then the user flag files (not for a
+   product whose own switches are elsewhere: ``Catalogue.own_switches_only``)
 6. system defaults ``[products.<p>]``, ``[telemetry]``
 7. the product's own default: ``default = "disabled"`` in its manifest (opt-in) disables
    collection (and so upload) until the product is enabled by name; built-in default: enabled
@@ -117,6 +118,7 @@ class Policy:
         user_settings: Settings | None,
         system_settings: Settings | None,
         opt_in: frozenset[str] = frozenset(),
+        unflagged: frozenset[str] = frozenset(),
     ) -> None:
         self.paths = paths
         self.environ = environ
@@ -124,6 +126,7 @@ class Policy:
         self.user_settings = user_settings
         self.system_settings = system_settings
         self.opt_in = opt_in  # products whose manifest says default = "disabled"
+        self.unflagged = unflagged  # products the user flag files do not govern (Catalogue.own_switches_only)
         self.notes: list[str] = []
 
     @classmethod
@@ -133,6 +136,7 @@ class Policy:
         environ: Mapping[str, str] | None = None,
         product_variables: Mapping[str, Sequence[ProductVariable]] | None = None,
         opt_in: frozenset[str] = frozenset(),
+        unflagged: frozenset[str] = frozenset(),
     ) -> Policy:
         """Read both settings files (raises ``InvalidFileError`` on a malformed one)."""
         policy = cls(
@@ -142,6 +146,7 @@ class Policy:
             user_settings=settings_mod.load(paths.user_settings),
             system_settings=settings_mod.load(paths.system_settings),
             opt_in=opt_in,
+            unflagged=unflagged,
         )
         policy.notes.extend(policy._environment_notes())
         for loaded in (policy.user_settings, policy.system_settings):
@@ -271,6 +276,8 @@ class Policy:
         return say
 
     def _user_flags(self, facet: str, product: str | None) -> Say:
+        if product in self.unflagged:
+            return Say(5, "skip", "", None)
         for name in FLAG_FILES:
             path = self.paths.user_flag(name)
             if facet in FLAG_FACETS[name] and os.path.lexists(path):

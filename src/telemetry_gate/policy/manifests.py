@@ -98,6 +98,15 @@ class Catalogue(NamedTuple):
         """Products whose manifest says ``default = "disabled"``."""
         return frozenset(name for name, m in self.manifests.items() if m.opt_in)
 
+    def own_switches_only(self) -> frozenset[str]:
+        """Products with switches of their own, none of them the vendor's user flag files
+        (Cell Ranger's ``disable*``, which cover the 10x products): those files do not speak
+        for them, so ``disable upload -p cellranger`` cannot turn off StripePy or Angular."""
+        switched = {name for name, m in self.manifests.items() if m.native}
+        flagged = {covered for name, m in self.manifests.items() for s in m.native
+                   if s.kind == "flag-file" and s.scope == "user" for covered in (s.covers or (name,))}
+        return frozenset(switched - flagged)
+
     def broken(self, product: str) -> InvalidFileError | None:
         """The error of the product's manifest file (``<product>.toml``) when it is malformed
         and no valid manifest of that name replaced it, or of a manifest directory that cannot
