@@ -217,7 +217,7 @@ def test_purge_without_a_filter_is_a_usage_error(telemetry: Telemetry) -> None:
 
 def test_purge_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     fill(2)
-    import telemetry_gate.cli.app as cli
+    import telemetry_gate.cli.base as cli
 
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     out = inprocess("purge", "--all", input="n\n")

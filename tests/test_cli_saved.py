@@ -240,7 +240,7 @@ def test_purge_saved_scoped_dry_run_and_confirmation(telemetry: Telemetry, isola
 
 
 def test_purge_saved_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from telemetry_gate.cli import app as cli
+    from telemetry_gate.cli import base as cli
 
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     path = _saved_in_cache(isolation, "os_stats")

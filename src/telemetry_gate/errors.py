@@ -15,7 +15,7 @@ The tree::
     +-- NoSpace                   74  a write failed: the disk (or the quota) is full
     +-- AuditFailed               74  records were delivered, but the audit log could not be written
 
-The CLI translates them once, in ``cli.app.GateGroup``, into one or two lines on stderr; there
+The CLI translates them once, in ``cli.base.GateGroup``, into one or two lines on stderr; there
 too, ENOSPC becomes 74 and EROFS 4 (one line each), any other exception is an internal error
 (70, EX_SOFTWARE), and a closed stdout (``inspect --json | head``) ends quietly with 141, as a
 process killed by SIGPIPE does.
