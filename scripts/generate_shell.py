@@ -105,6 +105,9 @@ class Section(NamedTuple):
 # (tag, text) line to its list; keep FILES in step with the README's paths table (a test checks).
 SECTIONS: dict[str, Section] = {
     "PRECEDENCE": Section("The first layer that speaks decides; telemetry check --explain shows every layer.", [
+        ("0. The product's own switch", "a product reads its own switch whatever telemetry-gate says (Cell "
+         "Ranger's flag files, STRIPEPY_NO_TELEMETRY, PipeRider's anonymous_tracking): where it is off, the "
+         "product is off; where it disagrees with the layers below, check reports drift."),
         ("1. System flag files", "/etc/tenx/telemetry/disable, disable_upload, disable_update: their existence "
          "disables all facets, upload, or update for every user."),
         ("2. DO_NOT_TRACK", "any value other than 0, false, no or off disables every facet."),
@@ -117,7 +120,7 @@ SECTIONS: dict[str, Section] = {
         ("6. System defaults", "/etc/tenx/telemetry/settings.toml, in the same order."),
         ("7. Product default", "a manifest's default = \"disabled\" (opt-in): collection is off until "
          "the product is enabled by name (telemetry enable -p NAME)."),
-        ("7. Built-in default", "enabled."),
+        ("8. Built-in default", "enabled."),
     ]),
     "ENVIRONMENT": Section("Variables telemetry reads, and the products' own variables it reads and sets.", [
         ("TELEMETRY_VENDOR", "The vendor namespace when --vendor is not given (default tenx); it names the "

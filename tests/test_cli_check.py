@@ -69,7 +69,7 @@ def test_explain_shows_every_layer_and_the_winner(telemetry: Telemetry) -> None:
     assert out.exit_code == 0
     block = out.stdout.split("\n\n")[0].splitlines()
     assert block[0].startswith("upload for tenx (all products): disabled, decided by TENX_DISABLE_TELEMETRY=1")
-    assert [line.split()[0] for line in block[1:]] == ["1", "2", "3", "5", "5", "6", "7"]
+    assert [line.split()[0] for line in block[1:]] == ["1", "2", "3", "5", "5", "6", "8"]
     winner = [line for line in block if "<- wins" in line]
     assert len(winner) == 1 and "TENX_DISABLE_TELEMETRY=1" in winner[0]
     assert "note: DO_NOT_TRACK=0 is ignored" in out.stdout

@@ -19,7 +19,10 @@ The list, highest first (``rank`` is the SPEC 4 number):
    product whose own switches are elsewhere: ``Catalogue.own_switches_only``)
 6. system defaults ``[products.<p>]``, ``[telemetry]``
 7. the product's own default: ``default = "disabled"`` in its manifest (opt-in) disables
-   collection (and so upload) until the product is enabled by name; built-in default: enabled
+   collection (and so upload) until the product is enabled by name
+8. built-in default: enabled
+
+(Rank 0, the product's own switch, is read beside these by ``Gate.decide``: ``native/report.py``.)
 
 For an opt-in product only its own table (``[products.<p>]``) can enable it: a ``true`` in the
 vendor-wide ``[telemetry]`` table (``telemetry enable`` with no product) does not opt in to
@@ -300,7 +303,7 @@ class Policy:
         return Say(7, "product default", OPT_IN_ORIGIN, False)
 
     def _default(self, facet: str, product: str | None) -> Say:
-        return Say(7, "default", "default", True)
+        return Say(8, "default", "default", True)
 
     # -- notes -----------------------------------------------------------------------
 
