@@ -144,8 +144,21 @@ PRODUCT_READS_OFF = {
     "semgrep": lambda v: v.lower() in {"off", "0", "false"},  # pysemgrep; osemgrep refuses all but on/off/auto
     "haystack": lambda v: v.lower() not in {"true", "1"},
 }
+def _env(product: str) -> NativeSwitch:
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
+    return switch
+
+
 SAMPLES = ["", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "yes", "no", "on", "off", "OFF",
-           "y", "n", "t", "f", "auto", "maybe"]
+           "y", "n", "t", "f", "auto", "maybe", " "]
+
+
+@pytest.mark.parametrize("product", [p for p in TOOLS if _env(p).off_when == "nonempty"])
+def test_any_non_empty_value_is_off_exactly_as_the_product_reads_it(product: str) -> None:
+    """``off_when = "nonempty"`` (``!!value`` in JavaScript, ``bool(os.getenv(...))``): every sample
+    agrees with the product both ways, the empty value is on and a lone space is off."""
+    switch = _env(product)
+    assert [v for v in SAMPLES if switch.is_off_value(v) != PRODUCT_READS_OFF[product](v)] == []
 
 
 def test_every_tool_has_a_transcribed_rule() -> None:

@@ -56,7 +56,7 @@ class NativeSwitch(NamedTuple):
     scope: str = "user"  # "user" | "system"
     # env
     variable: str = ""
-    off_when: str = "set"  # "set" | "values"
+    off_when: str = "set"  # "set" (even empty) | "nonempty" (any value but "") | "values" (off_values)
     off_values: tuple[str, ...] = ()
     # flag-file and config-file
     path: str = ""  # a path template (see the module docstring)
@@ -86,6 +86,8 @@ class NativeSwitch(NamedTuple):
         """env: whether the variable's value switches the product off."""
         if self.off_when == "set":
             return True
+        if self.off_when == "nonempty":  # JavaScript's !!value, Python's bool(os.getenv(...)): " " counts
+            return value != ""
         return value.strip().lower() in self.off_values
 
 
@@ -161,8 +163,8 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     if not isinstance(variable, str) or not re.fullmatch(_VARIABLE, variable):
         fail("[[native]] of kind env needs a variable name", index, "variable")
     off_when = item.get("off_when", "set")
-    if off_when not in ("set", "values"):
-        fail(f"[[native]] off_when must be 'set' or 'values', not {off_when!r}", index, "off_when")
+    if off_when not in ("set", "nonempty", "values"):
+        fail(f"[[native]] off_when must be 'set', 'nonempty' or 'values', not {off_when!r}", index, "off_when")
     off = item.get("off")
     if not isinstance(off, str) or not off.strip() or off != off.strip() or "\n" in off:
         fail("[[native]] of kind env needs off: the non-empty value written to switch it off", index, "off")
@@ -178,9 +180,9 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     else:
         lowered = ()
     on = item.get("on")
-    if on is not None and (not isinstance(on, str) or not on or (off_when == "set")
+    if on is not None and (not isinstance(on, str) or not on or off_when in ("set", "nonempty")
                            or on.strip().lower() in lowered):
-        fail("[[native]] on must be a value that does not mean off (and off_when = 'set' has none)",
+        fail("[[native]] on must be a value that does not mean off (off_when 'set' and 'nonempty' have none)",
              index, "on")
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, off=off, on=on)
 
