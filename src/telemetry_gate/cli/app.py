@@ -35,7 +35,6 @@ def _keep_only_the_named_command(args: list[str]) -> None:
             return
 
 
-
 def main() -> None:
     """The console script."""
     _keep_only_the_named_command(sys.argv[1:])

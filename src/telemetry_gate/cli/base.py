@@ -27,13 +27,11 @@ class Facet(enum.StrEnum):
     update = "update"
 
 
-
 class FacetOrAll(enum.StrEnum):
     all = "all"
     collection = "collection"
     upload = "upload"
     update = "update"
-
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -43,7 +41,6 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     if hint:
         sys.stderr.write(f"  {escape(hint)}\n")
     raise typer.Exit(code)
-
 
 
 class GateGroup(TyperGroup):
@@ -78,7 +75,6 @@ class GateGroup(TyperGroup):
                   "run again with TELEMETRY_DEBUG=1 to see the traceback", int(ExitCode.SOFTWARE))
 
 
-
 def _os_error(exc: OSError) -> NoReturn:
     """One line for what the system refused: a full disk (74), a read-only file system (4),
     any other I/O failure (74); never a traceback."""
@@ -94,7 +90,6 @@ def _os_error(exc: OSError) -> NoReturn:
     _fail(f"{exc.strerror or type(exc).__name__}{where}", None, int(ExitCode.IO_ERROR))
 
 
-
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so that the flush at exit does not fail a second time."""
     try:
@@ -105,10 +100,8 @@ def _quiet_stdout() -> None:
         pass
 
 
-
 def _is_click_exception(exc: Exception) -> bool:
     return type(exc).__module__.startswith("typer._click")
-
 
 
 app = typer.Typer(
@@ -121,12 +114,10 @@ app = typer.Typer(
 )
 
 
-
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"telemetry-gate {__version__}\n")
         raise typer.Exit()
-
 
 
 @app.callback()
@@ -142,13 +133,11 @@ def _main(
     ctx.obj = vendor
 
 
-
 def _gate(ctx: typer.Context) -> Any:
     from telemetry_gate.policy.gate import Gate
     from telemetry_gate.policy.paths import resolve_vendor
 
     return Gate.open(resolve_vendor(ctx.obj))
-
 
 
 def _product(product: str | None) -> str | None:
@@ -157,14 +146,11 @@ def _product(product: str | None) -> str | None:
     return check_name("product", product) if product else None
 
 
-
 ProductOption = Annotated[str | None, typer.Option(
     "--product", "-p", metavar="P", autocompletion=completion.products, help="Only this product.")]
 
 
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (documented keys).")]
-
 
 
 def _age(value: str | None, option: str = "--since") -> float | None:
@@ -179,7 +165,6 @@ def _age(value: str | None, option: str = "--since") -> float | None:
     if not match:
         raise UsageError(f"{option}: {value!r} is not an age like 30m, 12h, 7d or 2w")
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-
 
 
 def _interactive() -> bool:

@@ -61,7 +61,6 @@ def check(
         status_view.check(report)
 
 
-
 def _history(ctx: typer.Context, facet: str | None, product: str | None, json: bool, quiet: bool) -> None:
     """``check --history``: read only when asked (``check`` itself never opens the file)."""
     from telemetry_gate.cli.render import status as status_view
@@ -81,7 +80,6 @@ def _history(ctx: typer.Context, facet: str | None, product: str | None, json: b
         text.message(f"warning: {warning}")
 
 
-
 def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool,
             dry_run: bool) -> None:
     from telemetry_gate.cli.render import status as status_view
@@ -99,19 +97,15 @@ def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | 
         raise result.errors[0]
 
 
-
 FacetOrAllArgument = Annotated[FacetOrAll, typer.Argument(help="all (default), collection, upload or update.")]
-
 
 
 SystemOption = Annotated[bool, typer.Option(
     "--system", help="Write the system flag files (every user; needs an administrator).")]
 
 
-
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Say what would change (settings, products' own switches); write nothing.")]
-
 
 
 @app.command()
@@ -126,7 +120,6 @@ def enable(
     _switch(ctx, True, facet, product, system, dry_run)
 
 
-
 @app.command()
 def disable(
     ctx: typer.Context,
@@ -139,7 +132,6 @@ def disable(
     _switch(ctx, False, facet, product, system, dry_run)
 
 
-
 @app.command()
 def products(ctx: typer.Context, json: JsonOption = False) -> None:
     """List the catalogue: each product, whether it is installed, its own switches and their state."""
@@ -149,12 +141,10 @@ def products(ctx: typer.Context, json: JsonOption = False) -> None:
     products_view.products(listing.listing(_gate(ctx)), json)
 
 
-
 class Shell(enum.StrEnum):
     bash = "bash"
     zsh = "zsh"
     fish = "fish"
-
 
 
 @app.command("shell-init")

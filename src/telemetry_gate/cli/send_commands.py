@@ -27,7 +27,6 @@ class Format(enum.StrEnum):
     json = "json"
 
 
-
 @app.command()
 def send(
     ctx: typer.Context,
@@ -70,7 +69,6 @@ def send(
     report.raise_for_outcome()
 
 
-
 def _send_chosen(ctx: typer.Context, ids: list[str], product: str | None, endpoint: str | None,
                  fmt: str | None, timeout: float, dry_run: bool, rejected: bool, yes: bool, json: bool) -> None:
     """``send ID...``: refuse what a higher layer forbids, show the records, ask, send only them."""
@@ -106,7 +104,6 @@ def _send_chosen(ctx: typer.Context, ids: list[str], product: str | None, endpoi
                         show=sending_view.payload_printer(json))
     sending_view.send_report(report, json)
     report.raise_for_outcome()
-
 
 
 @app.command()

@@ -15,10 +15,8 @@ from telemetry_gate.errors import ExitCode
 AgeOption = Annotated[str | None, typer.Option(metavar="AGE", help="An age like 30m, 12h, 7d or 2w.")]
 
 
-
 SavedOption = Annotated[bool, typer.Option(
     "--saved", help="Events a product saved itself (Cell Ranger's own copies), not the spool.")]
-
 
 
 @app.command()
@@ -101,14 +99,12 @@ def inspect(
     saved_cli.pointer(gate.paths, _product(product), age)
 
 
-
 _INSPECT_CONFLICTS = (  # options that would be ignored together: refused, never ignored
     ("--sent", "--rejected"), ("--sent", "--catalog"), ("--rejected", "--catalog"), ("--saved", "--catalog"),
     ("--limit", "--all"), ("ID|PATH", "--catalog"), ("ID|PATH", "--sent"), ("ID|PATH", "--rejected"),
     ("--catalog", "--since"), ("--catalog", "--limit"), ("--catalog", "--all"), ("--catalog", "--quarantine"),
     ("--quarantine", "--json"), ("ID|PATH", "--quarantine"), ("ID|PATH", "--limit"), ("ID|PATH", "--all"),
 )
-
 
 
 def _refuse_together(given: dict[str, bool]) -> None:
@@ -118,7 +114,6 @@ def _refuse_together(given: dict[str, bool]) -> None:
         if given[first] and given[second]:
             raise UsageError(f"{first} and {second} cannot be used together",
                              "'telemetry inspect --help' says what each one shows")
-
 
 
 def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since: float | None,
@@ -137,7 +132,6 @@ def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since
     else:
         records_view.rejected_table(inspection.rejected(gate.spool, product, since, limit, warnings), json)
     text.warnings(warnings)
-
 
 
 @app.command()
@@ -181,7 +175,6 @@ def purge(
         if not typer.confirm(f"Delete {len(chosen.entries)} {kind} records ({size})?"):
             raise typer.Exit(int(ExitCode.OK))
     records_view.purged(purging.run(gate.spool, chosen, dry_run, rejected))
-
 
 
 def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_run: bool, yes: bool) -> None:

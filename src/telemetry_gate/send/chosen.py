@@ -20,14 +20,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.errors import ConfigError, InvalidFileError, PermissionDenied, UsageError
+from telemetry_gate.errors import InvalidFileError, PermissionDenied, UsageError
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Policy, Say
 from telemetry_gate.send import outcomes, upload
-from telemetry_gate.send.sending import DEFAULT_FORMAT, DEFAULT_TIMEOUT, Report, Result, Show, _deliver, _show, resolve
+from telemetry_gate.send.sending import (
+    DEFAULT_TIMEOUT,
+    Report,
+    Result,
+    Show,
+    _deliver,
+    _show,
+    check_options,
+    resolve,
+)
 from telemetry_gate.spool import inspection, records
 from telemetry_gate.spool.store import Entry
-from telemetry_gate.vocabulary import FORMATS
 
 if TYPE_CHECKING:
     from telemetry_gate.send.upload import Client
@@ -116,13 +124,7 @@ def run(gate: Gate, chosen: Sequence[Chosen], *, endpoint: str | None = None, fm
         http: Client | None = None, retry: upload.Retry = upload.DEFAULT_RETRY,
         show: Show | None = None) -> Report:
     """Send exactly ``chosen`` (already allowed by ``check_allowed`` and confirmed)."""
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"--format must be 'otlp' or 'json', not {fmt!r}")
-    if endpoint is not None:
-        try:
-            upload.check_url(upload.url_for(endpoint, fmt or DEFAULT_FORMAT), "--endpoint")
-        except ConfigError as exc:
-            raise UsageError(exc.message, exc.hint) from exc
+    check_options(endpoint, fmt)
     check_allowed(gate, chosen)  # again: the policy is read at start, a caller may have skipped it
     where = targets(gate, chosen, endpoint, fmt, environ)
     spool = gate.spool

@@ -170,6 +170,17 @@ class Report(NamedTuple):
                 "products": {r.product: r.as_json() for r in self.results}}
 
 
+def check_options(endpoint: str | None, fmt: str | None) -> None:
+    """``--endpoint`` and ``--format`` as given, before anything is read or claimed (exit 2)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format must be 'otlp' or 'json', not {fmt!r}")
+    if endpoint is not None:
+        try:
+            upload.check_url(upload.url_for(endpoint, fmt or DEFAULT_FORMAT), "--endpoint")
+        except ConfigError as exc:
+            raise UsageError(exc.message, exc.hint) from exc
+
+
 def _pending_names(spool: Spool, product: str, base: Path) -> list[str]:
     """File names of the product's pending (or rejected) records, oldest first (names sort by time)."""
     return sorted(e.name for e in spool.scan(product, base))
@@ -184,13 +195,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
 
     ``rejected``: send the records in ``rejected/`` again instead (the same policy, the same
     claims); a refusal puts them back there with the new answer, a failure leaves them there."""
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"--format must be 'otlp' or 'json', not {fmt!r}")
-    if endpoint is not None:
-        try:
-            upload.check_url(upload.url_for(endpoint, fmt or DEFAULT_FORMAT), "--endpoint")
-        except ConfigError as exc:
-            raise UsageError(exc.message, exc.hint) from exc
+    check_options(endpoint, fmt)
     spool = gate.spool
     recovered = 0 if dry_run else recover(spool)
     source = spool.rejected if rejected else spool.pending
