@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from telemetry_gate.native.model import Detect, NativeSwitch, expand_text
+from telemetry_gate.policy.manifests import distribution_dirs
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.manifests import Manifest
@@ -78,13 +79,5 @@ def _normal_names(names: tuple[str, ...]) -> set[str]:
 @functools.cache
 def _distributions(entries: tuple[str, ...]) -> frozenset[str]:
     """Normalised names of every distribution with metadata on ``sys.path``."""
-    found: set[str] = set()
-    for entry in entries:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                found.add(re.sub(_NORMAL, "-", name.rsplit(".", 1)[0].split("-", 1)[0]).lower())
-    return frozenset(found)
+    return frozenset(re.sub(_NORMAL, "-", os.path.basename(path).rsplit(".", 1)[0].split("-", 1)[0]).lower()
+                     for path in distribution_dirs(entries))

@@ -15,6 +15,7 @@ others; commands that need that product's manifest exit 3.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -240,20 +241,28 @@ def _group_declared() -> bool:
     (it pulls in the email package), which ``check`` pays only when a product uses the group.
     """
     needle = f"[{ENTRY_POINT_GROUP}]".encode()
-    for directory in sys.path:
+    for directory in distribution_dirs(tuple(sys.path)):
         try:
-            names = os.listdir(directory or ".")
+            with open(os.path.join(directory, "entry_points.txt"), "rb") as file:
+                if needle in file.read():
+                    return True
         except OSError:
             continue
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                try:
-                    with open(os.path.join(directory or ".", name, "entry_points.txt"), "rb") as file:
-                        if needle in file.read():
-                            return True
-                except OSError:
-                    continue
     return False
+
+
+@functools.cache
+def distribution_dirs(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``*.dist-info`` and ``*.egg-info`` directories on ``entries`` (``sys.path``), listed
+    once per process: the entry-point scan here and ``native.detect`` both read them."""
+    found: list[str] = []
+    for entry in entries:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found += [os.path.join(entry or ".", n) for n in names if n.endswith((".dist-info", ".egg-info"))]
+    return tuple(found)
 
 
 def _from_entry_points() -> list[tuple[str, Any]]:
