@@ -219,7 +219,7 @@ def test_purge_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypa
     fill(2)
     import telemetry_gate.cli.base as cli
 
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli, "interactive", lambda: True)
     out = inprocess("purge", "--all", input="n\n")
     assert "Delete 2 pending records" in out.stdout
     assert len(list((isolation.spool / "pending" / "cellranger").iterdir())) == 2

@@ -242,7 +242,7 @@ def test_purge_saved_scoped_dry_run_and_confirmation(telemetry: Telemetry, isola
 def test_purge_saved_asks_on_a_terminal(inprocess: Telemetry, isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     from telemetry_gate.cli import base as cli
 
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli, "interactive", lambda: True)
     path = _saved_in_cache(isolation, "os_stats")
     declined = inprocess("purge", "--saved", input="n\n")
     assert declined.exit_code == 0 and path.exists()

@@ -236,7 +236,7 @@ def test_skipping_patterns_that_cannot_match_changes_nothing(parts: list[str]) -
     scrubber = Scrubber(home="/home/zoe", user="zoe", host="zoe.lab.example")
     value = "".join(parts)
     expected = value
-    for pattern, replacement, _needle, _shortest in scrubber._rules:
+    for pattern, replacement, _needle, _shortest in scrubber.rules:
         expected = pattern.sub(replacement, expected)
     assert scrubber.text(value) == expected
 

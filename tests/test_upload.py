@@ -163,7 +163,7 @@ def test_otlp_goes_to_v1_logs_json_to_the_endpoint_as_given() -> None:
 
 def test_client_verifies_certificates_and_trusts_the_environment() -> None:
     with upload.client() as client:
-        assert client._trust_env is True  # proxies, SSL_CERT_FILE
+        assert client.trust_env is True  # proxies, SSL_CERT_FILE
         assert client.follow_redirects is False
 
 

@@ -167,7 +167,7 @@ def _age(value: str | None, option: str = "--since") -> float | None:
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
     """A person at a terminal who can answer a question."""
     return sys.stdin.isatty()
 

@@ -76,7 +76,7 @@ def _installed_manifests(paths: Paths) -> Iterable[str]:
                 yield manifests.parse((directory / name).read_bytes(), str(directory / name)).name
             except Exception:  # noqa: BLE001
                 continue
-    if manifests._group_declared():  # rare; only then is importlib.metadata paid for
+    if manifests.group_declared():  # rare; only then is importlib.metadata paid for
         yield from manifests.discover(paths).manifests
 
 

@@ -92,7 +92,7 @@ def _send_chosen(ctx: typer.Context, ids: list[str], product: str | None, endpoi
                                         target.format)
             sys.stdout.write("\n")
     if not dry_run and not yes:
-        if not base._interactive():
+        if not base.interactive():
             raise UsageError("send with record ids asks before it sends: confirm with --yes when there is "
                              "no terminal", "the records are shown above; --dry-run prints the exact payloads")
         urls = ", ".join(sorted({t.url for t in where.values()}))

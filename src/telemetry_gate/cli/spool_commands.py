@@ -158,7 +158,7 @@ def purge(
         from telemetry_gate.cli import saved as saved_cli
 
         saved_cli.purge(gate.paths, _product(product), _age(older_than, "--older-than"), dry_run, yes,
-                        typer.confirm if base._interactive() else None)
+                        typer.confirm if base.interactive() else None)
         if not (sent or rejected):
             return
     if sent:
@@ -167,7 +167,7 @@ def purge(
             return
     chosen = purging.plan(gate.spool, _product(product), _age(older_than, "--older-than"), everything, rejected)
     if chosen.entries and not dry_run and not yes:
-        if not base._interactive():
+        if not base.interactive():
             raise UsageError("purge deletes records: confirm with --yes when there is no terminal",
                              f"{len(chosen.entries)} records would go; --dry-run shows them")
         size = text.human_bytes(chosen.bytes())
@@ -185,7 +185,7 @@ def _purge_sent(gate: Any, product: str | None, older_than: float | None, dry_ru
 
     found = purging.sent(gate.spool, product, older_than, True)
     if found.records and not dry_run and not yes:
-        if not base._interactive():
+        if not base.interactive():
             raise UsageError("purge deletes the audit log: confirm with --yes when there is no terminal")
         if not typer.confirm(f"Delete {found.records} audit entries ({text.human_bytes(found.bytes)})?"):
             raise typer.Exit(int(ExitCode.OK))

@@ -234,7 +234,7 @@ def _add(manifests: dict[str, Manifest], errors: dict[str, InvalidFileError], so
     manifests[manifest.name] = manifest
 
 
-def _group_declared() -> bool:
+def group_declared() -> bool:
     """Whether any installed distribution declares our entry-point group.
 
     A plain search of each ``entry_points.txt``: importing importlib.metadata costs ~20 ms
@@ -266,7 +266,7 @@ def distribution_dirs(entries: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _from_entry_points() -> list[tuple[str, Any]]:
-    if not _group_declared():
+    if not group_declared():
         return []
     from importlib.metadata import entry_points
 

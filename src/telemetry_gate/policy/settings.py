@@ -239,18 +239,23 @@ def _rewritten(current: Settings | None, product: str | None, values: dict[str, 
 
 def _set(table: Any, key: str, value: bool) -> None:
     """``table[key] = value``; a new key goes after the table's last key, not after the comments
-    and blank lines that close it (they usually introduce the next table)."""
+    and blank lines that close it (they usually introduce the next table). tomlkit's public API
+    only appends, so the new line rides on the last key's trailing text (its public ``trivia``);
+    ``update`` reads the result back and falls back to a whole rewrite if it says otherwise."""
+    import tomlkit
+
     if key in table:
         table[key] = value
         return
-    body = getattr(getattr(table, "value", None), "body", None)
-    last = next((k for k, _ in reversed(body or []) if k is not None), None)
-    if last is not None:
-        try:
-            table.value._insert_after(last, key, value)  # tomlkit's own insertion, kept private there
+    body = getattr(getattr(table, "value", None), "body", None) or []
+    keyed = [(k, item) for k, item in body if k is not None]
+    trailing = bool(body) and body[-1][0] is None
+    if keyed and trailing and not isinstance(keyed[-1][1], (tomlkit.items.Table, tomlkit.items.AoT)):
+        last = keyed[-1][1]
+        if last.trivia.trail.endswith("\n"):
+            line = tomlkit.dumps({key: value})
+            last.trivia.trail += line
             return
-        except (AttributeError, KeyError, TypeError, ValueError):
-            pass
     table[key] = value
 
 

@@ -84,7 +84,7 @@ class Scrubber:
         for name in sorted({u for u in users if _is_personal(u)}, key=len, reverse=True):
             rules.append((rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<user>", name, len(name)))
         # a literal beyond ASCII could match ASCII text under IGNORECASE (K, ſ): such a rule always runs
-        self._rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "",
+        self.rules = [(re.compile(p, re.IGNORECASE), r, needle.lower() if needle.isascii() else "",
                         shortest if needle.isascii() else 0)
                        for p, r, needle, shortest in rules]
         self._done: dict[str, str] = {}  # text -> scrubbed: short strings, at most 4096 of them
@@ -106,7 +106,7 @@ class Scrubber:
         ascii_only = value.isascii()  # beyond ASCII, case folding is subtle: run every pattern
         folded = value.lower()
         size = len(value)
-        for pattern, replacement, needle, shortest in self._rules:
+        for pattern, replacement, needle, shortest in self.rules:
             if not ascii_only or (size >= shortest and needle in folded):
                 changed = pattern.sub(replacement, value)
                 if changed != value:
