@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, Telemetry
-from telemetry_gate.native.model import NativeSwitch
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
+from telemetry_gate.policy.own.model import NativeSwitch
 
 FILES = sorted(SHIPPED.glob("*.toml"))
 

@@ -15,7 +15,7 @@ OWNERS = {
               "cli/completion.py"},
     "tomli_w": {"policy/settings.py"},  # the whole-file rewrite when tomlkit cannot edit a layout
     "tomlkit": {"policy/settings.py", "native/edit.py"},
-    "ruamel": {"native/edit.py", "native/state.py"},
+    "ruamel": {"native/edit.py", "policy/own/state.py"},
 }
 
 
@@ -45,3 +45,24 @@ def test_the_library_path_imports_nothing_heavy_at_module_level() -> None:
         top = {n for n in ast.parse((PACKAGE / name).read_text()).body if isinstance(n, (ast.Import, ast.ImportFrom))}
         modules = {(n.module or "") if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top}
         assert not modules & {"typer", "rich", "httpx", "platformdirs", "tomllib", "tomli_w", "tomlkit", "ruamel"}, name
+
+
+def _package_imports(path: Path) -> set[str]:
+    """Every ``telemetry_gate.<package>`` a module imports, at any depth (lazy imports count)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("telemetry_gate."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("telemetry_gate."))
+    return found
+
+
+def test_policy_decides_without_the_code_that_writes_or_sends() -> None:
+    # issue 20: the product's own switch is read in policy/ (policy/own); native/ only writes
+    offenders = [
+        f"{path.relative_to(PACKAGE).as_posix()} imports telemetry_gate.{package}"
+        for path in sorted((PACKAGE / "policy").rglob("*.py"))
+        for package in _package_imports(path) & {"native", "send", "cli"}
+    ]
+    assert offenders == []

@@ -53,7 +53,7 @@ def _piperider_profile(isolation: Env, text: str) -> Path:
 def _piperider_tracks(path: Path) -> bool:
     """PipeRider's own rule, from its profile: ``tracking and isinstance(tracking, bool)``, and a
     profile without ``user_id`` is regenerated with tracking on (event/__init__.py L30-L41, L106-L112)."""
-    from telemetry_gate.native.state import parse_yaml
+    from telemetry_gate.policy.own.state import parse_yaml
 
     if not path.exists():
         return True

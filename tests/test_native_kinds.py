@@ -16,8 +16,8 @@ import pytest
 from conftest import Env
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
 from telemetry_gate.native import edit
-from telemetry_gate.native.model import NativeSwitch
-from telemetry_gate.native.state import read
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.state import read
 
 
 def _flag(path: str = "$XDG_CONFIG_HOME/demo/disable") -> NativeSwitch:
@@ -194,7 +194,7 @@ def test_absent_means_what_the_manifest_says(isolation: Env) -> None:
 
 def test_yaml_read_without_a_library_matches_ruamel(isolation: Env) -> None:
     """The quick reader must agree with ruamel.yaml (YAML 1.2, what PipeRider loads with)."""
-    from telemetry_gate.native.state import _yaml_top_level, parse_yaml
+    from telemetry_gate.policy.own.state import _yaml_top_level, parse_yaml
 
     for text in ("anonymous_tracking: false\n", "anonymous_tracking: False # c\nuser_id: x\n",
                  "anonymous_tracking: no\n", "anonymous_tracking: 0\n", "user_id: 12ab\n",
@@ -232,7 +232,7 @@ def test_piperider_profile_without_user_id_reads_on_and_gets_one(isolation: Env)
 
 
 def test_piperider_user_id_is_kept_or_added(isolation: Env) -> None:
-    from telemetry_gate.native.state import parse_yaml
+    from telemetry_gate.policy.own.state import parse_yaml
 
     path = _profile(isolation)
     path.parent.mkdir()
@@ -249,7 +249,7 @@ def test_piperider_user_id_is_kept_or_added(isolation: Env) -> None:
 
 def test_piperider_empty_profile_is_never_left_empty(isolation: Env) -> None:
     """An empty profile makes PipeRider crash (yaml load returns None, then .get)."""
-    from telemetry_gate.native.state import parse_yaml
+    from telemetry_gate.policy.own.state import parse_yaml
 
     path = _profile(isolation)
     path.parent.mkdir()

@@ -8,9 +8,9 @@ import pytest
 
 from conftest import Env, Telemetry
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.native.model import expand
 from telemetry_gate.policy import manifests
 from telemetry_gate.policy.manifests import SHIPPED, discover, parse
+from telemetry_gate.policy.own.model import expand
 
 HEAD = '[product]\nname = "demo"\n\n'
 
@@ -158,8 +158,8 @@ def test_a_tool_beside_this_interpreter_counts_as_installed(isolation: Env) -> N
     """A product pip-installed into telemetry-gate's own (not activated) virtual environment."""
     import sys
 
-    from telemetry_gate.native import detect
-    from telemetry_gate.native.model import Detect
+    from telemetry_gate.policy.own import detect
+    from telemetry_gate.policy.own.model import Detect
 
     here = Path(sys.executable).parent
     assert detect.installed(Detect(executables=("telemetry",)), {"PATH": ""}) == (here / "telemetry").exists()

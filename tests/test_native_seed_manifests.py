@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, Telemetry
-from telemetry_gate.native.model import NativeSwitch, expand
-from telemetry_gate.native.state import read
 from telemetry_gate.policy.manifests import discover
+from telemetry_gate.policy.own.model import NativeSwitch, expand
+from telemetry_gate.policy.own.state import read
 
 PYDANTIC_V1_FALSE = ("0", "off", "f", "false", "n", "no")
 

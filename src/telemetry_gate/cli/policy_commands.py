@@ -84,10 +84,10 @@ def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | 
             dry_run: bool) -> None:
     from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.cli.render import text
-    from telemetry_gate.policy import history
+    from telemetry_gate.native import switching
 
-    result, problems = history.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system,
-                                                 dry_run)
+    result, problems = switching.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system,
+                                                   dry_run)
     status_view.switched(result)
     for problem in problems:
         text.message(f"warning: {problem}")

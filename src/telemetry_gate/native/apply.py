@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import TelemetryError
 from telemetry_gate.native import edit
-from telemetry_gate.native.model import FACET_NAMES, NativeSwitch
-from telemetry_gate.native.state import Reading, read, show_value
+from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
+from telemetry_gate.policy.own.state import Reading, read, show_value
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
@@ -71,7 +71,7 @@ def affected(gate: Gate, product: str | None, system: bool = False) -> list[Mani
     """The product named; else every manifest with switches of its own that is not a shipped
     one absent from this machine. ``system``: every one (an administrator's PATH, under sudo,
     rarely shows the tools users run, and system-wide switches are the administrator's to set)."""
-    from telemetry_gate.native.detect import present
+    from telemetry_gate.policy.own.detect import present
 
     manifests = gate.catalogue.manifests
     if product is not None:
@@ -110,7 +110,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
 
 
 def _path(switch: NativeSwitch, environ: Any) -> Any:
-    from telemetry_gate.native.model import expand
+    from telemetry_gate.policy.own.model import expand
 
     return expand(switch.path, environ)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
-from telemetry_gate.native.model import NativeSwitch, Scalar
-from telemetry_gate.native.state import Unreadable, parse_yaml, show_value
+from telemetry_gate.policy.own.model import NativeSwitch, Scalar
+from telemetry_gate.policy.own.state import Unreadable, parse_yaml, show_value
 
 NEW_FILE_MODE = 0o600
 NEW_DIR_MODE = 0o700

@@ -33,11 +33,11 @@ from typing import NamedTuple
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
 from telemetry_gate.fs import atomic_write, ensure_dir
 from telemetry_gate.native import shellcode
-from telemetry_gate.native.model import NativeSwitch
 from telemetry_gate.native.shellcode import Export
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Policy, shown, vendor_prefix
 from telemetry_gate.policy.manifests import Manifest
+from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.paths import DEFAULT_VENDOR, Paths, display
 from telemetry_gate.vocabulary import FACETS
 

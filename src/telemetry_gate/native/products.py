@@ -12,7 +12,7 @@ match is enough), and each of its own switches with the state the product would 
   product does what it does by default;
 - ``unknown``: the configuration file is there but cannot be read.
 
-Detection is ``native.detect`` (distributions: a listing of the ``*.dist-info`` and ``*.egg-info``
+Detection is ``policy.own.detect`` (distributions: a listing of the ``*.dist-info`` and ``*.egg-info``
 directories of ``sys.path``, no ``importlib.metadata``, which costs ~20 ms to import).
 """
 
@@ -22,10 +22,10 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from telemetry_gate.native.detect import installed
-from telemetry_gate.native.model import NativeSwitch
-from telemetry_gate.native.state import read
 from telemetry_gate.policy.gate import Gate
+from telemetry_gate.policy.own.detect import installed
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.state import read
 
 
 class SwitchState(NamedTuple):
@@ -52,7 +52,7 @@ class Listing(NamedTuple):
 
 def state(switch: NativeSwitch, environ: Mapping[str, str]) -> str:
     """What the product reads from its switch now: ``off``, ``on``, ``absent`` or ``unknown``
-    (``native.state`` reads it; a value that is neither off nor on is ``on``: it does not stop
+    (``policy.own.state`` reads it; a value that is neither off nor on is ``on``: it does not stop
     the product)."""
     reading = read(switch, environ)
     if reading.state == "unreadable":

@@ -44,7 +44,7 @@ class Gate(NamedTuple):
         manifest = self.catalogue.manifests.get(product) if product is not None else None
         if manifest is None or not manifest.native:
             return decision
-        from telemetry_gate.native.report import assess
+        from telemetry_gate.policy.own.report import assess
 
         ours = {f: decision if f == facet else self.policy.decide(f, product) for f in FACETS}
         return assess(manifest, ours, self.policy.environ).decisions[facet]
@@ -55,7 +55,7 @@ class Gate(NamedTuple):
         A product of the shipped catalogue counts only when it is present (installed, or one of
         its own switches exists): the catalogue names many tools a machine does not have.
         """
-        from telemetry_gate.native.detect import present
+        from telemetry_gate.policy.own.detect import present
 
         environ = self.policy.environ
         names = {name for name, m in self.catalogue.manifests.items()

@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from telemetry_gate.errors import PermissionDenied
 from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir, write_all
@@ -41,9 +41,24 @@ from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir, write_all
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
     from telemetry_gate.policy.paths import Paths
-    from telemetry_gate.policy.switches import SwitchResult
 
 NAME = "history.jsonl"
+
+
+class Switched(Protocol):
+    """What a history line records of a switch (``native.switching.SwitchResult``)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def product(self) -> str | None: ...
+    @property
+    def written(self) -> tuple[str, ...]: ...
+    @property
+    def native(self) -> Sequence[Any]: ...  # each with as_json()
+    @property
+    def environment(self) -> tuple[str, ...]: ...
+
 SYSTEM_FILE_MODE = 0o644
 
 
@@ -75,7 +90,7 @@ def _who() -> dict[str, Any]:
     return {"user": user, "uid": uid, "sudo_user": os.environ.get("SUDO_USER") or None}
 
 
-def entry(result: SwitchResult, facet: str, system: bool, before: Mapping[str, Any],
+def entry(result: Switched, facet: str, system: bool, before: Mapping[str, Any],
           after: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
     return {
         "time": _rfc3339(time.time() if now is None else now),
@@ -191,18 +206,3 @@ def read(paths: Paths, facet: str | None = None, product: str | None = None) -> 
             entries.append((item["time"], number, {**item, "file": str(path)}))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
     return History([e for _, _, e in entries], warnings, system_flags(paths))
-
-
-def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
-                      system: bool, dry_run: bool = False) -> tuple[SwitchResult, list[str]]:
-    """``enable``/``disable``, then one history line: the effective states before and after
-    (none for a dry run, which changes nothing)."""
-    from telemetry_gate.policy.switches import facets_for, switch
-
-    facets = facets_for(facet)
-    before = states(gate, facets, product)
-    result, fresh = switch(gate, enable, facet, product, system, dry_run)
-    if dry_run:
-        return result, []
-    line = entry(result, facet, system, before, states(fresh, facets, product))
-    return result, append(gate.paths, line, system)

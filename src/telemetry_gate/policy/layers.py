@@ -22,7 +22,7 @@ The list, highest first (``rank`` is the SPEC 4 number):
    collection (and so upload) until the product is enabled by name
 8. built-in default: enabled
 
-(Rank 0, the product's own switch, is read beside these by ``Gate.decide``: ``native/report.py``.)
+(Rank 0, the product's own switch, is read beside these by ``Gate.decide``: ``policy/own/report.py``.)
 
 For an opt-in product only its own table (``[products.<p>]``) can enable it: a ``true`` in the
 vendor-wide ``[telemetry]`` table (``telemetry enable`` with no product) does not opt in to

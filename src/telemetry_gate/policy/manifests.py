@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.native.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.layers import ProductVariable
+from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
 
@@ -38,7 +38,7 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # The keys each table of a manifest knows, in one place: a new key is added here (and read in
-# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: native/model.py.
+# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: policy/own/model.py.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "": frozenset({"product", "fields", "native", "detect"}),
     "product": frozenset({"name", "description", "version", "endpoint", "format", "config_url", "strict", "env",
@@ -254,7 +254,7 @@ def group_declared() -> bool:
 @functools.cache
 def distribution_dirs(entries: tuple[str, ...]) -> tuple[str, ...]:
     """The ``*.dist-info`` and ``*.egg-info`` directories on ``entries`` (``sys.path``), listed
-    once per process: the entry-point scan here and ``native.detect`` both read them."""
+    once per process: the entry-point scan here and ``policy.own.detect`` both read them."""
     found: list[str] = []
     for entry in entries:
         try:

@@ -13,7 +13,7 @@ from telemetry_gate.spool.store import Summary
 from telemetry_gate.vocabulary import FACETS
 
 if TYPE_CHECKING:
-    from telemetry_gate.native.report import NativeState
+    from telemetry_gate.policy.own.report import NativeState
 
 
 class CheckReport(NamedTuple):
@@ -97,7 +97,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
             notes.append(f"{name} limits (no switch stops these): {'; '.join(manifest.limits)}")
         if not manifest.native:
             continue
-        from telemetry_gate.native.report import assess  # only when a product has switches of its own
+        from telemetry_gate.policy.own.report import assess  # only when a product has switches of its own
 
         ours = {f: product_decisions[name].get(f) or policy.decide(f, name) for f in FACETS}
         found = assess(manifest, ours, policy.environ)

@@ -18,9 +18,9 @@ from telemetry_gate.cli.render.text import (
 )
 
 if TYPE_CHECKING:
+    from telemetry_gate.native.switching import SwitchResult
     from telemetry_gate.policy.layers import Decision
     from telemetry_gate.policy.status import CheckReport
-    from telemetry_gate.policy.switches import SwitchResult
 
 
 def check(report: CheckReport) -> None:

@@ -181,3 +181,18 @@ def _make_system_dir(path: Path) -> None:
     except PermissionDenied as exc:
         raise PermissionDenied(exc.message, exc.hint or "system policy needs an administrator (or "
                                "TELEMETRY_SYSTEM_DIR for a non-root install)") from exc
+
+
+def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
+                      system: bool, dry_run: bool = False) -> tuple[SwitchResult, list[str]]:
+    """``enable``/``disable``, then one history line: the effective states before and after
+    (none for a dry run, which changes nothing)."""
+    from telemetry_gate.policy import history
+
+    facets = facets_for(facet)
+    before = history.states(gate, facets, product)
+    result, fresh = switch(gate, enable, facet, product, system, dry_run)
+    if dry_run:
+        return result, []
+    line = history.entry(result, facet, system, before, history.states(fresh, facets, product))
+    return result, history.append(gate.paths, line, system)

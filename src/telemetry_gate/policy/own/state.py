@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from telemetry_gate.native.model import NativeSwitch, Scalar, expand
+from telemetry_gate.policy.own.model import NativeSwitch, Scalar, expand
 
 
 class Reading(NamedTuple):

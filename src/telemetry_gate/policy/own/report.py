@@ -14,9 +14,9 @@ it is the narrowest the product has for a facet we disable (wider than asked) ag
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.native.model import FACET_NAMES, NativeSwitch
-from telemetry_gate.native.state import Reading, read
 from telemetry_gate.policy.layers import Decision, Say, shown
+from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
+from telemetry_gate.policy.own.state import Reading, read
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.manifests import Manifest

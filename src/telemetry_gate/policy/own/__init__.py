@@ -1,0 +1,5 @@
+"""A product's own switches, read as the product reads them (rank 0 of the policy).
+
+``model``: the ``[[native]]`` declaration; ``state``: one switch's reading; ``detect``: whether
+the product is here; ``report``: the readings folded into decisions. Writing them is ``native/``.
+"""
