@@ -202,7 +202,7 @@ SECTIONS: dict[str, Section] = {
         ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking: false); telemetry products "
          "shows its state and every other catalogued product's own switch files."),
     ], italic),
-    "RELIABILITY": Section("What send and the library promise (the README's Reliability section says the same).", [
+    "RELIABILITY": Section("What send and the library promise (docs/reliability.md says the same).", [
         ("Delivery", "At least once: a record leaves the spool only after the collector's 2xx; a sender "
          "killed mid-send leaves its claim, which the next run puts back."),
         ("408, 429, 502, 503, 504", "Retried with backoff and jitter within --timeout (Retry-After honoured "
