@@ -3,6 +3,7 @@ user could change is refused, never trusted."""
 
 from __future__ import annotations
 
+import grp
 import os
 import stat
 from collections.abc import Iterator
@@ -65,15 +66,19 @@ def _plant(env: Env, collector: Collector, mode: int) -> Path:
 
 @pytest.mark.parametrize("mode", [0o775, 0o777, 0o770], ids=lambda mode: f"{mode:04o}")
 def test_a_settings_directory_others_can_write_is_refused(isolation: Env, telemetry: Telemetry,
-                                                          mode: int) -> None:
+                                                          mode: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry_gate.policy import trust
+
+    monkeypatch.setattr(trust, "group_members", lambda gid: frozenset({os.geteuid(), 4242}))  # a shared group
     with Collector() as collector:
         planted = _plant(isolation, collector, mode)
         out = telemetry("send", env={"TELEMETRY_ENDPOINT": collector.url})
         assert collector.connections == 0
     assert out.exit_code == 4
+    group = grp.getgrgid(planted.stat().st_gid).gr_name
     assert out.stderr.splitlines()[0] == (
         f"telemetry: refusing to trust ~/.config/tenx: it can be changed by "
-        f"{'everyone' if mode & 0o002 else 'its group'} (mode {mode:04o})")
+        f"{'everyone' if mode & 0o002 else f'its group {group}, which has other members'} (mode {mode:04o})")
     assert "chmod go-w ~/.config/tenx" in out.stderr and len(out.stderr.splitlines()) == 2
     assert telemetry("check").exit_code == 4
     assert planted.stat().st_mode & 0o777 == mode  # refused, not silently "fixed"
@@ -130,7 +135,11 @@ def test_a_sticky_shared_directory_above_ours_is_fine(isolation: Env, inprocess:
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["user", "system"])
-def test_a_manifest_others_can_write_is_refused(isolation: Env, inprocess: Telemetry, shared: bool) -> None:
+def test_a_manifest_others_can_write_is_refused(isolation: Env, inprocess: Telemetry, shared: bool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry_gate.policy import trust
+
+    monkeypatch.setattr(trust, "group_members", lambda gid: frozenset({os.geteuid(), 4242}))  # a shared group
     folder = (isolation.system_dir if shared else isolation.home / ".local" / "share" / "tenx" / "telemetry")
     folder = folder / "products.d"
     folder.mkdir(parents=True)
