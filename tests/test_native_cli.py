@@ -209,10 +209,11 @@ def test_system_disable_writes_what_cellranger_reads_system_wide(inprocess: Tele
         "disable", "disable_update", "disable_upload"]
     for name in ("disable_update", "disable_upload"):
         assert stat.S_IMODE((system / name).stat().st_mode) == 0o644
-    assert "TENX_DISABLE_TELEMETRY does, from the generated environment files" in out.stderr
+    profile_d = isolation.system_root / "profile.d" / "telemetry-gate.sh"
+    assert (f"cellranger: no system file switches collection off; TENX_DISABLE_TELEMETRY=1 does, exported by "
+            f"{profile_d} (every login shell)") in out.stderr
     assert ("piperider: has no system-wide switch of its own; each user's 'telemetry disable' sets "
             "~/.piperider/profile.yml") in out.stderr
-    profile_d = isolation.system_root / "profile.d" / "telemetry-gate.sh"
     assert "export TENX_DISABLE_TELEMETRY=1" in profile_d.read_text()  # collection, for every user
     status = _cellranger_status(isolation, isolation.system_root)
     assert status == {"collection": False, "upload": True, "update": True}  # /etc/.../disable is ignored
@@ -221,6 +222,19 @@ def test_system_disable_writes_what_cellranger_reads_system_wide(inprocess: Tele
     assert "drift" not in inprocess("check", "-p", "cellranger", env={**env, "TENX_DISABLE_TELEMETRY": "1"}).stdout
     assert inprocess("enable", "--system", env=env).exit_code == 0
     assert not [n for n in os.listdir(system) if n.startswith("disable")]
+
+
+@pytest.mark.parametrize("facet", ["upload", "update"])
+def test_system_disable_of_one_facet_names_the_flag_cellranger_reads(inprocess: Telemetry, isolation: Env,
+                                                                    facet: str) -> None:
+    out = inprocess("disable", facet, "--system", env={})
+    assert out.exit_code == 0, out.stderr
+    flag = isolation.system_dir / f"disable_{facet}"
+    assert flag.exists()
+    assert f"cellranger: {facet} stops: it reads {flag} itself" in out.stderr
+    assert "TENX_DISABLE_TELEMETRY" not in out.stderr  # the profile.d file sets it only under DO_NOT_TRACK
+    profile_d = (isolation.system_root / "profile.d" / "telemetry-gate.sh").read_text()
+    assert "# cellranger (DO_NOT_TRACK only)\n" in profile_d
 
 
 def test_a_profile_that_cannot_be_written_exits_4_and_settings_are_saved(inprocess: Telemetry,

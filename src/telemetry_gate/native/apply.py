@@ -93,14 +93,20 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     notes: list[str] = []
     errors: list[TelemetryError] = []
     for manifest in affected(gate, product, system):
-        switches = [s for s in manifest.native if s.scope == scope and s.kind != "env"
-                    and (s.kind, s.path) not in seen and str(_path(s, environ)) not in skip]
+        files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen]
+        switches = [s for s in files if str(_path(s, environ)) not in skip]
         seen.update((s.kind, s.path) for s in switches)
         readings = {s: read(s, environ) for s in switches}
         if enable:
             to_off, to_on = _enable(manifest.name, switches, readings, facets, disabled, notes)
         else:
-            to_off, to_on = _disable(manifest, switches, readings, facets, disabled, scope, notes)
+            # a flag file this command itself writes (the system disable_upload) is the product's switch too
+            ours = {f: s.where(environ) for s in files if s not in switches
+                    for f in s.facets if disabled(manifest.name, f)}
+            for facet, where in ours.items():
+                notes.append(f"{manifest.name}: {facet} stops: it reads {where} itself")
+            to_off, to_on = _disable(manifest, switches, readings, facets, disabled, scope, notes, set(ours),
+                                     _carrier_file(gate, system))
         for switch, off in [(s, True) for s in to_off] + [(s, False) for s in to_on]:
             try:
                 changes.extend(_write(manifest.name, readings[switch], off, system, dry_run))
@@ -115,6 +121,15 @@ def _path(switch: NativeSwitch, environ: Any) -> Any:
     return expand(switch.path, environ)
 
 
+def _carrier_file(gate: Gate, system: bool) -> str:
+    """The generated file that exports the products' env switches: the one a new shell reads."""
+    from telemetry_gate.native import environment
+
+    paths = gate.paths
+    return f"{environment.profile_d(paths)} (every login shell)" if system else \
+        f"{environment.user_sh(paths)} (new shells, after 'telemetry shell-init')"
+
+
 def _cover(wanted: set[str], candidates: Sequence[NativeSwitch], done: set[str]) -> list[NativeSwitch]:
     """The fewest candidates (each within ``wanted``) that cover ``wanted`` beyond ``done``."""
     chosen = []
@@ -127,11 +142,11 @@ def _cover(wanted: set[str], candidates: Sequence[NativeSwitch], done: set[str])
 
 
 def _disable(manifest: Manifest, switches: list[NativeSwitch], readings: dict[NativeSwitch, Reading],
-             facets: Sequence[str], disabled: Disabled, scope: str,
-             notes: list[str]) -> tuple[list[NativeSwitch], list[NativeSwitch]]:
+             facets: Sequence[str], disabled: Disabled, scope: str, notes: list[str],
+             done: set[str], carrier_file: str) -> tuple[list[NativeSwitch], list[NativeSwitch]]:
     name = manifest.name
     wanted = {f for f in facets if disabled(name, f)}
-    covered = {f for s in switches if readings[s].off for f in s.facets} & wanted
+    covered = ({f for s in switches if readings[s].off for f in s.facets} | done) & wanted
     to_off: list[NativeSwitch] = []
     for switch in sorted(switches, key=lambda s: -len(s.facets)):
         if not readings[switch].off and set(switch.facets) <= wanted and set(switch.facets) - covered:
@@ -147,11 +162,11 @@ def _disable(manifest: Manifest, switches: list[NativeSwitch], readings: dict[Na
             notes.append(f"{name}: {readings[switch].where} also stops {', '.join(beyond)}: "
                          f"{name} has no narrower switch of its own for {facet}")
             continue
-        carriers = [s.variable for s in manifest.native if s.kind == "env" and facet in s.facets
+        carriers = [f"{s.variable}={s.off}" for s in manifest.native if s.kind == "env" and facet in s.facets
                     and s.scope == scope]
         if carriers and switches:
             notes.append(f"{name}: no {scope} file switches {facet} off; {carriers[0]} does, "
-                         "from the generated environment files")
+                         f"exported by {carrier_file}")
         elif scope == "system" and not any(s.scope == "system" or s.kind == "env" for s in manifest.native) \
                 and facet == next(f for f in FACET_NAMES if f in wanted - covered):
             # the profile.d file carries every env switch; a product with file switches only has none
