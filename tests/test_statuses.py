@@ -66,10 +66,19 @@ def test_send_rejected_sends_refused_records_again(telemetry: Telemetry, isolati
     check = json.loads(telemetry("check", "--json").stdout)
     assert check["spool"]["rejected"] == 4 and check["spool"]["pending"] == 0
     assert "4 rejected" in telemetry("check").stdout
+    for view in (["inspect", "--rejected"], ["inspect", "--rejected", "--json"]):
+        out = telemetry(*view)  # the answer file beside the batch is no stray
+        assert out.exit_code == 0 and "stray" not in out.stderr and ".answer" not in out.stderr, out.stderr
+    stray = isolation.spool / "rejected" / "cellranger" / "notes.txt"
+    stray.write_text("mine")
+    out = telemetry("inspect", "--rejected")
+    assert f"1 stray file(s) in the spool's rejected/ are not records and are never sent: {stray}" in out.stderr
+    stray.unlink()
 
     with Collector() as collector:  # the collector was fixed
         out = telemetry("send", "--rejected", "--endpoint", collector.url)
     assert out.exit_code == 0, out.stderr
+    assert "stray" not in out.stderr and ".answer" not in out.stderr  # its own answer file is no stray
     assert Counter(collector.accepted_ids()) == Counter(ids)
     assert {r.path for r in collector.requests} == {"/v1/logs"}
     assert _files(isolation, "rejected") == {} and _files(isolation, "pending") == {}

@@ -117,7 +117,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
     )
 
 
-def stray_note(strays: tuple[str, ...] | list[str]) -> str:
-    """One line on what is in ``pending/`` but is not a record (never sent, left alone)."""
+def stray_note(strays: tuple[str, ...] | list[str], where: str = "pending/") -> str:
+    """One line on what is in ``pending/`` (or ``rejected/``) but is not a record (never sent, left alone)."""
     shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
-    return f"{len(strays)} stray file(s) in the spool's pending/ are not records and are never sent: {shown}"
+    return f"{len(strays)} stray file(s) in the spool's {where} are not records and are never sent: {shown}"

@@ -26,11 +26,10 @@ from typing import Any
 from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir, write_all
 from telemetry_gate.spool.ids import is_id, new_id
 from telemetry_gate.spool.records import rfc3339
-from telemetry_gate.spool.store import Entry, Spool
+from telemetry_gate.spool.store import ANSWER_SUFFIX, Entry, Spool
 
 AUDIT_DAYS = 30
 LOCK_NAME = ".lock"  # in sent/: appends and purges of the audit log take turns
-ANSWER_SUFFIX = ".answer"
 
 
 def _day(epoch: float) -> str:

@@ -39,6 +39,10 @@ class Page(NamedTuple):
     corrupt: list[Entry]
 
 
+def _folder(spool: Spool, base: Path | None) -> str:
+    return "rejected/" if base == spool.rejected else "pending/"
+
+
 def select(spool: Spool, product: str | None, since: float | None, base: Path | None = None,
            strays: list[str] | None = None) -> list[Entry]:
     """Entries newest first, filtered by product and age, from names alone; what is not a
@@ -71,7 +75,7 @@ def page(spool: Spool, product: str | None, since: float | None, limit: int | No
     entries = select(spool, product, since, base, strays)
     total_bytes = sum(e.size() for e in entries)
     rows: list[Shown] = []
-    warnings: list[str] = [stray_note(sorted(strays))] if strays else []
+    warnings: list[str] = [stray_note(sorted(strays), _folder(spool, base))] if strays else []
     corrupt: list[Entry] = []
     index = 0
     while index < len(entries) and (limit is None or len(rows) < limit):
@@ -97,7 +101,7 @@ def stream(spool: Spool, product: str | None, since: float | None, limit: int | 
     strays: list[str] = []
     chosen = select(spool, product, since, base, strays)
     if strays:
-        warnings.append(stray_note(sorted(strays)))
+        warnings.append(stray_note(sorted(strays), _folder(spool, base)))
     for entry in chosen:
         if limit is not None and count >= limit:
             return

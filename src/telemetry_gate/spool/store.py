@@ -39,6 +39,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os
 _READ_AT_ONCE = MAX_RECORD_BYTES + 1
 _PRODUCT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}").fullmatch  # as policy.paths.check_name
 _RECORD_NAME = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.json").fullmatch  # <ULID>.json: one C call a name
+ANSWER_SUFFIX = ".answer"  # rejected/<product>/<batch>.answer: the collector's answer to a refused batch
 
 
 class Summary(NamedTuple):
@@ -101,6 +102,7 @@ class Spool:
         """Record files of one product, unsorted; anything else (a name that is not
         ``<ULID>.json``, a symbolic link, a directory) is passed over, and added to ``strays``."""
         folder = (base or self.pending) / product
+        answers = base == self.rejected  # rejected/ keeps the collector's answer beside each batch
         try:
             entries = os.scandir(folder)
         except FileNotFoundError:  # only a missing directory is an empty one
@@ -111,7 +113,8 @@ class Spool:
             for entry in entries:
                 if _RECORD_NAME(entry.name) and entry.is_file(follow_symlinks=False):
                     yield entry
-                elif strays is not None:
+                elif strays is not None and not (answers and entry.name.endswith(ANSWER_SUFFIX)
+                                                 and entry.is_file(follow_symlinks=False)):
                     strays.append(entry.path)
 
     def entries(self, product: str | None = None, base: Path | None = None,
