@@ -97,10 +97,13 @@ def test_send_rejected_obeys_policy_and_a_new_refusal_keeps_them_rejected(inproc
     with Collector() as collector:
         out = inprocess("send", "--rejected", "--endpoint", collector.url, env={"DO_NOT_TRACK": "1"})
         assert collector.connections == 0 and out.exit_code == 0
-    assert "upload is disabled by DO_NOT_TRACK=1" in out.stderr and _files(isolation, "rejected") == refused
+    assert "upload is disabled by DO_NOT_TRACK=1 (environment); 3 rejected" in out.stderr
+    assert _files(isolation, "rejected") == refused
     with Collector([Reply(503)]) as collector:  # a failure leaves them where they were
         out = inprocess("send", "--rejected", "--endpoint", collector.url, "--timeout", "0.5")
     assert out.exit_code == 5 and _files(isolation, "rejected") == refused and _files(isolation, "pending") == {}
+    assert "0 sent, 0 rejected, 3 still rejected" in out.stderr and "pending" not in out.stderr  # not in pending/
+    assert "upload incomplete: 3 still rejected" in out.stderr and "'telemetry send --rejected' tries" in out.stderr
     with Collector([Reply(400, body=b"still no")]) as collector:
         out = inprocess("send", "--rejected", "--endpoint", collector.url)
     assert out.exit_code == 5 and _files(isolation, "rejected") == refused

@@ -134,6 +134,7 @@ class Report(NamedTuple):
     results: list[Result]
     dry_run: bool
     recovered: int  # records returned from the claims of senders that are gone
+    source: str = "pending"  # where undelivered records wait: "rejected" for send --rejected
 
     @property
     def undelivered(self) -> int:
@@ -153,6 +154,10 @@ class Report(NamedTuple):
             pending = sum(r.pending for r in self.results if r.attempted)
             raise AuditFailed(audit[0], f"sending stopped; {pending} records still pending are sent by the "
                               "next 'telemetry send' once the audit log can be written")
+        if self.undelivered and self.source == "rejected":
+            raise UploadIncomplete(f"upload incomplete: {self.undelivered} still rejected",
+                                   "'telemetry send --rejected' tries them again; 'telemetry inspect --rejected' "
+                                   "shows the collector's answers")
         if self.undelivered:
             rejected = sum(r.rejected for r in self.results)
             pending = sum(r.pending for r in self.results if r.attempted)
@@ -241,7 +246,7 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
         clients.close()
     if not dry_run:
         outcomes.prune(spool)
-    return Report(results, dry_run, recovered)
+    return Report(results, dry_run, recovered, "rejected" if rejected else "pending")
 
 
 def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Result,

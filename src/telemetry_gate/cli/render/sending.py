@@ -66,13 +66,14 @@ def send_report(report: Any, as_json: bool) -> None:
         message(f"Returned {counted(report.recovered, 'record')} left by a sender that is gone to pending.")
     if not report.results:
         message("Nothing to send.")
+    waiting = report.source  # "rejected" for send --rejected: what is not sent stays there
     for r in report.results:
         for note in r.notes:
             message(f"warning: {r.product}: {note}")
         if r.disabled_by:
-            message(f"{r.product}: not sent, upload is disabled by {r.disabled_by}; {r.pending} pending")
+            message(f"{r.product}: not sent, upload is disabled by {r.disabled_by}; {r.pending} {waiting}")
         elif r.error:
-            message(f"{r.product}: not sent: {r.error}; {r.pending} pending")
+            message(f"{r.product}: not sent: {r.error}; {r.pending} {waiting}")
         elif report.dry_run:
             message(f"{r.product}: would send {counted(r.sent, 'record')} in "
                     f"{counted(r.requests, 'request')} to {r.url} ({r.format}); nothing sent")
@@ -82,7 +83,7 @@ def send_report(report: Any, as_json: bool) -> None:
             statuses = ", ".join(f"HTTP {k}" for k in sorted(r.statuses))
             rejected = f"{r.rejected} rejected ({statuses}; 'telemetry inspect --rejected')" if r.rejected \
                 else "0 rejected"
-            line = f"{r.product}: {r.sent} sent, {rejected}, {r.pending} still pending -> {r.url}"
+            line = f"{r.product}: {r.sent} sent, {rejected}, {r.pending} still {waiting} -> {r.url}"
             message(line + (f" ({r.problem})" if r.problem and r.pending else ""))
 
 
