@@ -1,6 +1,7 @@
-"""Issue 14 item 13: what a settings file or a manifest holds but telemetry does not read is
-reported with its file and line, in ``check`` and ``inspect --catalog``; an unknown key never
-loosens anything: in settings it is ignored (reported), in a manifest it makes the manifest
+"""Issue 14 item 13, issue 19 item 4: what a settings file or a manifest holds but telemetry
+does not read fails closed, with its file and line: a settings file with an unknown key, table
+or product name is invalid (exit 3 with a did-you-mean; the Recorder records nothing, ``send``
+sends nothing, ``enable``/``disable`` write nothing) until it is fixed; a manifest with one is
 unusable (the Recorder collects nothing for that product, ``send`` does not send it)."""
 
 from __future__ import annotations
@@ -8,45 +9,89 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from collector import Collector
 from conftest import Env, Telemetry
 from telemetry_gate import Recorder
 from telemetry_gate.policy import manifests
 from telemetry_gate.policy.paths import Paths
 
-SETTINGS = """\
-collection = false
+HINT = "  until it is fixed, nothing is recorded or sent"
 
-[telemetry]
-upload = true
-stirct = true
+# a settings file -> (line, what the first line of the error says after "path:line: ")
+MISTAKES = {
+    "[telemetry]\nuplod = false\n": (2, "unknown key 'uplod' in [telemetry]; did you mean upload?"),
+    '[telemetry]\nendpont = "https://collector.example.org"\n':
+        (2, "unknown key 'endpont' in [telemetry]; did you mean endpoint?"),
+    "[products.cellranger]\ncolection = false\n":
+        (2, "unknown key 'colection' in [products.cellranger]; did you mean collection?"),
+    "[telemtry]\nupload = false\n": (1, "unknown table 'telemtry'; did you mean [telemetry]?"),
+    "# comment\nupload = false\n[telemetry]\n":
+        (2, "upload outside any table; put it under [telemetry] (every product) or [products.<name>]"),
+    "[product.cellranger]\nupload = false\n":
+        (1, "[product] is not a table telemetry reads; did you mean [products.cellranger]?"),
+    "[products.CellRanger]\nupload = false\n": (1, "[products.CellRanger] is not a product telemetry can name: "
+                                                   "lower-case letters, digits, '.', '_' and '-'; did you mean "
+                                                   "[products.cellranger]?"),
+}
 
-[product.cellranger]
-upload = false
 
-[products.CellRanger]
-upload = false
-"""
+def _settings(env: Env, text: str) -> Path:
+    path = env.config_dir / "settings.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
-def test_settings_strays_are_reported_with_file_and_line(telemetry: Telemetry, isolation: Env) -> None:
-    path = isolation.config_dir / "settings.toml"
-    path.parent.mkdir(parents=True)
-    path.write_text(SETTINGS)
-    out = telemetry("check", "--json")
-    assert out.exit_code == 0, out.stderr
-    notes = "\n".join(json.loads(out.stdout)["notes"])
-    assert f"{path}:1: collection outside any table is ignored; put it under [telemetry]" in notes
-    assert f"{path}:5: unknown key 'stirct' in [telemetry] is ignored" in notes
-    assert f"{path}:7: [product] is ignored; a product's table is [products.cellranger]" in notes
-    assert f"{path}:10: [products.CellRanger] is ignored" in notes and "[products.cellranger]?" in notes
-    catalog = telemetry("inspect", "--catalog")
-    assert catalog.exit_code == 0
-    for line in (1, 5, 7, 10):
-        assert f"warning: {path}:{line}: " in catalog.stderr
-    # nothing unknown loosened anything: the top-level "collection = false" is not obeyed either way,
-    # and the [telemetry] table still says what it says
-    assert json.loads(out.stdout)["facets"]["upload"]["enabled"] is True
+@pytest.mark.parametrize("text", list(MISTAKES), ids=lambda text: text.split("\n")[1 if "[" in text[:1] else 0])
+def test_a_settings_file_telemetry_cannot_fully_read_fails_closed(
+        inprocess: Telemetry, isolation: Env, text: str) -> None:
+    rec = Recorder("cellranger", "9.0.0")
+    assert rec.record("count", metrics={"n": 1})  # kept while the file was fine
+    path = _settings(isolation, text)
+    line, problem = MISTAKES[text]
+    check = inprocess("check")
+    assert check.exit_code == 3 and check.stdout == ""
+    assert check.stderr.splitlines() == [f"telemetry: {path}:{line}: {problem}", HINT]
+    assert inprocess("check", "--json").exit_code == 3
+    later = Recorder("cellranger", "9.0.0")
+    assert later.record("count", metrics={"n": 2}) is None and not later.enabled
+    assert f"{path}:{line}" in (later.problem or "")
+    assert len(isolation.pending()) == 1  # the first record only
+    with Collector() as collector:
+        for args in (["send"], ["send", "--endpoint", collector.url], ["send", *isolation.pending(), "--yes"]):
+            out = inprocess(*args, env={"TELEMETRY_ENDPOINT": collector.url})
+            assert out.exit_code == 3 and f"{path}:{line}: {problem}" in out.stderr, args
+        assert collector.connections == 0
+    before = isolation.files()
+    for args in (["disable"], ["enable", "upload"], ["disable", "upload", "-p", "cellranger"]):
+        out = inprocess(*args)
+        assert out.exit_code == 3 and out.stderr.splitlines()[0] == f"telemetry: {path}:{line}: {problem}", args
+    assert isolation.files() == before and path.read_text() == text  # nothing written, nothing rewritten
+    path.write_text("[telemetry]\nupload = false\n")  # fixed: everything works again
+    assert inprocess("check", "upload", "--quiet").exit_code == 1
+    assert Recorder("cellranger", "9.0.0").record("count") is not None
+
+
+def test_the_error_counts_the_other_mistakes(inprocess: Telemetry, isolation: Env) -> None:
+    path = _settings(isolation, "collection = false\n\n[telemetry]\nupload = true\nstirct = true\n\n"
+                                "[products.CellRanger]\nupload = false\n")
+    out = inprocess("check")
+    assert out.exit_code == 3
+    assert out.stderr.splitlines() == [
+        f"telemetry: {path}:1: collection outside any table; put it under [telemetry] (every product) or "
+        "[products.<name>]", f"{HINT}; 2 more line(s) below need it too"]
+
+
+def test_an_unknown_key_in_the_system_defaults_fails_closed_too(inprocess: Telemetry, isolation: Env) -> None:
+    isolation.system_dir.mkdir(parents=True)
+    (isolation.system_dir / "settings.toml").write_text("[telemetry]\n\nupload_ = false\n")
+    out = inprocess("check")
+    assert out.exit_code == 3
+    assert out.stderr.splitlines()[0] == (f"telemetry: {isolation.system_dir}/settings.toml:3: unknown key "
+                                          "'upload_' in [telemetry]; did you mean upload?")
+    assert Recorder("cellranger", "9.0.0").record("count") is None
 
 
 def _manifest(env: Env, text: str, product: str = "labtool") -> Path:

@@ -122,7 +122,7 @@ def _simulated(gate: Gate, enable: bool, facets: tuple[str, ...], product: str |
     else:
         table = data.setdefault("products", {}).setdefault(product, {})
     table.update({f: enable for f in facets})
-    policy.user_settings = settings.Settings(gate.paths.user_settings, data, ())
+    policy.user_settings = settings.Settings(gate.paths.user_settings, data)
     return gate._replace(policy=policy)
 
 

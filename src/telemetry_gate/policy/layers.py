@@ -141,7 +141,8 @@ class Policy:
         opt_in: frozenset[str] = frozenset(),
         unflagged: frozenset[str] = frozenset(),
     ) -> Policy:
-        """Read both settings files (raises ``InvalidFileError`` on a malformed one)."""
+        """Read both settings files (raises ``InvalidFileError`` on a malformed one, or one
+        with a key the tool does not read: an unknown key fails closed)."""
         policy = cls(
             paths=paths,
             environ=dict(os.environ if environ is None else environ),
@@ -152,9 +153,6 @@ class Policy:
             unflagged=unflagged,
         )
         policy.notes.extend(policy._environment_notes())
-        for loaded in (policy.user_settings, policy.system_settings):
-            if loaded is not None:
-                policy.notes.extend(loaded.warnings)
         return policy
 
     # -- the ordered list ------------------------------------------------------------

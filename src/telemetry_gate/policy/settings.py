@@ -15,7 +15,9 @@ Schema (the user file and the system defaults file share it)::
     upload = true
 
 A malformed file is reported with its path and line (exit 3) and never rewritten; ``enable`` and
-``disable`` edit a valid one in place, keeping its comments and layout.
+``disable`` edit a valid one in place, keeping its comments and layout. A key or table the tool
+does not read makes the file malformed too (fail closed: ``uplod = false`` must not leave upload
+on), with a did-you-mean.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ class Settings(NamedTuple):
 
     path: Path
     data: dict[str, Any]
-    warnings: tuple[str, ...] = ()
     text: str = ""  # as read: what ``update`` edits in place
 
     def table(self, product: str | None) -> dict[str, Any]:
@@ -105,15 +106,16 @@ def parse(path: Path, raw: bytes) -> Settings:
         at = int(match.group(1)) if match else None
         problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
         raise InvalidFileError(path, f"not valid TOML: {problem}", at) from exc
-    warnings = _validate(path, text, data)
-    return Settings(path, data, tuple(warnings), text)
+    _validate(path, text, data)
+    return Settings(path, data, text)
 
 
-def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
-    """Raise for a value of the wrong type; warn (``path:line``) about anything telemetry does not
-    read - a key outside any table, a table it does not know, a product name it cannot be, a key
-    it does not know - which is ignored: an unknown key never loosens anything."""
-    warnings = _strays(path, text, data)
+def _validate(path: Path, text: str, data: dict[str, Any]) -> None:
+    """Raise ``InvalidFileError`` (``path:line``) for anything telemetry cannot understand: a
+    value of the wrong type, and - failing closed, since a misspelt ``uplod = false`` would
+    otherwise leave upload on - a key or table it does not read, a key outside any table, a
+    product name it cannot be. The first problem (by line) is the message; the hint counts the rest."""
+    problems = _strays(text, data)
     tables: list[tuple[tuple[str, ...], Any]] = [(("telemetry",), data.get("telemetry"))]
     products = data.get("products")
     if products is not None:
@@ -124,8 +126,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
                 tables.append((("products", name), table))
                 continue
             hint = f"; did you mean [products.{name.lower()}]?" if _PRODUCT.fullmatch(name.lower()) else ""
-            warnings.append(f"{_at(path, text, ('products',), name)}: [products.{name}] is ignored: a product "
-                            f"name is lower-case letters, digits, '.', '_' and '-'{hint}")
+            problems.append((_line_of(text, ("products",), name), f"[products.{name}] is not a product telemetry "
+                             f"can name: lower-case letters, digits, '.', '_' and '-'{hint}"))
     for where, table in tables:
         if table is None:
             continue
@@ -135,11 +137,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
         for key, value in table.items():
             expected = _TYPES.get(key)
             if expected is None:
-                import difflib  # only for a file with a mistake
-
-                close = difflib.get_close_matches(key, list(_TYPES), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                warnings.append(f"{_at(path, text, where, key)}: unknown key {key!r} in [{header}] is ignored{hint}")
+                problems.append((_line_of(text, where, key),
+                                 f"unknown key {key!r} in [{header}]{_did_you_mean(key, list(_TYPES))}"))
                 continue
             if not isinstance(value, expected) or (expected == (int,) and isinstance(value, bool)):
                 kind = {bool: "true or false", str: "a string", int: "a whole number"}[expected[0]]
@@ -153,29 +152,37 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> list[str]:
                 )
             if key in ("max_records", "max_bytes") and isinstance(value, int) and value <= 0:
                 raise InvalidFileError(path, f"{key} in [{header}] must be positive", _line_of(text, where, key))
-    return warnings
+    if problems:
+        problems.sort(key=lambda found: found[0] or 0)
+        line, problem = problems[0]
+        more = f"; {len(problems) - 1} more line(s) below need it too" if len(problems) > 1 else ""
+        raise InvalidFileError(path, problem, line, hint=f"until it is fixed, nothing is recorded or sent{more}")
 
 
-def _strays(path: Path, text: str, data: dict[str, Any]) -> list[str]:
-    """Warnings for what sits outside ``[telemetry]`` and ``[products.*]``."""
-    warnings = []
+def _did_you_mean(word: str, known: list[str], shown: str = "{}") -> str:
+    import difflib  # only for a file with a mistake
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {shown.format(close[0])}?" if close else ""
+
+
+def _strays(text: str, data: dict[str, Any]) -> list[tuple[int | None, str]]:
+    """What sits outside ``[telemetry]`` and ``[products.*]``, each with its line."""
+    problems = []
     for key, value in data.items():
         if key in TABLES:
             continue
-        where = _at(path, text, (), key)
+        line = _line_of(text, (), key)
         if key in _TYPES:
-            warnings.append(f"{where}: {key} outside any table is ignored; put it under [telemetry] (every "
-                            "product) or [products.<name>]")
+            problems.append((line, f"{key} outside any table; put it under [telemetry] (every product) "
+                                   "or [products.<name>]"))
         elif key == "product" and isinstance(value, dict):
             names = ", ".join(f"[products.{n}]" for n in value) or "[products.<name>]"
-            warnings.append(f"{where}: [product] is ignored; a product's table is {names}")
+            problems.append((line, f"[product] is not a table telemetry reads; did you mean {names}?"))
         else:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(TABLES), n=1)
-            hint = f"; did you mean [{close[0]}]?" if close else ""
-            warnings.append(f"{where}: {key!r} is not a table or key telemetry reads; it is ignored{hint}")
-    return warnings
+            what = "table" if isinstance(value, dict) else "key"
+            problems.append((line, f"unknown {what} {key!r}{_did_you_mean(key, list(TABLES), '[{}]')}"))
+    return problems
 
 
 def _at(path: Path, text: str, table: tuple[str, ...], key: str) -> str:

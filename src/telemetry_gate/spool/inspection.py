@@ -229,14 +229,9 @@ def catalogue(found: Catalogue, paths: Paths, product: str | None) -> list[Manif
 
 
 def catalogue_warnings(gate: Any) -> list[str]:
-    """What ``inspect --catalog`` warns about: keys and tables the settings files hold but
-    telemetry does not read, and manifests that are not used (each with its file and line)."""
-    found: list[str] = []
-    for loaded in (gate.policy.user_settings, gate.policy.system_settings):
-        if loaded is not None:
-            found += loaded.warnings
-    found += [f"manifest not used: {error.message}" for error in gate.catalogue.errors.values()]
-    return found
+    """What ``inspect --catalog`` warns about: manifests that are not used (each with its file
+    and line). A settings file with a key telemetry does not read never gets this far (exit 3)."""
+    return [f"manifest not used: {error.message}" for error in gate.catalogue.errors.values()]
 
 
 def switched_off(gate: Any, manifests: list[Manifest]) -> dict[str, frozenset[str]]:
