@@ -31,11 +31,13 @@ def _marker(env: Env, product: str = "cellranger") -> Path:
     return env.home / ".local" / "state" / "tenx" / "telemetry" / "notices" / product
 
 
-def _start_on_a_pty(product: str) -> tuple[subprocess.Popen[bytes], int]:
-    """The host program with its stderr (and stdout) on the follower side of a real pty."""
+def _start_on_a_pty(product: str, path: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """The host program with its stderr (and stdout) on the follower side of a real pty;
+    ``path``: its ``PATH``."""
     leader, follower = pty.openpty()
+    env = dict(os.environ) if path is None else {**os.environ, "PATH": path}
     proc = subprocess.Popen([sys.executable, "-c", PROGRAM, product], stdin=subprocess.DEVNULL,
-                            stdout=follower, stderr=follower, close_fds=True)
+                            stdout=follower, stderr=follower, close_fds=True, env=env)
     os.close(follower)
     return proc, leader
 
@@ -69,6 +71,22 @@ def test_on_a_terminal_the_first_record_prints_the_notice_once(isolation: Env) -
     assert NOTICE not in seen and "done" in seen  # the same user, the second run: silent
     seen = _read_all(*_start_on_a_pty("stripepy"))
     assert seen.count(NOTICE) == 1 and "-p stripepy" in seen  # per product
+
+
+def test_without_the_command_on_path_the_notice_names_the_package(isolation: Env, tmp_path: Path) -> None:
+    empty = tmp_path / "bin-without"
+    empty.mkdir()
+    seen = _read_all(*_start_on_a_pty("cellranger", str(empty)))  # a program that embeds only the library
+    assert seen.count(NOTICE) == 1
+    assert "No telemetry command here: python3 -m pip install telemetry-gate" in seen
+    assert "DO_NOT_TRACK=1" in seen
+    with_command = tmp_path / "bin-with"
+    with_command.mkdir()
+    script = with_command / "telemetry"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    seen = _read_all(*_start_on_a_pty("stripepy", str(with_command)))
+    assert seen.count(NOTICE) == 1 and "pip install" not in seen
 
 
 def test_two_processes_at_once_print_it_once(isolation: Env) -> None:
