@@ -64,15 +64,33 @@ def test_quiet_without_facet_is_a_usage_error(telemetry: Telemetry) -> None:
     assert "--quiet needs a FACET" in out.stderr
 
 
-def test_explain_shows_every_layer_and_the_winner(telemetry: Telemetry) -> None:
-    out = telemetry("check", "upload", "--explain", env={"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0"})
+def test_explain_shows_the_layers_that_speak_and_the_winner(telemetry: Telemetry) -> None:
+    env = {"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0"}
+    out = telemetry("check", "upload", "--explain", env=env)
+    assert out.exit_code == 0
+    block = out.stdout.split("\n\n")[0].splitlines()
+    assert block[0].startswith("upload for tenx (all products): disabled, decided by TENX_DISABLE_TELEMETRY=1")
+    assert [line.split()[0] for line in block[1:]] == ["3", "8"]  # the silent layers are left out
+    winner = [line for line in block if "<- wins" in line]
+    assert len(winner) == 1 and "TENX_DISABLE_TELEMETRY=1" in winner[0]
+    assert "'telemetry check --explain --all-layers' lists every layer" in out.stdout
+    assert "note: DO_NOT_TRACK=0 is ignored" in out.stdout
+    plain = telemetry("check", "--explain").stdout.splitlines()  # only the built-in default speaks: headings alone
+    assert plain[:3] == [f"{facet} for tenx (all products): enabled, decided by default"
+                         for facet in ("collection", "upload", "update")]
+    assert len(plain) <= 7
+
+
+@pytest.mark.parametrize("args", [["--explain", "--all-layers"], ["--all-layers"]])
+def test_all_layers_shows_every_layer_and_the_winner(telemetry: Telemetry, args: list[str]) -> None:
+    out = telemetry("check", "upload", *args, env={"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0"})
     assert out.exit_code == 0
     block = out.stdout.split("\n\n")[0].splitlines()
     assert block[0].startswith("upload for tenx (all products): disabled, decided by TENX_DISABLE_TELEMETRY=1")
     assert [line.split()[0] for line in block[1:]] == ["1", "2", "3", "5", "5", "6", "8"]
     winner = [line for line in block if "<- wins" in line]
     assert len(winner) == 1 and "TENX_DISABLE_TELEMETRY=1" in winner[0]
-    assert "note: DO_NOT_TRACK=0 is ignored" in out.stdout
+    assert "--all-layers" not in out.stdout
 
 
 def test_no_looking_value_gets_the_documented_note(telemetry: Telemetry) -> None:

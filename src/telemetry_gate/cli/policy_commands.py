@@ -27,7 +27,9 @@ def check(
     facet: Annotated[Facet | None, typer.Argument(help="Only this facet.")] = None,
     product: ProductOption = None,
     explain: Annotated[bool, typer.Option(
-        "--explain", help="Show every layer of policy and which one decided.")] = False,
+        "--explain", help="Show the layers of policy that speak about each facet and which one decided.")] = False,
+    all_layers: Annotated[bool, typer.Option(
+        "--all-layers", help="With --explain: every layer, the silent ones too (implies --explain).")] = False,
     json: JsonOption = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="With FACET: print nothing; exit 0 if enabled, 1 if disabled.")] = False,
@@ -53,10 +55,11 @@ def check(
     from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.cli.render import text
 
+    explain = explain or all_layers
     if json:
         text.print_json(report.as_json(explain=explain))
     elif explain:
-        status_view.explain(report)
+        status_view.explain(report, all_layers)
     else:
         status_view.check(report)
 

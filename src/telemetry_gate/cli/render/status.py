@@ -55,31 +55,51 @@ def spool_line(report: CheckReport) -> str:
     return text
 
 
-def explain(report: CheckReport) -> None:
+def explain(report: CheckReport, all_layers: bool = False) -> None:
+    """Each facet's decision and the layers that speak about it, the winner marked (a facet
+    only the built-in default speaks about is its heading alone); ``all_layers``: every layer
+    of the chain, the silent ones too, as ``pip config debug`` lists every file."""
     scopes: list[tuple[str, dict[str, Decision]]] = [(f"{report.vendor} (all products)", report.facets)]
     scopes += list(report.products.items())
     colour = colour_enabled(sys.stdout)
+    hidden = 0
     for scope, decisions in scopes:
         for facet, decision in decisions.items():
             head = f"{facet} for {scope}: {_state(decision)}, decided by {decision.origin_with_layer}"
             sys.stdout.write(_paint(escape(head), _BOLD, colour) + "\n")
-            winner_seen = False
-            rows = []
-            for say in decision.chain:
-                mark = ""
-                if say.verdict is not None and not winner_seen:
-                    winner_seen = True
-                    mark = "<- wins" if decision.layer != "dependency" else "<- would win"
-                rows.append([str(say.rank), say.layer, say.source, say.words, mark])
-            if decision.layer == "dependency":
-                rows.append(["", "dependency", "collection is disabled", "disables", "<- wins"])
+            rows = _chain_rows(decision)
+            speaking = [r for r in rows if r[3] != "-"]
+            hidden += len(rows) - len(speaking)
+            if not all_layers:
+                rows = speaking if len(speaking) > 1 else []  # the default alone: the heading says it
             sys.stdout.write(columns(rows, indent=2))
+            if all_layers:
+                sys.stdout.write("\n")
+        if not all_layers:
             sys.stdout.write("\n")
+    if hidden and not all_layers:
+        sys.stdout.write("Layers that say nothing are not shown: 'telemetry check --explain --all-layers' lists "
+                         "every layer.\n")
     sys.stdout.write(spool_line(report) + "\n")
     for line in report.drift.values():
         sys.stdout.write(f"drift: {escape(line)}\n")
     for note in report.notes:
         sys.stdout.write(f"note: {escape(note)}\n")
+
+
+def _chain_rows(decision: Decision) -> list[list[str]]:
+    """Rank, layer, source, what it says, and the mark of the first layer that speaks."""
+    winner_seen = False
+    rows = []
+    for say in decision.chain:
+        mark = ""
+        if say.verdict is not None and not winner_seen:
+            winner_seen = True
+            mark = "<- wins" if decision.layer != "dependency" else "<- would win"
+        rows.append([str(say.rank), say.layer, say.source, say.words, mark])
+    if decision.layer == "dependency":
+        rows.append(["", "dependency", "collection is disabled", "disables", "<- wins"])
+    return rows
 
 
 def switched(result: SwitchResult) -> None:
