@@ -239,9 +239,10 @@ SECTIONS: dict[str, Section] = {
         ("0", "Success."),
         ("1", "check FACET --quiet: the facet is disabled."),
         ("2", "Usage error: also options that cannot go together, a value such as --timeout nan or --since 3x, "
-         "an argument that is neither a record id nor a path."),
-        ("3", "A settings, manifest or record file is invalid (the message names the file and line), "
-         "or send found no endpoint for a product."),
+         "an argument that is neither a record id nor a path; send with no endpoint configured (give "
+         "--endpoint, TELEMETRY_ENDPOINT or endpoint = \"https://...\" in the settings)."),
+        ("3", "A settings, manifest or record file is invalid (the message names the file and line; a "
+         "settings key telemetry does not read counts)."),
         ("4", "Permission denied, or a read-only file system; also send ID refused by a layer above the "
          "user's own settings (nothing sent); "
          "or a settings, spool, cache or system directory that another user could change, refused (the "

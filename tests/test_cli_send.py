@@ -364,7 +364,7 @@ def test_endpoint_and_format_first_match(telemetry: Telemetry, isolation: Env) -
 def test_no_endpoint_is_a_clear_error_naming_the_product(telemetry: Telemetry, isolation: Env) -> None:
     fill(2)
     out = telemetry("send")
-    assert out.exit_code == 3 and "no endpoint is configured for cellranger" in out.stderr
+    assert out.exit_code == 2 and "no endpoint is configured for cellranger" in out.stderr
     assert "Traceback" not in out.stderr and len(isolation.pending()) == 2
 
 

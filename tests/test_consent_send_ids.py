@@ -198,7 +198,7 @@ def test_no_endpoint_or_ids_with_rejected_stop_before_anything_is_shown(inproces
                                                                        isolation: Env) -> None:
     ids = _fill(1)
     out = inprocess("send", ids[0], "--yes")
-    assert out.exit_code == 3 and "no endpoint is configured for cellranger" in out.stderr and out.stdout == ""
+    assert out.exit_code == 2 and "no endpoint is configured for cellranger" in out.stderr and out.stdout == ""
     out = inprocess("send", ids[0], "--rejected", "--yes")
     assert out.exit_code == 2 and "record ids or --rejected, not both" in out.stderr
     assert _pending(isolation) == set(ids)

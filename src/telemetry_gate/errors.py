@@ -4,8 +4,9 @@ The tree::
 
     TelemetryError                70  when raised bare (a bug: never, in practice)
     +-- UsageError                 2  the command line asks for something impossible
+    |   +-- NoEndpoint             2  send: nothing names where a product's records go
     +-- InvalidFileError           3  a settings, manifest or record file is malformed
-    +-- ConfigError                3  no usable endpoint, or a downloaded configuration is malformed
+    +-- ConfigError                3  an endpoint that is not usable, or a downloaded configuration is malformed
     +-- UnsafePath                 3  a name from data (a version, an id) would build a path outside its directory
     +-- PermissionDenied           4  a file or directory may not be written
     |   +-- UnsafePermissions      4  another user could change a directory we would trust
@@ -57,6 +58,11 @@ class UsageError(TelemetryError):
     exit_code = ExitCode.USAGE
 
 
+class NoEndpoint(UsageError):
+    """``send`` has no endpoint for a product: no ``--endpoint``, no ``TELEMETRY_ENDPOINT``, no
+    ``endpoint`` in the settings or the manifest. A usage error: the command line can fix it."""
+
+
 class InvalidFileError(TelemetryError):
     """A file we read is malformed; the message names the file and, where known, the line."""
 
@@ -72,8 +78,8 @@ class InvalidFileError(TelemetryError):
 
 
 class ConfigError(TelemetryError):
-    """What a command needs is not configured or not usable (no endpoint for a product, an
-    endpoint that is not https, a downloaded configuration that is not valid)."""
+    """What a command needs is not usable (an endpoint that is not https, a downloaded
+    configuration that is not valid)."""
 
     exit_code = ExitCode.INVALID_FILE
 

@@ -115,7 +115,7 @@ def _who(say: Say) -> str:
 
 def targets(gate: Gate, chosen: Sequence[Chosen], endpoint: str | None, fmt: str | None,
             environ: Mapping[str, str]) -> dict[str, Any]:
-    """Where each chosen product goes (a product without one: ``ConfigError``, exit 3)."""
+    """Where each chosen product goes (a product without one: ``NoEndpoint``, exit 2)."""
     return {p: resolve(gate, p, endpoint, fmt, environ) for p in sorted({c.entry.product for c in chosen})}
 
 

@@ -22,6 +22,7 @@ from telemetry_gate.errors import (
     AuditFailed,
     ConfigError,
     InvalidFileError,
+    NoEndpoint,
     TelemetryError,
     UploadIncomplete,
     UsageError,
@@ -81,7 +82,8 @@ def resolve_format(gate: Gate, product: str, option: str | None = None) -> tuple
 
 def resolve(gate: Gate, product: str, endpoint: str | None = None, fmt: str | None = None,
             environ: Mapping[str, str] = os.environ) -> Target:
-    """Where ``product`` sends; ``ConfigError`` naming the product when nothing says."""
+    """Where ``product`` sends; ``NoEndpoint`` (exit 2) naming the product when nothing says,
+    ``ConfigError`` for an endpoint that may not be used."""
     fmt_value, fmt_from = resolve_format(gate, product, fmt)
     found: tuple[str, str] | None = None
     if endpoint:
@@ -94,13 +96,18 @@ def resolve(gate: Gate, product: str, endpoint: str | None = None, fmt: str | No
         if found is None and manifest is not None and manifest.endpoint:
             found = manifest.endpoint, manifest.source
     if found is None:
-        raise ConfigError(
-            f"no endpoint is configured for {product}",
-            f"use --endpoint URL, {ENDPOINT_VARIABLE}, or endpoint = \"https://...\" in "
-            f"[products.{product}] of {display(gate.paths.user_settings)}")
+        raise NoEndpoint(f"no endpoint is configured for {product}",
+                         endpoint_hint(display(gate.paths.user_settings), [product]))
     target = Target(found[0], fmt_value, found[1], fmt_from)
     upload.check_url(target.url, target.endpoint_from)
     return target
+
+
+def endpoint_hint(settings_file: str, products: list[str]) -> str:
+    """How to say where records go: the option, the variable and the settings key."""
+    table = f"[products.{products[0]}]" if len(products) == 1 else "[products.<name>]"
+    return (f"give --endpoint URL, set {ENDPOINT_VARIABLE}=URL, or add endpoint = \"https://...\" to "
+            f"[telemetry] (every product) or {table} in {settings_file}")
 
 
 class Result:
@@ -111,7 +118,8 @@ class Result:
         self.url: str | None = None
         self.format: str | None = None
         self.disabled_by: str | None = None  # upload disabled: the origin that says so
-        self.error: str | None = None  # could not even start (no endpoint): exit 3
+        self.error: str | None = None  # could not even start: exit 3 (2 when ``no_endpoint``)
+        self.no_endpoint = False  # nothing says where its records go
         self.problem: str | None = None  # why records stay pending (the last failure)
         self.audit_error: str | None = None  # delivered, but the audit log could not be written
         self.sent = self.rejected = self.pending = self.requests = 0
@@ -135,6 +143,7 @@ class Report(NamedTuple):
     dry_run: bool
     recovered: int  # records returned from the claims of senders that are gone
     source: str = "pending"  # where undelivered records wait: "rejected" for send --rejected
+    settings_file: str = "settings.toml"  # the user settings, as the no-endpoint hint names them
 
     @property
     def undelivered(self) -> int:
@@ -145,8 +154,13 @@ class Report(NamedTuple):
         return [r.error for r in self.results if r.error]
 
     def raise_for_outcome(self) -> None:
-        """Exit 3 when a product had no usable endpoint; 74 when delivered records could not be
+        """Exit 2 when no endpoint is configured for a product (and nothing else stopped one);
+        3 when a product could not start otherwise; 74 when delivered records could not be
         audited; 5 when anything was not delivered."""
+        missing = [r.product for r in self.results if r.no_endpoint]
+        if missing and len(missing) == len(self.errors):
+            raise NoEndpoint(f"no endpoint is configured for {', '.join(missing)}",
+                             endpoint_hint(self.settings_file, missing))
         if self.errors:
             raise ConfigError(self.errors[0], f"and {len(self.errors) - 1} more" if len(self.errors) > 1 else None)
         audit = [r.audit_error for r in self.results if r.audit_error]
@@ -227,8 +241,9 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
                 continue
             try:
                 target = resolve(gate, name, endpoint, fmt, environ)
-            except (ConfigError, InvalidFileError) as exc:
+            except (ConfigError, InvalidFileError, NoEndpoint) as exc:
                 result.error = exc.message
+                result.no_endpoint = isinstance(exc, NoEndpoint)
                 result.pending = len(pending)
                 continue
             result.url, result.format = target.shown_url, target.format
@@ -246,7 +261,8 @@ def run(gate: Gate, product: str | None = None, *, endpoint: str | None = None,
         clients.close()
     if not dry_run:
         outcomes.prune(spool)
-    return Report(results, dry_run, recovered, "rejected" if rejected else "pending")
+    return Report(results, dry_run, recovered, "rejected" if rejected else "pending",
+                  display(gate.paths.user_settings))
 
 
 def _readable(spool: Spool, product: str, entries: Iterator[Entry], result: Result,

@@ -70,6 +70,8 @@ def send_report(report: Any, as_json: bool) -> None:
     for r in report.results:
         for note in r.notes:
             message(f"warning: {r.product}: {note}")
+        if r.no_endpoint:
+            continue  # the closing error names every such product and how to give an endpoint
         if r.disabled_by:
             message(f"{r.product}: not sent, upload is disabled by {r.disabled_by}; {r.pending} {waiting}")
         elif r.error:
