@@ -60,8 +60,8 @@ def test_each_tool_declares_its_own_switch_and_how_to_find_it(name: str) -> None
     assert manifest.native, f"{name} has no [[native]] switch"
     assert manifest.detect.executables or manifest.detect.distributions or manifest.detect.paths
     assert manifest.telemetry_docs.startswith("https://")
-    for switch in manifest.native:
-        assert set(switch.facets) <= {"collection", "upload"}  # none of these downloads a telemetry config
+    for switch in manifest.native:  # none downloads a telemetry config; an update check is a switch of its own
+        assert set(switch.facets) <= {"collection", "upload"} or switch.facets == ("update",)
 
 
 def test_every_native_switch_cites_an_https_source() -> None:
@@ -104,8 +104,7 @@ RULES = [
 
 @pytest.mark.parametrize(("product", "value", "off"), RULES)
 def test_declared_rules_match_what_the_product_does(product: str, value: str, off: bool) -> None:
-    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
-    assert switch.is_off_value(value) is off
+    assert _env(product).is_off_value(value) is off
 
 
 def test_astro_config_switch_is_the_file_astro_telemetry_disable_writes() -> None:
@@ -145,8 +144,15 @@ PRODUCT_READS_OFF = {
     "haystack": lambda v: v.lower() not in {"true", "1"},
 }
 def _env(product: str) -> NativeSwitch:
-    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
-    return switch
+    """The product's first env switch: the one that stops its collection (others: test_catalog_facts_a)."""
+    return [s for s in MANIFESTS[product].native if s.kind == "env"][0]
+
+
+def _parts(product: str) -> list[NativeSwitch]:
+    """The first env switch and, when it stops one part of the product, the switches of the other parts."""
+    first = _env(product)
+    return [first] + [s for s in MANIFESTS[product].native if s.kind == "env" and first.part and s.part
+                      and s is not first]
 
 
 SAMPLES = ["", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "yes", "no", "on", "off", "OFF",
@@ -168,7 +174,7 @@ def test_every_tool_has_a_transcribed_rule() -> None:
 @pytest.mark.parametrize("product", TOOLS)
 def test_we_never_call_off_a_value_the_product_reads_as_on(product: str) -> None:
     """The dangerous direction: check must not report a product off while it still collects."""
-    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
+    switch = _env(product)
     reads_off = PRODUCT_READS_OFF[product]
     assert reads_off(str(switch.off))
     if switch.on is not None:
@@ -180,15 +186,15 @@ def test_we_never_call_off_a_value_the_product_reads_as_on(product: str) -> None
 # -- what check and the generated environment tell each tool (real files in the isolated HOME) -----
 
 def _env_switch(product: str) -> NativeSwitch:
-    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env"]
-    return switch
+    return _env(product)
 
 
 @pytest.mark.parametrize("product", TOOLS)
 def test_check_reports_a_tool_off_when_its_own_variable_is(product: str, inprocess: Telemetry,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     switch = _env_switch(product)
-    monkeypatch.setenv(switch.variable, str(switch.off))
+    for part in _parts(product):  # a switch that stops one part of the product is off only with the others
+        monkeypatch.setenv(part.variable, str(part.off))
     assert PRODUCT_READS_OFF[product](str(switch.off))  # what the tool itself does with that value
     data = json.loads(inprocess("check", "--json").stdout)
     facets = data["products"][product]

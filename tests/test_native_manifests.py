@@ -37,7 +37,7 @@ def test_a_full_native_table_is_read() -> None:
                                    'telemetry_docs = "https://d.example/t"\nlimits = ["crash reports always go"]\n')
                       + '[detect]\nexecutables = ["demo"]\ndistributions = ["demo-py"]\npaths = ["~/.demo"]\n\n'
                       '[[native]]\nkind = "env"\nfacets = ["upload", "collection"]\nvariable = "DEMO_TELEMETRY"\n'
-                      'off = "no"\noff_when = "values"\noff_values = ["0", "No"]\non = "1"\n'
+                      'off = "no"\noff_when = "values"\noff_values = ["0", "No"]\non = "1"\ntrim = true\n'
                       'source = "https://d.example/code#L1"\n\n'
                       '[[native]]\nkind = "config-file"\nfacets = ["collection"]\n'
                       'path = "$XDG_CONFIG_HOME/demo/c.ini"\n'

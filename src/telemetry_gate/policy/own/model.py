@@ -7,9 +7,14 @@ Terms (the schema is ``tools/NATIVE_SCHEMA.md``; SPEC 6b):
   (``config-file``). Each names the ``facets`` it turns off and the ``source`` (a documentation
   page or a line of the product's code) its facts come from.
 - *path template*: ``~``, ``$XDG_CONFIG_HOME``, ``$XDG_CACHE_HOME``, ``$XDG_DATA_HOME``,
-  ``$XDG_STATE_HOME`` or ``$SYSTEM`` (the system root: ``/etc`` or ``TELEMETRY_SYSTEM_DIR``)
-  followed by a relative path, or an absolute path. ``expand`` resolves it against an
-  environment; a template never holds ``..``.
+  ``$XDG_STATE_HOME``, ``$APPDATA`` (Windows' roaming application data, else ``~/AppData/Roaming``)
+  or ``$SYSTEM`` (the system root: ``/etc`` or ``TELEMETRY_SYSTEM_DIR``) followed by a relative
+  path, or an absolute path. ``expand`` resolves it against an environment; a template never
+  holds ``..``. A switch's ``path`` may instead be a table of templates per platform
+  (``{ linux = ..., macos = ..., windows = ... }``, ``linux`` required and used on every other
+  system) where the product computes its place per platform; the running platform's is used.
+- *part*: switches that each stop only a part of the product (Gradio's apps and its client) name
+  that part; a facet is off by them only when every part has a switch off for it.
 
 Validation is strict: ``parse_native`` and ``parse_detect`` raise through ``fail(problem,
 index, key)`` so the manifest reader can name the file and line.
@@ -42,7 +47,9 @@ _NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
 _VARIABLE = r"[A-Za-z_][A-Za-z0-9_]*"
 _EXECUTABLE = r"[A-Za-z0-9_.+-]+"
 _DISTRIBUTION = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
-_HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$SYSTEM")
+_HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$APPDATA", "$SYSTEM")
+PLATFORMS = ("linux", "macos", "windows")  # a per-platform path's keys; "linux" also serves other systems
+HOME_DEFAULTS = {**XDG_DEFAULTS, "APPDATA": "AppData/Roaming"}
 
 
 class NativeSwitch(NamedTuple):
@@ -57,9 +64,13 @@ class NativeSwitch(NamedTuple):
     # env
     variable: str = ""
     off_when: str = "set"  # "set" (even empty) | "nonempty" (any value but "") | "values" (off_values)
-    off_values: tuple[str, ...] = ()
+    off_values: tuple[str, ...] = ()  # | "unless" (every value but on_values)
+    on_values: tuple[str, ...] = ()
+    trim: bool = False  # "values": the product strips spaces before comparing (click, Enum.TryParse)
+    part: str = ""  # the part of the product the switch stops, when it stops only a part
     # flag-file and config-file
-    path: str = ""  # a path template (see the module docstring)
+    path: str = ""  # a path template (see the module docstring): this platform's
+    paths: tuple[tuple[str, str], ...] = ()  # a per-platform path: (platform, template) for each declared
     covers: tuple[str, ...] = ()  # every product the switch governs, this one included
     # config-file
     format: str = ""
@@ -88,7 +99,9 @@ class NativeSwitch(NamedTuple):
             return True
         if self.off_when == "nonempty":  # JavaScript's !!value, Python's bool(os.getenv(...)): " " counts
             return value != ""
-        return value.strip().lower() in self.off_values
+        if self.off_when == "unless":  # value == "1", value.lower() in (...): any case is on (the safe side)
+            return value.lower() not in self.on_values
+        return (value.strip() if self.trim else value).lower() in self.off_values
 
 
 class Detect(NamedTuple):
@@ -105,9 +118,9 @@ if TYPE_CHECKING:  # not evaluated at run time: check imports this module
     Fail = Callable[[str, int | None, str], NoReturn]
     """``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
 
-_COMMON = {"kind", "facets", "source", "note", "scope"}
+_COMMON = {"kind", "facets", "source", "note", "scope", "part"}
 _KEYS = {
-    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on"},
+    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim"},
     "flag-file": _COMMON | {"path", "covers"},
     "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent", "requires"},
 }
@@ -140,12 +153,18 @@ def _switch(item: Any, index: int, product: str, fail: "Fail") -> NativeSwitch:
     scope = item.get("scope", "user")
     if scope not in SCOPES:
         fail(f"[[native]] scope must be 'user' or 'system', not {scope!r}", index, "scope")
+    part = _string(item, "part", index, fail, "")
+    if "\n" in part or len(part) > 200:
+        fail("[[native]] part is one line naming the part of the product the switch stops", index, "part")
     ordered = tuple(f for f in FACET_NAMES if f in facets)
-    common = {"product": product, "kind": kind, "facets": ordered, "source": source, "note": note, "scope": scope}
+    common = {"product": product, "kind": kind, "facets": ordered, "source": source, "note": note, "scope": scope,
+              "part": part}
     if kind == "env":
         return _env(item, index, common, fail)
-    path = _path_template(item.get("path"), index, "path", fail)
-    if path.startswith("$SYSTEM") != (scope == "system"):
+    paths = _platform_paths(item.get("path"), index, fail)
+    common["paths"] = paths if isinstance(item.get("path"), dict) else ()
+    path = platform_path(paths)
+    if any(p.startswith("$SYSTEM") != (scope == "system") for _, p in paths):
         fail("[[native]] a system-scope path starts with $SYSTEM, and only a system-scope path does", index, "path")
     if kind == "flag-file":
         covers = item.get("covers", [product])
@@ -163,8 +182,9 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     if not isinstance(variable, str) or not re.fullmatch(_VARIABLE, variable):
         fail("[[native]] of kind env needs a variable name", index, "variable")
     off_when = item.get("off_when", "set")
-    if off_when not in ("set", "nonempty", "values"):
-        fail(f"[[native]] off_when must be 'set', 'nonempty' or 'values', not {off_when!r}", index, "off_when")
+    if off_when not in ("set", "nonempty", "values", "unless"):
+        fail(f"[[native]] off_when must be 'set', 'nonempty', 'values' or 'unless', not {off_when!r}", index,
+             "off_when")
     off = item.get("off")
     if not isinstance(off, str) or not off.strip() or off != off.strip() or "\n" in off:
         fail("[[native]] of kind env needs off: the non-empty value written to switch it off", index, "off")
@@ -179,12 +199,26 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
         fail("[[native]] off_values only goes with off_when = 'values'", index, "off_values")
     else:
         lowered = ()
+    ons = item.get("on_values")
+    on_values: tuple[str, ...] = ()
+    if off_when == "unless":
+        if not isinstance(ons, list) or not ons or any(not isinstance(v, str) or not v for v in ons):
+            fail("[[native]] off_when = 'unless' needs on_values: the only values that mean on", index, "on_values")
+        on_values = tuple(v.lower() for v in ons)
+        if off.lower() in on_values:
+            fail(f"[[native]] off = {off!r} is one of its on_values", index, "off")
+    elif ons is not None:
+        fail("[[native]] on_values only goes with off_when = 'unless'", index, "on_values")
+    trim = item.get("trim", False)
+    if not isinstance(trim, bool) or (trim and off_when != "values"):
+        fail("[[native]] trim = true (the product strips spaces) only goes with off_when = 'values'", index, "trim")
     on = item.get("on")
     if on is not None and (not isinstance(on, str) or not on or off_when in ("set", "nonempty")
-                           or on.strip().lower() in lowered):
+                           or on.strip().lower() in lowered or (on_values and on.lower() not in on_values)):
         fail("[[native]] on must be a value that does not mean off (off_when 'set' and 'nonempty' have none)",
              index, "on")
-    return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, off=off, on=on)
+    return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, on_values=on_values,
+                        trim=trim, off=off, on=on)
 
 
 def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: "Fail") -> NativeSwitch:
@@ -222,13 +256,38 @@ def _string(item: dict[str, Any], key: str, index: int, fail: "Fail", default: s
     return value
 
 
+def _platform_paths(value: Any, index: int, fail: "Fail") -> tuple[tuple[str, str], ...]:
+    """``path``: one template, or a table of them per platform (``linux`` required)."""
+    if not isinstance(value, dict):
+        return (("linux", _path_template(value, index, "path", fail)),)
+    unknown = sorted(set(value) - set(PLATFORMS))
+    if unknown or "linux" not in value:
+        fail(f"[[native]] a per-platform path takes linux (required), macos and windows, not {unknown or value}",
+             index, "path")
+    return tuple((p, _path_template(value[p], index, "path", fail)) for p in PLATFORMS if p in value)
+
+
+def running_platform() -> str:
+    """``linux`` (and every system that is neither of the others), ``macos`` or ``windows``."""
+    import sys
+
+    return "macos" if sys.platform == "darwin" else "windows" if sys.platform.startswith(("win", "cygwin")) \
+        else "linux"
+
+
+def platform_path(paths: tuple[tuple[str, str], ...], platform: str | None = None) -> str:
+    """The template for ``platform`` (the running one by default); ``linux`` for any other."""
+    chosen = dict(paths)
+    return chosen.get(platform or running_platform(), chosen["linux"])
+
+
 def _path_template(value: Any, index: int | None, key: str, fail: "Fail") -> str:
     if not isinstance(value, str) or not value:
         fail(f"{key} must be a path", index, key)
     head = _head(value)
     if not (value.startswith("/") or head):
         fail(f"{key} {value!r} must start with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, "
-             "$XDG_STATE_HOME, $SYSTEM or /", index, key)
+             "$XDG_STATE_HOME, $APPDATA, $SYSTEM or /", index, key)
     rest = value[len(head):] if head else value
     if "$" in rest or "\\" in rest or "\0" in rest or any(p in ("..", ".") for p in rest.split("/")):
         fail(f"{key} {value!r} may use no other variable and no '.' or '..'", index, key)
@@ -294,7 +353,7 @@ def expand_text(template: str, environ: Mapping[str, str] | None = None) -> str:
     else:
         home = env.get("HOME") or os.path.expanduser("~")
         value = env.get(head[1:], "") if head != "~" else ""
-        base = home if head == "~" else value if os.path.isabs(value) else home + "/" + XDG_DEFAULTS[head[1:]]
+        base = home if head == "~" else value if os.path.isabs(value) else home + "/" + HOME_DEFAULTS[head[1:]]
     return os.path.normpath(base + "/" + rest) if rest else base
 
 

@@ -55,9 +55,9 @@ def origin(reading: Reading) -> str:
 def assess(manifest: "Manifest", ours: Mapping[str, Decision], environ: Mapping[str, str]) -> Assessment:
     """``ours``: our decision for every facet (all three, so drift can be judged)."""
     readings = [read(s, environ) for s in manifest.native]
-    off = {f: [r for r in readings if r.off and f in r.switch.facets] for f in FACET_NAMES}
+    off = {f: _off(f, readings) for f in FACET_NAMES}
     ours_off = {f: not d.enabled for f, d in ours.items()}
-    states = tuple(NativeState(r, _agrees(r, readings, ours_off)) for r in readings)
+    states = tuple(NativeState(r, _agrees(r, readings, ours_off, off)) for r in readings)
     decisions = {f: _effective(d, off[f], [r for r in readings if f in r.switch.facets])
                  for f, d in ours.items()}
     if "upload" in decisions and decisions["upload"].enabled and not decisions["collection"].enabled:
@@ -79,18 +79,31 @@ def _effective(ours: Decision, off: Sequence[Reading], readings: Sequence[Readin
     return ours._replace(chain=(silent, *ours.chain))
 
 
-def _agrees(reading: Reading, readings: Sequence[Reading], ours_off: Mapping[str, bool]) -> bool:
+def _off(facet: str, readings: Sequence[Reading]) -> list[Reading]:
+    """The switches that stop ``facet``: any whole-product switch that is off, and the partial ones
+    only when every part they name has one off (Gradio's apps and its client each need theirs)."""
+    mine = [r for r in readings if facet in r.switch.facets]
+    off = [r for r in mine if r.off and not r.switch.part]
+    parts = {r.switch.part for r in mine if r.switch.part}
+    partial = [r for r in mine if r.off and r.switch.part]
+    if parts and parts <= {r.switch.part for r in partial}:
+        off += partial
+    return off
+
+
+def _agrees(reading: Reading, readings: Sequence[Reading], ours_off: Mapping[str, bool],
+            off: Mapping[str, Sequence[Reading]]) -> bool:
     facets = [f for f in reading.switch.facets if f in ours_off]
     if not facets:
         return True
     stopped = {f for f in facets if ours_off[f]}
     if not reading.off:
         # on: fine unless we disable a facet that no other switch stops
-        return all(any(r.off and f in r.switch.facets for r in readings) for f in stopped)
+        return all(off[f] for f in stopped)
     if stopped == set(facets):
         return True
     if not stopped:
-        return False
+        return bool(reading.switch.part) and not any(reading in off[f] for f in facets)  # the rest still runs
     # off but wider than our decision: fine when no narrower switch could stop just those facets
     narrower = [r.switch for r in readings if r is not reading and set(r.switch.facets) <= stopped]
     return not stopped <= {f for s in narrower for f in s.facets}

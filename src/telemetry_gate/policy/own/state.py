@@ -50,7 +50,8 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
         value = environ[switch.variable]
         if switch.is_off_value(value):
             return Reading(switch, where, None, value, "off")
-        on = switch.on is not None and value.strip().lower() == str(switch.on).lower()
+        on = switch.off_when in ("unless", "nonempty") or (  # every value that is not off is on
+            switch.on is not None and value.strip().lower() == str(switch.on).lower())
         return Reading(switch, where, None, value, "on" if on else "other")
     path = expand(switch.path, environ)
     if switch.kind == "flag-file":

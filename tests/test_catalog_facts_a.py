@@ -1,0 +1,202 @@
+"""Catalogue facts of issue 22, each held to the product's own decision, transcribed from the code
+its manifest cites (``source``), both ways: a value set to off, to on, empty, and unset.
+
+- Cell Ranger settings.go L191-L199 (ae7fcd1): ``os.Getenv("TENX_DISABLE_TELEMETRY") != ""``.
+- gradio_client 2.6.0 client.py L206-L210 (what gradio 6.25.0 pins): ``analytics_enabled or
+  os.getenv("GRADIO_ANALYTICS_ENABLED", "True") == "True"`` with ``analytics_enabled=True`` by
+  default, so the Client reports through huggingface_hub's ``send_telemetry`` unless
+  ``HF_HUB_DISABLE_TELEMETRY`` is 1/ON/YES/TRUE; Gradio's apps read ``== "True"``.
+- AWS SAM CLI global_config.py: ``value == "1"``; Haystack: ``.lower() in ("true", "1")``;
+  Meltano: ``str(val).lower() in ("true", "1", "yes", "on")``; .NET EnvironmentProvider.cs:
+  ``true``, ``1``, ``yes`` (lower-cased) are true.
+- Update checks: Homebrew auto-update.sh ``[[ -z "${HOMEBREW_NO_AUTO_UPDATE}" ]] || return``;
+  PowerShell ``Enum.TryParse(str, ignoreCase: true)`` into Off=0/Default/LTS; Semgrep's click
+  boolean flag (empty ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Telemetry
+from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.state import read
+
+MANIFESTS = {path.stem: parse(path.read_bytes(), str(path)) for path in sorted(SHIPPED.glob("*.toml"))}
+SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "tRuE", "false", "False", "yes", "YES", "no",
+           "on", "off", "Off", "OFF", "y", "n", "t", "f", "auto", "lts", "default", "maybe", " 1", "1 "]
+_CLICK_FALSE = {"0", "false", "f", "no", "n", "off"}
+
+
+def _switch(product: str, variable: str) -> NativeSwitch:
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env" and s.variable == variable]
+    return switch
+
+
+def _powershell_update_off(value: str) -> bool:
+    """GetNotificationType: empty -> Default; Enum.TryParse(ignoreCase, trims, takes the enum's numbers)."""
+    word = value.strip().lower()
+    return word == "off" or (word.lstrip("+").isdigit() and int(word) == 0)
+
+
+# (product, variable) -> the product's own rule: does it read this value as off?
+PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
+    ("cellranger", "TENX_DISABLE_TELEMETRY"): lambda v: v != "",
+    ("gradio", "GRADIO_ANALYTICS_ENABLED"): lambda v: v != "True",
+    ("gradio", "HF_HUB_DISABLE_TELEMETRY"): lambda v: v.upper() in {"1", "ON", "YES", "TRUE"},
+    ("aws-sam-cli", "SAM_CLI_TELEMETRY"): lambda v: v != "1",
+    ("haystack", "HAYSTACK_TELEMETRY_ENABLED"): lambda v: v.lower() not in {"true", "1"},
+    ("meltano", "MELTANO_SEND_ANONYMOUS_USAGE_STATS"): lambda v: v.lower() not in {"true", "1", "yes", "on"},
+    ("dotnet", "DOTNET_CLI_TELEMETRY_OPTOUT"): lambda v: v.lower() in {"true", "1", "yes"},
+    ("homebrew", "HOMEBREW_NO_AUTO_UPDATE"): lambda v: v != "",
+    ("powershell", "POWERSHELL_UPDATECHECK"): _powershell_update_off,
+    ("semgrep", "SEMGREP_ENABLE_VERSION_CHECK"): lambda v: v.strip().lower() in _CLICK_FALSE,
+}
+# where we knowingly read less than the product does (the safe side: we say "on", it is off)
+SAFE_SIDE = {("gradio", "GRADIO_ANALYTICS_ENABLED"): {"true", "TRUE", "tRuE"},
+             ("powershell", "POWERSHELL_UPDATECHECK"): set()}
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    for manifest in MANIFESTS.values():
+        for switch in manifest.native:
+            if switch.kind == "env":
+                monkeypatch.delenv(switch.variable, raising=False)
+
+
+@pytest.mark.parametrize(("product", "variable"), list(PRODUCT_READS_OFF), ids=lambda x: str(x))
+def test_each_switch_reads_every_value_as_the_product_does(product: str, variable: str) -> None:
+    switch = _switch(product, variable)
+    reads_off = PRODUCT_READS_OFF[(product, variable)]
+    assert reads_off(str(switch.off)) and read(switch, {variable: str(switch.off)}).off  # set to off
+    if switch.on is not None:  # set to on
+        assert not reads_off(switch.on) and read(switch, {variable: switch.on}).state == "on"
+    assert read(switch, {}).state == "on"  # unset
+    assert read(switch, {variable: ""}).off is reads_off("")  # empty
+    never = [v for v in SAMPLES if switch.is_off_value(v) and not reads_off(v)]
+    assert never == [], f"we would call {never} off; {product} reads them as on"
+    missed = {v for v in SAMPLES if reads_off(v) and not switch.is_off_value(v)}
+    assert missed <= SAFE_SIDE.get((product, variable), set()), f"{product} reads {missed} as off too"
+
+
+def test_cellranger_reads_an_empty_tenx_disable_telemetry_as_on(inprocess: Telemetry,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENX_DISABLE_TELEMETRY", "")
+    switch = _switch("cellranger", "TENX_DISABLE_TELEMETRY")
+    assert read(switch, {"TENX_DISABLE_TELEMETRY": ""}).state == "on"
+    data = json.loads(inprocess("check", "--json").stdout)
+    (state,) = [n for n in data["products"]["cellranger"]["native"] if n["where"] == "TENX_DISABLE_TELEMETRY"]
+    assert state["effect"] == "on"
+
+
+def _gradio(inprocess: Telemetry) -> dict[str, object]:
+    products: dict[str, dict[str, object]] = json.loads(inprocess("check", "--json").stdout)["products"]
+    return products["gradio"]
+
+
+def test_gradio_apps_switch_alone_leaves_its_client_reporting(inprocess: Telemetry,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    facets = _gradio(inprocess)
+    assert facets["collection"]["enabled"] is True  # type: ignore[index]
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    assert _gradio(inprocess)["collection"]["enabled"] is True  # type: ignore[index]
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    facets = _gradio(inprocess)
+    assert facets["collection"]["enabled"] is False  # type: ignore[index]
+    assert facets["collection"]["origin"] == "GRADIO_ANALYTICS_ENABLED=False"  # type: ignore[index]
+
+
+def _bash_env(script: str) -> dict[str, str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
+    return {name: value for name, value in pairs}
+
+
+def test_disable_gradio_reaches_its_client_through_huggingface_hub(inprocess: Telemetry) -> None:
+    assert inprocess("disable", "-p", "gradio").exit_code == 0
+    shell = _bash_env('eval "$(telemetry shell-init bash)"')
+    for variable in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_DISABLE_TELEMETRY"):
+        assert PRODUCT_READS_OFF[("gradio", variable)](shell[variable]), variable
+
+
+@pytest.mark.parametrize(("product", "variable"), [("homebrew", "HOMEBREW_NO_AUTO_UPDATE"),
+                                                   ("powershell", "POWERSHELL_UPDATECHECK"),
+                                                   ("semgrep", "SEMGREP_ENABLE_VERSION_CHECK")])
+def test_an_update_check_is_the_update_facet(product: str, variable: str, inprocess: Telemetry,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = _switch(product, variable)
+    assert switch.facets == ("update",)
+    monkeypatch.setenv(variable, str(switch.off))
+    facets = json.loads(inprocess("check", "--json").stdout)["products"][product]
+    assert facets["update"]["enabled"] is False
+    assert facets["update"]["origin"] == f"{variable}={switch.off}"
+    assert facets["collection"]["enabled"] is True  # an update check says nothing of collection
+    monkeypatch.delenv(variable)
+    assert inprocess("disable", "update", "-p", product).exit_code == 0
+    shell = _bash_env('eval "$(telemetry shell-init bash)"')
+    assert PRODUCT_READS_OFF[(product, variable)](shell[variable])
+    collection = [s.variable for s in MANIFESTS[product].native if "collection" in s.facets and s.kind == "env"]
+    assert not [v for v in collection if v in shell]  # disabling the update check leaves telemetry alone
+
+
+@pytest.mark.parametrize(("product", "words"), [
+    ("meltano", ["telemetry_state_change"]),
+    ("semgrep", ["--config auto", "metrics"]),
+    ("gatsby", ["5.14.0"]),
+    ("argilla", ["HF_HUB_DISABLE_TELEMETRY", "deprecates"]),
+])
+def test_what_no_switch_stops_is_shown_with_the_product(product: str, words: list[str],
+                                                        inprocess: Telemetry) -> None:
+    out = inprocess("inspect", "--catalog", "-p", product).stdout
+    limits = [line for line in out.splitlines() if line.startswith("limit: ")]
+    assert any(all(w in line for w in words) for line in limits), out
+
+
+def _manifest(text: str) -> Manifest:
+    return parse(text.encode(), "/x/products.d/p.toml")
+
+
+_UNLESS = """[product]
+name = "p"
+[[native]]
+kind = "env"
+facets = ["collection"]
+variable = "P_ON"
+source = "https://example.org/p"
+off = "0"
+off_when = "unless"
+"""
+
+
+def test_off_when_unless_names_the_only_values_that_mean_on() -> None:
+    switch = _manifest(_UNLESS + 'on_values = ["1", "True"]\non = "1"\n').native[0]
+    assert [v for v in ("1", "true", "TRUE", "", "0", "yes", " 1") if switch.is_off_value(v)] == ["", "0", "yes", " 1"]
+    assert read(switch, {"P_ON": "true"}).state == "on"
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ("", "needs on_values"),
+    ('on_values = ["0"]\n', "is one of its on_values"),
+    ('on_values = ["1"]\non = "2"\n', "on must be"),
+    ('on_values = [""]\n', "needs on_values"),
+])
+def test_a_wrong_unless_switch_is_refused_with_its_line(extra: str, problem: str) -> None:
+    from telemetry_gate.errors import InvalidFileError
+
+    with pytest.raises(InvalidFileError) as caught:
+        _manifest(_UNLESS + extra)
+    assert problem in str(caught.value) and caught.value.line is not None
