@@ -1,4 +1,3 @@
-
 _telemetry_completion() {
     local IFS=$'
 '
@@ -9,4 +8,3 @@ _telemetry_completion() {
 }
 
 complete -o default -F _telemetry_completion telemetry
-

@@ -2,8 +2,9 @@
 
 Run: python scripts/generate_shell.py [OUTPUT_DIR]   (default: the repository)
 
-Completions come from Typer's own mechanism (``_TELEMETRY_COMPLETE=source_<shell>``), run
-in a clean environment so the output never depends on this machine. The man page walks
+Completions come from Typer's own mechanism (``_TELEMETRY_COMPLETE=source_<shell>``) through
+``telemetry_gate.cli.completion.script``, which ``telemetry completion SHELL`` prints too (zsh's
+made to complete at the first TAB). The man page walks
 ``typer.main.get_command(app)`` for the commands and their options (click-man does not see
 typer >= 0.26 options) and adds the hand-written sections. Its date is ``SOURCE_DATE_EPOCH``
 when set, else the fixed date below, so regeneration is byte-identical;
@@ -13,7 +14,6 @@ tests/test_shell_surface.py checks the committed files against a fresh run.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -26,9 +26,12 @@ COMPLETIONS = {"bash": "telemetry.bash", "zsh": "_telemetry", "fish": "telemetry
 
 
 def completion(shell: str) -> bytes:
-    env = {"PATH": os.environ.get("PATH", ""), "_TELEMETRY_COMPLETE": f"source_{shell}"}
-    return subprocess.run([sys.executable, "-m", "telemetry_gate"], env=env, capture_output=True,
-                          check=True).stdout
+    import typer.main
+
+    from telemetry_gate.cli.app import app
+    from telemetry_gate.cli.completion import script
+
+    return script(shell, typer.main.get_command(app)).encode()
 
 
 # -- the man page ------------------------------------------------------------------------------

@@ -7,14 +7,16 @@ importing them registers them on ``base.app``. ``main`` is the console script.
 import os
 import sys
 
-from telemetry_gate.cli import policy_commands, send_commands, spool_commands  # noqa: F401 (they register)
+from telemetry_gate.cli import completion, policy_commands, send_commands, spool_commands  # noqa: F401
 from telemetry_gate.cli.base import _quiet_stdout, app
 from telemetry_gate.errors import ExitCode
 
 __all__ = ["app", "main"]
 
+app.command()(completion.completion)  # the others register themselves on import
+
 # the order of `telemetry --help`, the man page and completion: the tour's order, not the modules'
-ORDER = ("check", "enable", "disable", "inspect", "purge", "send", "update", "products", "shell-init")
+ORDER = ("check", "enable", "disable", "inspect", "purge", "send", "update", "products", "shell-init", "completion")
 app.registered_commands.sort(key=lambda c: ORDER.index(c.name or c.callback.__name__))  # type: ignore[union-attr]
 
 

@@ -6,13 +6,19 @@ directories and the settings file's ``[products.*]`` tables; record ids from fil
 record file is opened); vendors from ``<system dir>/<vendor>/telemetry`` and the user's
 configuration directory. No network, and nothing here raises: a source that fails offers
 nothing, and the others still do.
+
+The scripts a shell loads (``completions/``, ``telemetry completion SHELL``) are Typer's own
+(what ``_TELEMETRY_COMPLETE=source_<shell> telemetry`` prints), made to work where they are
+installed: see ``script``.
 """
 
-
+import enum
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -123,4 +129,72 @@ def record_ids(ctx: typer.Context, incomplete: str) -> list[str]:
         return []
 
 
-__all__ = ["products", "record_ids", "vendors"]
+# -- the scripts a shell loads -----------------------------------------------------------------
+
+PROG = "telemetry"
+COMPLETE_VAR = "_TELEMETRY_COMPLETE"
+
+
+class Shell(enum.StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+# zsh autoloads a file of its fpath whose first line is `#compdef telemetry` as the body of the
+# function `_telemetry`, run at the first TAB. Typer's script then only defines its function and
+# registers it (compdef) for the next TAB: the first TAB rang the bell. Autoloaded, it now
+# completes at once too; sourced or eval'd, it registers only. (Calling the function only when
+# autoloaded, as click's script does, rings the bell at the second TAB: `_telemetry` is then the
+# file's body run as a plain function, so it registers and completes nothing.)
+_ZSH_REGISTER = "compdef _telemetry_completion telemetry"
+_ZSH_REGISTER_AND_RUN = """\
+compdef _telemetry_completion telemetry
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  # autoloaded from $fpath at the first TAB: complete this one too
+  _telemetry_completion "$@"
+fi"""
+
+
+def _typer_source(shell: str, command: Any) -> str:
+    """What ``_TELEMETRY_COMPLETE=source_<shell> telemetry`` prints, from the app in this process."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    saved = os.environ.get(COMPLETE_VAR)
+    os.environ[COMPLETE_VAR] = f"source_{shell}"
+    try:
+        with contextlib.redirect_stdout(out):
+            command.main(args=[], prog_name=PROG)
+    except SystemExit as done:  # Typer's shell completion always ends the run
+        if done.code not in (0, None):
+            raise RuntimeError(f"Typer has no completion script for {shell}") from None
+    finally:
+        if saved is None:
+            del os.environ[COMPLETE_VAR]
+        else:
+            os.environ[COMPLETE_VAR] = saved
+    return out.getvalue()
+
+
+def script(shell: str, command: Any) -> str:
+    """The completion script for ``shell`` (``command``: the app's click group): Typer's own, with
+    no blank line before zsh's ``#compdef`` (zsh reads only line 1) and completing at the first TAB."""
+    text = _typer_source(shell, command).strip() + "\n"
+    if shell == Shell.zsh:
+        if not text.startswith(f"#compdef {PROG}\n") or text.count(_ZSH_REGISTER) != 1:
+            raise RuntimeError("Typer's zsh completion script changed: review completion.script")
+        text = text.replace(_ZSH_REGISTER, _ZSH_REGISTER_AND_RUN)
+    return text
+
+
+def completion(
+    ctx: typer.Context,
+    shell: Annotated[Shell, typer.Argument(help="The shell: bash, zsh or fish.", show_default=False)],
+) -> None:
+    """Print the shell completion script for bash, zsh or fish."""
+    sys.stdout.write(script(shell.value, ctx.find_root().command))
+
+
+__all__ = ["Shell", "completion", "products", "record_ids", "script", "vendors"]
