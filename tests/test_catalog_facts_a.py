@@ -200,3 +200,69 @@ def test_a_wrong_unless_switch_is_refused_with_its_line(extra: str, problem: str
     with pytest.raises(InvalidFileError) as caught:
         _manifest(_UNLESS + extra)
     assert problem in str(caught.value) and caught.value.line is not None
+
+
+# -- per-platform paths (Astro's getConfigDir, @astrojs/telemetry config.ts L13-L32) ----------------
+
+def _astro_config() -> NativeSwitch:
+    (switch,) = [s for s in MANIFESTS["astro"].native if s.kind == "config-file"]
+    return switch
+
+
+@pytest.mark.parametrize(("platform", "environ", "expected"), [
+    ("linux", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/astro/config.json"),
+    ("linux", {"HOME": "/h"}, "/h/.config/astro/config.json"),
+    ("macos", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/h/Library/Preferences/astro/config.json"),
+    ("windows", {"HOME": "/h", "APPDATA": "/a/Roaming"}, "/a/Roaming/astro/Config/config.json"),
+    ("windows", {"HOME": "/h"}, "/h/AppData/Roaming/astro/Config/config.json"),
+    ("freebsd", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/astro/config.json"),  # Node's default branch
+])
+def test_astros_config_is_where_astro_puts_it_on_each_platform(platform: str, environ: dict[str, str],
+                                                               expected: str) -> None:
+    from telemetry_gate.policy.own.model import expand, platform_path
+
+    assert str(expand(platform_path(_astro_config().paths, platform), environ)) == expected
+
+
+def test_on_macos_disable_writes_astros_own_file(inprocess: Telemetry, isolation: object,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    home = Path(os.environ["HOME"])
+    config = home / "Library" / "Preferences" / "astro" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('{\n\t"telemetry": {\n\t\t"anonymousId": "abc"\n\t}\n}')  # what Astro writes first
+    assert inprocess("disable", "-p", "astro").exit_code == 0
+    data = json.loads(config.read_text())
+    assert data["telemetry"] == {"anonymousId": "abc", "enabled": False}  # Astro: enabled === false is off
+    assert not (home / ".config" / "astro" / "config.json").exists()
+    (state,) = [n for n in json.loads(inprocess("check", "--json").stdout)["products"]["astro"]["native"]
+                if n["kind"] == "config-file"]
+    assert state["effect"] == "off" and "Library/Preferences/astro" in state["where"]
+
+
+_PLATFORM = """[product]
+name = "p"
+[[native]]
+kind = "config-file"
+facets = ["collection"]
+source = "https://example.org/p"
+format = "json"
+key = "telemetry"
+off = false
+on = true
+"""
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ('path = { macos = "~/Library/p.json" }', "linux (required)"),
+    ('path = { linux = "~/.p.json", beos = "~/p" }', "not ['beos']"),
+    ('path = { linux = "~/.p.json", windows = "$APPDATA/../p.json" }', "no '.' or '..'"),
+    ('path = { linux = "~/.p.json", macos = "$SYSTEM/p.json" }', "system-scope path"),
+    ('path = { linux = "~/.p.json", windows = "%APPDATA%/p.json" }', "must start with"),
+])
+def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: str) -> None:
+    from telemetry_gate.errors import InvalidFileError
+
+    with pytest.raises(InvalidFileError) as caught:
+        _manifest(_PLATFORM + path + "\n")
+    assert problem in str(caught.value) and caught.value.line == 11
