@@ -55,9 +55,10 @@ LAYERS = {
                                    "[telemetry] (user settings)"),
     "user flag file": (lambda e: _settings(e.config_dir, None, "disable_upload"), "disable_upload (user settings)"),
     "system defaults": (lambda e: _settings(e.system_dir, "[telemetry]\nupload = false\n"), "(system defaults)"),
-    # Cell Ranger's own flag while our settings say yes: the product's own switch wins (issue 13)
+    # Cell Ranger's own flag while our settings say yes: the flag wins (Cell Ranger reads it), and in
+    # telemetry-gate's namespace it is the user's own setting (issue 20)
     "product's own switch": (lambda e: _settings(e.config_dir, "[telemetry]\nupload = true\n", "disable_upload"),
-                             "disable_upload (product's own switch)"),
+                             "disable_upload (user settings)"),
     "collection disabled": (lambda e: _settings(e.config_dir, "[telemetry]\ncollection = false\n"),
                             "collection is disabled"),
 }

@@ -39,9 +39,10 @@ def test_every_change_is_recorded_and_shown_newest_first(telemetry: Telemetry, i
     assert oldest["scope"] == "user" and oldest["uid"] == os.getuid()
     assert oldest["user"] == pwd.getpwuid(os.getuid()).pw_name
     assert oldest["time"].endswith("Z") and oldest["time"] <= newest["time"]
-    assert newest["before"]["upload"] == oldest["after"]["upload"]  # cellranger followed [telemetry]
-    assert newest["after"]["upload"] == {"enabled": True,
-                                         "origin": "~/.config/tenx/telemetry/settings.toml [products.cellranger]"}
+    # cellranger followed [telemetry]: its flag (the user's own, in our namespace) speaks first now
+    assert newest["before"]["upload"] == {"enabled": False, "origin": "~/.config/tenx/telemetry/disable_upload"}
+    # the shared flag stays (other 10x products are still disabled) and Cell Ranger reads it: still off
+    assert newest["after"]["upload"] == {"enabled": False, "origin": "~/.config/tenx/telemetry/disable_upload"}
     text = telemetry("check", "--history").stdout
     lines = text.splitlines()
     assert lines[0].split() == ["TIME", "WHO", "SCOPE", "CHANGE", "PRODUCT", "EFFECTIVE", "STATE"]

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from conftest import Env
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.policy.layers import Policy, ProductVariable
+from telemetry_gate.policy.layers import Policy
+from telemetry_gate.policy.manifests import legacy_env
 from telemetry_gate.policy.paths import Paths
 
 PRODUCT = "stripepy"
-VARIABLES = {PRODUCT: [ProductVariable("STRIPEPY_TELEMETRY", "boolean", ("collection", "upload", "update"))]}
+VARIABLES = {PRODUCT: [legacy_env("STRIPEPY_TELEMETRY", "boolean", ("collection", "upload", "update"), PRODUCT, "t")]}
 
 
 @dataclass

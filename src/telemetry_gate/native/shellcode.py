@@ -70,11 +70,11 @@ def posix(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
     check_name(marker)
     lines = _header(header)
     lines += [
-        "_tg_dnt=${DO_NOT_TRACK-}",
-        '_tg_dnt=${_tg_dnt#"${_tg_dnt%%[![:space:]]*}"}',
-        '_tg_dnt=${_tg_dnt%"${_tg_dnt##*[![:space:]]}"}',
-        "case $_tg_dnt in",
-        "  ''|0|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]|[Oo][Ff][Ff]) _tg_dnt= ;;",
+        "_tg_dnt=${DO_NOT_TRACK-}",  # any non-empty value, blank included, but a no word (SPEC 4)
+        '_tg_w=${_tg_dnt#"${_tg_dnt%%[![:space:]]*}"}',
+        '_tg_w=${_tg_w%"${_tg_w##*[![:space:]]}"}',
+        "case $_tg_w in",
+        "  0|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]|[Oo][Ff][Ff]) _tg_dnt= ;;",
         "esac",
         f'_tg_mine=":${{{marker}-}}:"',
         "_tg_set=",
@@ -98,7 +98,7 @@ def posix(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
             ]
     lines += [
         f'if [ -n "$_tg_set" ]; then export {marker}="${{_tg_set#:}}"; else unset {marker}; fi',
-        "unset _tg_dnt _tg_mine _tg_set",
+        "unset _tg_dnt _tg_w _tg_mine _tg_set",
     ]
     return "\n".join(lines) + "\n"
 
@@ -108,9 +108,9 @@ def fish(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
     check_name(marker)
     lines = _header(header)
     lines += [
-        'set -l _tg_dnt (string trim -- "$DO_NOT_TRACK")',
-        'switch (string lower -- "$_tg_dnt")',
-        "    case '' 0 false no off",
+        'set -l _tg_dnt "$DO_NOT_TRACK"',  # any non-empty value, blank included, but a no word (SPEC 4)
+        'switch (string lower -- (string trim -- "$_tg_dnt"))',
+        "    case 0 false no off",
         "        set _tg_dnt ''",
         "end",
         f'set -l _tg_mine ":${marker}:"',

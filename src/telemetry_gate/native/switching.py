@@ -102,7 +102,7 @@ def _native(fresh: Gate, enable: bool, facet: str, facets: tuple[str, ...], prod
 
 
 def _user_disabled(fresh: Gate, name: str, wanted: str) -> str | None:
-    decision = fresh.policy.decide(wanted, name)
+    decision = fresh.policy.decide(wanted, name, own=False)  # what the product's switch must follow
     return None if decision.enabled else decision.origin_with_layer
 
 

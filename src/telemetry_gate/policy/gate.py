@@ -15,7 +15,6 @@ from telemetry_gate.policy.layers import Decision, Policy
 from telemetry_gate.policy.manifests import Catalogue, discover
 from telemetry_gate.policy.paths import Paths
 from telemetry_gate.spool.store import Spool
-from telemetry_gate.vocabulary import FACETS
 
 
 class Gate(NamedTuple):
@@ -32,22 +31,14 @@ class Gate(NamedTuple):
         paths = Paths.for_vendor(vendor, env)
         trust.check(paths)  # before any file is read: another user must not be able to plant one
         catalogue = discover(paths)
-        policy = Policy.load(paths, env, catalogue.variables(), catalogue.opt_in(),
+        policy = Policy.load(paths, env, catalogue.switches(), catalogue.opt_in(),
                              catalogue.own_switches_only())
         policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
         return cls(paths, policy, Spool(paths.spool), catalogue)
 
-    def decide(self, facet: str, product: str | None = None) -> Decision:
-        """The effective state, as ``check`` shows it: our layers, then the product's own
-        switches (a switch that is off wins: the product reads it whatever we say)."""
-        decision = self.policy.decide(facet, product)
-        manifest = self.catalogue.manifests.get(product) if product is not None else None
-        if manifest is None or not manifest.native:
-            return decision
-        from telemetry_gate.policy.own.report import assess
-
-        ours = {f: decision if f == facet else self.policy.decide(f, product) for f in FACETS}
-        return assess(manifest, ours, self.policy.environ).decisions[facet]
+    def decide(self, facet: str, product: str | None = None, explicit: bool = False) -> Decision:
+        """``Policy.decide``: the one answer, the product's own switches included."""
+        return self.policy.decide(facet, product, explicit)
 
     def known_products(self) -> list[str]:
         """Products named by a manifest, the settings files or the spool.

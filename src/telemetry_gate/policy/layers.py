@@ -14,7 +14,9 @@ The list, highest first (``rank`` is the SPEC 4 number):
 1. system flag files ``disable``, ``disable_upload``, ``disable_update`` (can only disable)
 2. ``DO_NOT_TRACK`` (any value but 0/false/no/off disables everything)
 3. vendor variables ``<VENDOR>_DISABLE_TELEMETRY[_UPLOAD|_UPDATE]`` (any value disables)
-4. product variables declared by manifests (``disable-if-set`` or ``boolean``)
+4. product variables: the ``env`` switches of a product's manifest, read by the product's own
+   rule (``off_when``); a value equal to the declared ``on`` enables, one that is neither off
+   nor on disables with a note (ambiguity never turns telemetry on)
 5. user settings ``[products.<p>]``, ``[telemetry]``, then the user flag files (not for a
    product whose own switches are elsewhere: ``Catalogue.own_switches_only``)
 6. system defaults ``[products.<p>]``, ``[telemetry]``
@@ -22,7 +24,14 @@ The list, highest first (``rank`` is the SPEC 4 number):
    collection (and so upload) until the product is enabled by name
 8. built-in default: enabled
 
-(Rank 0, the product's own switch, is read beside these by ``Gate.decide``: ``policy/own/report.py``.)
+0. the product's own file switches (``flag-file``, ``config-file`` in the product's places,
+   read as the product reads them: ``policy/own/state.py``): off is the effective state
+   whatever the layers below say; they never enable. The Cell Ranger flag files in
+   telemetry-gate's own namespace are not rank 0: they are the user's (5) or the system's (1).
+
+``Policy.decide`` is the one answer to "may product P do facet F now, and why": the Recorder,
+``check``, ``send``, ``send ID`` (``explicit=True``: the user's explicit act overrides ranks 5-7,
+never 0-4), ``update``, ``products`` and the generated environment files all ask it.
 
 For an opt-in product only its own table (``[products.<p>]``) can enable it: a ``true`` in the
 vendor-wide ``[telemetry]`` table (``telemetry enable`` with no product) does not opt in to
@@ -35,12 +44,16 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.policy import settings as settings_mod
 from telemetry_gate.policy.paths import FLAG_FILES, Paths, display
 from telemetry_gate.policy.settings import Settings
 from telemetry_gate.vocabulary import FACETS, meaning
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.own.model import NativeSwitch
+    from telemetry_gate.policy.own.state import Reading
 
 FLAG_FACETS: dict[str, tuple[str, ...]] = {
     "disable": FACETS,
@@ -49,6 +62,8 @@ FLAG_FACETS: dict[str, tuple[str, ...]] = {
 }
 _PRINTABLE = re.compile(r"[ -~]*")
 OPT_IN_ORIGIN = "product default (opt-in)"
+OWN_LAYER = "product's own switch"
+EXPLICIT_OVERRIDES = (5, 6, 7)  # the user's own choices and the defaults below them
 
 
 class Say(NamedTuple):
@@ -85,14 +100,6 @@ class Decision(NamedTuple):
         return f"{self.origin} ({self.layer})"
 
 
-class ProductVariable(NamedTuple):
-    """An environment variable a product's manifest declares (layer 4)."""
-
-    name: str
-    kind: str  # "disable-if-set" or "boolean"
-    facets: tuple[str, ...] = FACETS
-
-
 def shown(name: str, value: str) -> str:
     """``NAME=value`` as a person can read it, whatever the value holds."""
     if _PRINTABLE.fullmatch(value) and len(value) <= 40 and value.strip() == value and value:
@@ -117,7 +124,7 @@ class Policy:
         self,
         paths: Paths,
         environ: Mapping[str, str],
-        product_variables: Mapping[str, Sequence[ProductVariable]],
+        own: Mapping[str, Sequence[NativeSwitch]],
         user_settings: Settings | None,
         system_settings: Settings | None,
         opt_in: frozenset[str] = frozenset(),
@@ -125,7 +132,8 @@ class Policy:
     ) -> None:
         self.paths = paths
         self.environ = environ
-        self.product_variables = product_variables
+        self.own = own  # each product's own switches ([[native]]): env ones are rank 4, files rank 0
+        self._readings: dict[str, tuple[Reading, ...]] = {}
         self.user_settings = user_settings
         self.system_settings = system_settings
         self.opt_in = opt_in  # products whose manifest says default = "disabled"
@@ -137,7 +145,7 @@ class Policy:
         cls,
         paths: Paths,
         environ: Mapping[str, str] | None = None,
-        product_variables: Mapping[str, Sequence[ProductVariable]] | None = None,
+        own: Mapping[str, Sequence[NativeSwitch]] | None = None,
         opt_in: frozenset[str] = frozenset(),
         unflagged: frozenset[str] = frozenset(),
     ) -> Policy:
@@ -146,7 +154,7 @@ class Policy:
         policy = cls(
             paths=paths,
             environ=dict(os.environ if environ is None else environ),
-            product_variables=product_variables or {},
+            own=own or {},
             user_settings=settings_mod.load(paths.user_settings),
             system_settings=settings_mod.load(paths.system_settings),
             opt_in=opt_in,
@@ -160,6 +168,7 @@ class Policy:
     @property
     def layers(self) -> tuple[Layer, ...]:
         return (
+            self._own_files,
             self._system_flags,
             self._do_not_track,
             self._vendor_variables,
@@ -173,16 +182,22 @@ class Policy:
             self._default,
         )
 
-    def decide(self, facet: str, product: str | None = None) -> Decision:
-        """The effective state of ``facet`` for ``product`` (``None``: the vendor as a whole)."""
-        own = self._first_speaker(facet, product)
-        if facet == "upload" and own.enabled:
-            collection = self._first_speaker("collection", product)
+    def decide(self, facet: str, product: str | None = None, explicit: bool = False,
+               own: bool = True) -> Decision:
+        """May ``product`` (``None``: the vendor as a whole) do ``facet`` now, and why: the
+        first layer that speaks. ``explicit``: the user's explicit act on chosen records
+        (``send ID``, ``send --saved``), which overrides their own settings and the defaults
+        (ranks 5-7), never the product's own switch, the administrator or the environment.
+        ``own=False``: what telemetry-gate's layers want, the product's own switches (rank 0)
+        left out - for the code that writes those switches."""
+        first = self._first_speaker(facet, product, explicit, own)
+        if facet == "upload" and first.enabled:
+            collection = self._first_speaker("collection", product, explicit, own)
             if not collection.enabled:
                 return Decision(
-                    facet, product, False, "collection is disabled", "dependency", own.chain
+                    facet, product, False, "collection is disabled", "dependency", first.chain
                 )
-        return own
+        return first
 
     def setting(self, key: str, product: str) -> tuple[Any, str] | None:
         """A settings value (``endpoint``, ``format``, ``max_records``...) for ``product`` with
@@ -198,14 +213,17 @@ class Policy:
     def decide_all(self, product: str | None = None) -> dict[str, Decision]:
         return {facet: self.decide(facet, product) for facet in FACETS}
 
-    def _first_speaker(self, facet: str, product: str | None) -> Decision:
+    def _first_speaker(self, facet: str, product: str | None, explicit: bool = False,
+                       own: bool = True) -> Decision:
         chain: list[Say] = []
         winner: Say | None = None
-        for layer in self.layers:
+        for layer in self.layers if own else self.layers[1:]:
             say = layer(facet, product)
             if say.layer == "skip":
                 continue
             chain.append(say)
+            if explicit and (say.rank in EXPLICIT_OVERRIDES or say.rank == 0 and say.layer == "user settings"):
+                continue
             if winner is None and say.verdict is not None:
                 winner = say
         assert winner is not None  # the default always speaks
@@ -240,16 +258,61 @@ class Policy:
     def _product_variables(self, facet: str, product: str | None) -> Say:
         if product is None:
             return Say(4, "skip", "", None)
-        declared = [v for v in self.product_variables.get(product, ()) if facet in v.facets]
-        for variable in declared:
-            value = self.environ.get(variable.name, "")
-            if not value:
+        switches = [s for s in self.own.get(product, ()) if facet in s.facets]
+        declared = [s for s in switches if s.kind == "env"]
+        parts = {s.part for s in switches if s.part}  # a partial switch stops its part only (Gradio)
+        partial_off: list[str] = []
+        for switch in declared:
+            if switch.variable not in self.environ:
                 continue
-            if variable.kind == "boolean" and meaning(value) is True:
-                return Say(4, "environment", shown(variable.name, value), True)
-            return Say(4, "environment", shown(variable.name, value), False)
-        names = " / ".join(v.name for v in declared) or f"(no variable declared by {product})"
+            value = self.environ[switch.variable]
+            if switch.is_off_value(value):
+                if not switch.part:
+                    return Say(4, "environment", shown(switch.variable, value), False)
+                partial_off.append(shown(switch.variable, value))
+                if parts <= {s.part for s in declared if s.part and s.variable in self.environ
+                             and s.is_off_value(self.environ[s.variable])}:
+                    return Say(4, "environment", " + ".join(partial_off), False)
+            elif switch.on is not None and not switch.part:  # a yes/no variable: only its on value enables
+                on = value.strip().lower() == str(switch.on).lower() or value.lower() in switch.on_values
+                return Say(4, "environment", shown(switch.variable, value), on)
+        names = " / ".join(s.variable for s in declared) or f"(no variable declared by {product})"
         return Say(4, "environment", names, None)
+
+    def readings(self, product: str) -> tuple[Reading, ...]:
+        """The product's own file switches, each read once, as the product reads it."""
+        found = self._readings.get(product)
+        if found is None:
+            from telemetry_gate.policy.own.state import read
+
+            found = tuple(read(s, self.environ) for s in self.own.get(product, ()) if s.kind != "env")
+            self._readings[product] = found
+        return found
+
+    def in_namespace(self, switch: NativeSwitch) -> bool:
+        """A switch among telemetry-gate's own files (Cell Ranger's flags in ``<config>/<vendor>/
+        telemetry`` and ``<system>/<vendor>/telemetry``): the user's or the administrator's settings,
+        which ``enable`` may remove as ``cellranger telemetry enable`` does."""
+        from telemetry_gate.policy.own.model import expand_text
+
+        where = os.path.dirname(expand_text(switch.path, self.environ))
+        return where in (str(self.paths.config_dir), str(self.paths.system_dir))
+
+    def _own_files(self, facet: str, product: str | None) -> Say:
+        if product is None or not self.own.get(product):
+            return Say(0, "skip", "", None)
+        readings = [r for r in self.readings(product) if facet in r.switch.facets]
+        if not readings:
+            return Say(0, "skip", "", None)
+        from telemetry_gate.policy.own.report import origin
+
+        off = next((r for r in readings if r.off), None)
+        if off is None:
+            return Say(0, OWN_LAYER, " / ".join(r.where for r in readings), None)
+        layer = OWN_LAYER  # the product reads it: off whatever the layers below say
+        if self.in_namespace(off.switch):  # ... and it is also the user's (or administrator's) own setting
+            layer = "system policy" if off.switch.scope == "system" else "user settings"
+        return Say(0, layer, origin(off), False)
 
     def _settings_say(self, rank: int, layer: str, loaded: Settings | None, path: Path,
                       facet: str, scope: str | None) -> Say:
@@ -317,16 +380,18 @@ class Policy:
             if value and meaning(value) is False:
                 what = "telemetry" if not suffix else suffix[1:].lower()
                 notes.append(f"{shown(name, value)} disables {what}; unset it to re-enable")
-        for variables in self.product_variables.values():
-            for variable in variables:
-                value = self.environ.get(variable.name, "")
-                if not value:
+        for switches in self.own.values():
+            for switch in switches:
+                if switch.kind != "env" or switch.variable not in self.environ:
                     continue
-                if variable.kind == "boolean" and meaning(value) is None:
-                    notes.append(f"{shown(variable.name, value)} is not understood (expected 0 or 1); "
-                                 "telemetry stays disabled")
-                elif variable.kind == "disable-if-set" and meaning(value) is False:
-                    notes.append(f"{shown(variable.name, value)} disables telemetry; unset it to re-enable")
+                value = self.environ[switch.variable]
+                if switch.is_off_value(value):
+                    if meaning(value) is False or not value.strip():
+                        notes.append(f"{shown(switch.variable, value)} disables telemetry for {switch.product}; "
+                                     "unset it to re-enable")
+                elif switch.on is not None and value.strip().lower() != str(switch.on).lower():
+                    notes.append(f"{shown(switch.variable, value)} is not understood (expected "
+                                 f"{switch.off} or {switch.on}); telemetry stays disabled")
         return notes
 
     def lock_notes(self, decisions: Sequence[Decision]) -> list[str]:

@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
-from telemetry_gate.policy.layers import ProductVariable
 from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.paths import Paths, is_version
-from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS
+from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS, NO_WORDS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 UNREADABLE = "telemetry collects and sends nothing while a manifest directory cannot be read"
@@ -65,7 +64,6 @@ class Manifest(NamedTuple):
     format: str | None = None
     config_url: str | None = None
     strict: bool = False
-    variables: tuple[ProductVariable, ...] = ()
     fields: tuple[Field, ...] = ()
     opt_in: bool = False  # ``default = "disabled"``: nothing is collected until the product is enabled
     privacy_url: str | None = None
@@ -92,8 +90,9 @@ class Catalogue(NamedTuple):
     manifests: dict[str, Manifest]
     errors: dict[str, InvalidFileError]  # keyed by source
 
-    def variables(self) -> dict[str, tuple[ProductVariable, ...]]:
-        return {name: m.variables for name, m in self.manifests.items() if m.variables}
+    def switches(self) -> dict[str, tuple[NativeSwitch, ...]]:
+        """Each product's own switches, for the policy (env: rank 4; files: rank 0)."""
+        return {name: m.native for name, m in self.manifests.items() if m.native}
 
     def opt_in(self) -> frozenset[str]:
         """Products whose manifest says ``default = "disabled"``."""
@@ -347,7 +346,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         facets = item.get("facets", list(FACETS))
         if not isinstance(facets, list) or not facets or any(f not in FACETS for f in facets):
             raise fail("[[product.env]] facets must list collection, upload or update", "facets")
-        variables.append(ProductVariable(item["name"], kind, tuple(facets)))
+        variables.append(legacy_env(item["name"], kind, tuple(f for f in FACETS if f in facets), name, source))
 
     fields = []
     table = data.get("fields", {})
@@ -369,15 +368,27 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         raise InvalidFileError(path, problem, native_line(text, index, key))
 
     native = parse_native(data.get("native", []), name, fail_native)
+    declared = {s.variable for s in native if s.kind == "env"}
+    native += tuple(v for v in variables if v.variable not in declared)  # one declaration per fact
     detect = parse_detect(data.get("detect"), fail_native)
     return Manifest(name=name, source=source, description=strings["description"] or "",
                     version=strings["version"], endpoint=strings["endpoint"], format=strings["format"],
-                    config_url=strings["config_url"], strict=strict, variables=tuple(variables),
+                    config_url=strings["config_url"], strict=strict,
                     fields=tuple(fields), opt_in=default == "disabled", privacy_url=strings["privacy_url"],
                     retention=strings["retention"], contact=strings["contact"], notice=notice,
                     homepage=strings["homepage"] or "",
                     telemetry_docs=strings["telemetry_docs"] or "", limits=tuple(limits),
                     native=native, detect=detect)
+
+
+def legacy_env(variable: str, kind: str, facets: tuple[str, ...], product: str, source: str) -> NativeSwitch:
+    """An old ``[[product.env]]`` entry read as the ``[[native]]`` env switch it means:
+    ``disable-if-set`` is off whenever set; ``boolean`` is off for a no word, on for ``1``."""
+    if kind == "boolean":
+        return NativeSwitch(product, "env", facets, f"{source} [[product.env]]", variable=variable,
+                            off_when="values", off_values=tuple(sorted(NO_WORDS)), off="0", on="1")
+    return NativeSwitch(product, "env", facets, f"{source} [[product.env]]", variable=variable,
+                        off_when="set", off="1")
 
 
 def _known_keys(data: dict[str, Any], fail: Any) -> None:

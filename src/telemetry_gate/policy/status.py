@@ -99,10 +99,9 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
             continue
         from telemetry_gate.policy.own.report import assess  # only when a product has switches of its own
 
-        ours = {f: product_decisions[name].get(f) or policy.decide(f, name) for f in FACETS}
-        found = assess(manifest, ours, policy.environ)
+        every = {f: product_decisions[name].get(f) or policy.decide(f, name) for f in FACETS}
+        found = assess(manifest, every, policy.environ)
         native[name] = found.states
-        product_decisions[name] = {f: found.decisions[f] for f in facets}
         notes.extend(f"cannot read {name}'s own switch: {problem}" for problem in found.problems)
         if found.drift:
             drift[name] = found.drift

@@ -40,7 +40,6 @@ from telemetry_gate.spool.store import Entry
 if TYPE_CHECKING:
     from telemetry_gate.send.upload import Client
 
-OVERRIDABLE_FROM = 5  # ranks 5 and below are the user's own choices (and what they override)
 
 
 class Refused(PermissionDenied):
@@ -77,19 +76,16 @@ def choose(gate: Gate, ids: Sequence[str], product: str | None = None) -> list[C
 
 
 def forbidding(policy: Policy, product: str) -> Say | None:
-    """The layer above the user's own choices that keeps ``product`` from uploading, if any.
-
-    Upload and collection (upload depends on it) are both asked; within ranks 1-4 the first
-    layer that speaks decides, as in the policy itself (a product variable may enable)."""
-    for facet in ("upload", "collection"):
-        for say in policy.decide(facet, product).chain:
-            if say.rank >= OVERRIDABLE_FROM:
-                break
-            if say.verdict is False:
-                return say
-            if say.verdict is True:
-                break
-    return None
+    """What keeps ``product`` from uploading chosen records, if anything: ``Policy.decide`` for
+    the user's explicit act, which overrides their own settings and the defaults, never the
+    product's own switch, the administrator, ``DO_NOT_TRACK`` or a variable."""
+    decision = policy.decide("upload", product, explicit=True)
+    if decision.enabled:
+        return None
+    if decision.layer == "dependency":
+        decision = policy.decide("collection", product, explicit=True)
+    return next((say for say in decision.chain if say.verdict is False and say.source == decision.origin),
+                Say(0, decision.layer, decision.origin, False))
 
 
 def check_allowed(gate: Gate, chosen: Sequence[Chosen]) -> None:
@@ -110,6 +106,8 @@ def _who(say: Say) -> str:
         return "an administrator's flag files"
     if say.source.startswith("DO_NOT_TRACK"):
         return "DO_NOT_TRACK"
+    if say.rank == 0:
+        return "the product's own switch (turn it on in the product to send)"
     return "a variable in the environment (unset it to send)"
 
 

@@ -73,7 +73,7 @@ class Recorder:
         paths = Paths.for_vendor(self.vendor, environ)
         trust.check(paths)  # a directory another user can change: collect nothing
         catalogue = manifests.discover(paths, only=self.product)
-        policy = Policy.load(paths, environ, catalogue.variables(), catalogue.opt_in(),
+        policy = Policy.load(paths, environ, catalogue.switches(), catalogue.opt_in(),
                              catalogue.own_switches_only())
         if not policy.decide("collection", self.product).enabled:
             return

@@ -103,16 +103,18 @@ def _entry_kind(path: Path) -> str | None:
 
 
 def classify(switch: NativeSwitch, value: Any) -> str:
-    if same(value, switch.off):
+    """As the product compares: a TOML, YAML or JSON value by type and value (Astro turns off
+    only for the JSON boolean ``false``, never the string ``"false"``); INI holds only text."""
+    if same(value, switch.off, switch.format == "ini"):
         return "off"
-    if same(value, switch.on):
+    if same(value, switch.on, switch.format == "ini"):
         return "on"
     return "other"
 
 
-def same(value: Any, expected: Scalar | None) -> bool:
-    """Equal and of the same type (``1`` is not ``true``); INI values are text, compared as such."""
-    if isinstance(value, str) and not isinstance(expected, str) and expected is not None:
+def same(value: Any, expected: Scalar | None, text: bool = False) -> bool:
+    """Equal and of the same type (``1`` is not ``true``); ``text`` (INI): compared as text."""
+    if text and isinstance(value, str) and not isinstance(expected, str) and expected is not None:
         return value.strip().lower() == show_value(expected)
     return type(value) is type(expected) and value == expected
 
