@@ -266,3 +266,24 @@ def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: 
     with pytest.raises(InvalidFileError) as caught:
         _manifest(_PLATFORM + path + "\n")
     assert problem in str(caught.value) and caught.value.line == 11
+
+
+# -- what each product collects (inspect --catalog) -------------------------------------------------
+
+@pytest.mark.parametrize(("product", "fields"), [
+    ("stripepy", ["subcommand", "duration", "exception.type", "dependency.*.version", "host.arch", "params.*"]),
+    ("piperider", ["user_id", "ip", "command", "duration", "project_id", "platform"]),
+    ("rubrix", ["server_id", "event", "code", "user_hash", "user-agent", "system"]),
+    ("argilla", ["server_id", "event", "code", "user_hash", "user-agent", "system"]),
+])
+def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: list[str],
+                                                         inprocess: Telemetry) -> None:
+    shown = json.loads(inprocess("inspect", "--catalog", "-p", product, "--json").stdout)
+    (entry,) = shown
+    declared = {f["name"]: f for f in entry["fields"]}
+    assert set(fields) <= set(declared)
+    assert all(f["category"] in ("usage", "performance", "device", "crash") and f["description"]
+               for f in declared.values())
+    assert entry["strict"] is False  # declaring what is sent never drops a field the product records
+    out = inprocess("inspect", "--catalog", "-p", product).stdout
+    assert "no fields declared" not in out and fields[0] in out

@@ -16,8 +16,35 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                            'homepage': 'https://angular.dev',
                                            'name': 'angular-cli',
                                            'telemetry_docs': 'https://angular.dev/cli/analytics'}}},
- 'argilla.toml': {'crc32': 550331788,
+ 'argilla.toml': {'crc32': 2808581383,
                   'data': {'detect': {'distributions': ['argilla', 'argilla-server']},
+                           'fields': {'code': {'category': 'crash',
+                                               'description': "ServerErrorFound: the error's code",
+                                               'example': 'argilla.api.errors::EntityNotFoundError'},
+                                      'event': {'category': 'usage',
+                                                'description': 'ServerErrorFound, LogRecordsRequested or '
+                                                               'UserInfoRequested',
+                                                'example': 'LogRecordsRequested'},
+                                      'server_id': {'category': 'usage',
+                                                    'description': "uuid.UUID(int=uuid.getnode()): the machine's MAC "
+                                                                   'address as a UUID, the same for every event',
+                                                    'example': '00000000-0000-0000-0000-0242ac110002'},
+                                      'system': {'category': 'device',
+                                                 'description': 'platform.system(), machine(), platform(), version() '
+                                                                "and Python's version, with the server's version",
+                                                 'example': 'Linux, x86_64, 3.10.12'},
+                                      'task': {'category': 'usage',
+                                               'description': "LogRecordsRequested: the dataset's task and how many "
+                                                              'records were logged',
+                                               'example': 'TextClassification, 500'},
+                                      'user-agent': {'category': 'device',
+                                                     'description': 'ServerErrorFound and UserInfoRequested: the '
+                                                                    "request's user-agent and accept-language headers",
+                                                     'example': 'Mozilla/5.0 ..., en-US'},
+                                      'user_hash': {'category': 'usage',
+                                                    'description': 'UserInfoRequested: uuid5 of the user name under '
+                                                                   'the server id, and whether it is the default user',
+                                                    'example': 'is_default_user = true'}},
                            'native': [{'facets': ['collection', 'upload'],
                                        'kind': 'env',
                                        'note': 'Never empty and never another word: the server refuses to start on a '
@@ -407,10 +434,49 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                         'does not read OTEL_SDK_DISABLED'],
                                              'name': 'opentelemetry',
                                              'telemetry_docs': 'https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#general-sdk-configuration'}}},
- 'piperider.toml': {'crc32': 3749970190,
+ 'piperider.toml': {'crc32': 1867151748,
                     'data': {'detect': {'distributions': ['piperider'],
                                         'executables': ['piperider'],
                                         'paths': ['~/.piperider']},
+                             'fields': {'command': {'category': 'usage',
+                                                    'description': 'The command run, with its status, the reason it '
+                                                                   'failed, and whether --upload or --share was given',
+                                                    'example': 'run'},
+                                        'duration': {'category': 'performance',
+                                                     'description': 'How long the command took, in seconds',
+                                                     'example': '12.7'},
+                                        'event_type': {'category': 'usage',
+                                                       'description': 'usage (every command), run or compare',
+                                                       'example': 'usage'},
+                                        'ip': {'category': 'device',
+                                               'description': 'Sent as $remote: the receiving service records the '
+                                                              'address the event comes from',
+                                               'example': '$remote'},
+                                        'platform': {'category': 'device',
+                                                     'description': 'sys.platform and platform.platform()',
+                                                     'example': 'linux, Linux-6.8.0-52-generic-x86_64-with-glibc2.39'},
+                                        'project_id': {'category': 'usage',
+                                                       'description': "The project's telemetry id "
+                                                                      '(.piperider/config.yml), its type (dbt or -) '
+                                                                      'and its data-source types',
+                                                       'example': 'project_type = dbt, datasource_types = [snowflake]'},
+                                        'python_version': {'category': 'device',
+                                                           'description': "PipeRider's version, Python's major.minor, "
+                                                                          'and whether it ran by hand or in automation',
+                                                           'example': '0.41.0, 3.11, manual = true'},
+                                        'tables': {'category': 'usage',
+                                                   'description': 'run: how many tables, and per table the numbers of '
+                                                                  'columns and rows profiled; dbt tests passed and '
+                                                                  'failed',
+                                                   'example': 'tables = 3, columns = [12, 4, 7], rows = [10000, 52, '
+                                                              '800]'},
+                                        'time': {'category': 'usage',
+                                                 'description': 'When the event happened (Unix seconds, local time)',
+                                                 'example': '1714550400'},
+                                        'user_id': {'category': 'usage',
+                                                    'description': 'The random user_id of ~/.piperider/profile.yml (in '
+                                                                   "CI: the project's id followed by _CI)",
+                                                    'example': '3f1c9a0e5b8d4c2f9e7a6b5c4d3e2f1a'}},
                              'native': [{'absent': 'on',
                                          'facets': ['collection', 'upload'],
                                          'format': 'yaml',
@@ -477,8 +543,35 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                  'sent only if you answer Yes, and no variable governs that'],
                                       'name': 'prisma',
                                       'telemetry_docs': 'https://pris.ly/d/telemetry'}}},
- 'rubrix.toml': {'crc32': 4233251073,
+ 'rubrix.toml': {'crc32': 165398374,
                  'data': {'detect': {'distributions': ['rubrix']},
+                          'fields': {'code': {'category': 'crash',
+                                              'description': "ServerErrorFound: the error's code",
+                                              'example': 'rubrix.api.errors::EntityNotFoundError'},
+                                     'event': {'category': 'usage',
+                                               'description': 'ServerErrorFound, LogRecordsRequested or '
+                                                              'UserInfoRequested',
+                                               'example': 'LogRecordsRequested'},
+                                     'server_id': {'category': 'usage',
+                                                   'description': "uuid.UUID(int=uuid.getnode()): the machine's MAC "
+                                                                  'address as a UUID, the same for every event',
+                                                   'example': '00000000-0000-0000-0000-0242ac110002'},
+                                     'system': {'category': 'device',
+                                                'description': 'platform.system(), machine(), platform(), version() '
+                                                               "and Python's version, with the server's version",
+                                                'example': 'Linux, x86_64, 3.10.12'},
+                                     'task': {'category': 'usage',
+                                              'description': "LogRecordsRequested: the dataset's task and how many "
+                                                             'records were logged',
+                                              'example': 'TextClassification, 500'},
+                                     'user-agent': {'category': 'device',
+                                                    'description': 'ServerErrorFound and UserInfoRequested: the '
+                                                                   "request's user-agent and accept-language headers",
+                                                    'example': 'Mozilla/5.0 ..., en-US'},
+                                     'user_hash': {'category': 'usage',
+                                                   'description': 'UserInfoRequested: uuid5 of the user name under the '
+                                                                  'server id, and whether it is the default user',
+                                                   'example': 'is_default_user = true'}},
                           'native': [{'facets': ['collection', 'upload'],
                                       'kind': 'env',
                                       'note': "Never empty and never another word: Rubrix's server refuses to start on "
@@ -546,8 +639,56 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                     'another way reads only its .streamlit/config.toml files'],
                                          'name': 'streamlit',
                                          'telemetry_docs': 'https://docs.streamlit.io/develop/api-reference/configuration/config.toml'}}},
- 'stripepy.toml': {'crc32': 3285981613,
+ 'stripepy.toml': {'crc32': 4238173792,
                    'data': {'detect': {'distributions': ['stripepy-hic'], 'executables': ['stripepy']},
+                            'fields': {'dependency.*.version': {'category': 'device',
+                                                                'description': 'The installed version of each package '
+                                                                               "StripePy requires (OpenTelemetry's "
+                                                                               'excluded)',
+                                                                'example': 'dependency.numpy.version = 2.2.3'},
+                                       'duration': {'category': 'performance',
+                                                    'description': "How long the command took (the span's end minus "
+                                                                   'its start)',
+                                                    'example': '812.4 s'},
+                                       'exception.type': {'category': 'crash',
+                                                          'description': 'The type of an exception that ended the '
+                                                                         'command; its message and stack trace are '
+                                                                         'sent empty',
+                                                          'example': 'FileNotFoundError'},
+                                       'host.arch': {'category': 'device',
+                                                     'description': "The machine's architecture (platform.machine())",
+                                                     'example': 'x86_64'},
+                                       'os.type': {'category': 'device',
+                                                   'description': 'The operating system and its version '
+                                                                  "(OpenTelemetry's OsResourceDetector: os.type, "
+                                                                  'os.version)',
+                                                   'example': 'linux, 6.8.0-52-generic'},
+                                       'params.*': {'category': 'usage',
+                                                    'description': "The command's parameters: call's contact-map "
+                                                                   'format and resolution, normalisation, genomic '
+                                                                   'belt, max width, thresholds, k and process count; '
+                                                                   "the others' options and the dataset or result-file "
+                                                                   'format',
+                                                    'example': 'params.contact_map_format = cool'},
+                                       'process.runtime.version': {'category': 'device',
+                                                                   'description': "Python's implementation, version "
+                                                                                  'and compiler (process.runtime.name, '
+                                                                                  '.version, .description)',
+                                                                   'example': 'CPython 3.12.3, GCC 13.2.0'},
+                                       'service.version': {'category': 'usage',
+                                                           'description': "StripePy's version",
+                                                           'example': '1.3.0'},
+                                       'start_time': {'category': 'usage',
+                                                      'description': "When the command started (the span's start)",
+                                                      'example': '2025-03-01T10:15:02.123Z'},
+                                       'status': {'category': 'crash',
+                                                  'description': 'OK, or ERROR when the command failed (set_success, '
+                                                                 'set_exception)',
+                                                  'example': 'OK'},
+                                       'subcommand': {'category': 'usage',
+                                                      'description': 'The command run (call, download, plot <type>, '
+                                                                     "view): the span's name",
+                                                      'example': 'call'}},
                             'native': [{'facets': ['collection', 'upload'],
                                         'kind': 'env',
                                         'note': 'Merely set is off: STRIPEPY_NO_TELEMETRY=0 and an empty value switch '
