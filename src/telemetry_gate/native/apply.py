@@ -99,6 +99,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
         readings = {s: read(s, environ) for s in switches}
         if enable:
             to_off, to_on = _enable(manifest.name, switches, readings, facets, disabled, notes)
+            to_on = [t for t in to_on if _ours_to_undo(gate, readings[t], system, notes)]
         else:
             # a flag file this command itself writes (the system disable_upload) is the product's switch too
             ours = {f: s.where(environ) for s in files if s not in switches
@@ -109,7 +110,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
                                      _carrier_file(gate, system))
         for switch, off in [(s, True) for s in to_off] + [(s, False) for s in to_on]:
             try:
-                changes.extend(_write(manifest.name, readings[switch], off, system, dry_run))
+                changes.extend(_write(gate, manifest.name, readings[switch], off, system, dry_run))
             except TelemetryError as exc:
                 errors.append(exc)
     return Applied(tuple(changes), tuple(notes), tuple(errors))
@@ -210,22 +211,73 @@ def _enable(name: str, switches: list[NativeSwitch], readings: dict[NativeSwitch
     return to_off, to_on
 
 
-def _write(product: str, reading: Reading, off: bool, system: bool, dry_run: bool) -> list[Change]:
+def _ours_to_undo(gate: Gate, reading: Reading, system: bool, notes: list[str]) -> bool:
+    """Whether ``enable`` may turn this switch back on: a file in telemetry-gate's own namespace
+    (Cell Ranger's flags, as ``cellranger telemetry enable`` removes them), or a change the journal
+    says we made and the file still holds. An opt-out the user made inside the product is kept."""
+    from telemetry_gate.native import journal
+
+    switch = reading.switch
+    if gate.policy.in_namespace(switch):
+        return True
+    assert reading.path is not None
+    found = journal.entry(gate.paths, system, reading.path, switch.key)
+    if found is not None and (switch.kind == "flag-file" or show_value(found.get("after")) == reading.value):
+        return True
+    product = switch.product
+    notes.append(f"{product}: kept {reading.where}"
+                 + (f": {reading.value}" if reading.value is not None and switch.kind == "config-file" else "")
+                 + f" - set in {product} itself, not by telemetry-gate; change it there to turn it back on")
+    return False
+
+
+def _write(gate: Gate, product: str, reading: Reading, off: bool, system: bool, dry_run: bool) -> list[Change]:
+    from telemetry_gate.native import journal
+
     switch = reading.switch
     assert reading.path is not None
+    mine = not gate.policy.in_namespace(switch)  # another product's file: journal what we change
     if switch.kind == "flag-file":
         if off == reading.off:
             return []
         if not dry_run:
             (edit.create_flag(reading.path, system) if off else edit.remove_flag(reading.path))
+            if mine:
+                if off:
+                    journal.record(gate.paths, system, reading.path, "", journal.ABSENT, "created")
+                else:
+                    journal.forget(gate.paths, system, reading.path, "")
         return [Change(product, switch.kind, reading.where, "create" if off else "remove", None,
                        switch.covers, not dry_run)]
-    value = switch.off if off else switch.on
-    assert value is not None
     if reading.state == "unreadable":
         from telemetry_gate.errors import InvalidFileError
 
         raise InvalidFileError(reading.path, f"{reading.problem or 'cannot be read'}; left as it is")
+    value = switch.off if off else switch.on
+    if not off and mine:  # undo ours: the value the user had before we first wrote (absent: on)
+        found = journal.entry(gate.paths, system, reading.path, switch.key)
+        before = found.get("before") if found is not None else None
+        if isinstance(before, str | bool | int) and not isinstance(before, float):
+            value = before
+    assert value is not None
     if not dry_run:
+        before_value = _current(reading) if off and mine else None
         edit.set_key(reading.path, switch, value, system)
+        if mine:
+            if off:
+                journal.record(gate.paths, system, reading.path, switch.key, before_value, value)
+            else:
+                journal.forget(gate.paths, system, reading.path, switch.key)
     return [Change(product, switch.kind, reading.where, "set", show_value(value), switch.covers, not dry_run)]
+
+
+def _current(reading: Reading) -> Any:
+    """The key's value as the file holds it now (typed), ``None`` when absent or unreadable."""
+    from telemetry_gate.policy.own.state import Unreadable, load_key
+
+    assert reading.path is not None
+    try:
+        found, value = load_key(reading.path, reading.switch)
+    except (OSError, Unreadable):
+        return None
+    return value if found else None
