@@ -90,12 +90,14 @@ def test_saved_table_newest_first_with_filters(telemetry: Telemetry, isolation: 
     out = telemetry("inspect", "--saved")
     assert out.exit_code == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()]
-    assert rows[0] == ["SAVED", "PRODUCT", "VERSION", "EVENT", "FIELDS", "SIZE", "FILE"]
+    assert rows[0] == ["SAVED", "PRODUCT", "VERSION", "EVENT", "STATE", "FIELDS", "SIZE", "FILE"]
+    assert [r[4] for r in rows[1:4]] == ["held"] * 3
     assert [r[1:4] for r in rows[1:4]] == [["cellranger", "10.0.0", "os_stats"],
                                            ["spaceranger", "4.0.1", "os_stats"],
                                            ["cellranger", "10.0.0", "count_success"]]
     assert rows[1][-1].startswith("~/.cache/tenx/telemetry/cellranger/10.0.0/os_stats_")
-    assert out.stdout.splitlines()[-1].startswith("3 events saved by the products themselves under ~/.cache")
+    assert out.stdout.splitlines()[-2].startswith("3 events saved by the products themselves where the manifests")
+    assert out.stdout.splitlines()[-1] == "3 held events shown here: 'telemetry send --saved' reviews and releases them"
     only = telemetry("inspect", "--saved", "-p", "cellranger", "--since", "2d").stdout.splitlines()
     assert only[0].startswith("Saved by cellranger 10.0.0 itself")  # one event: shown in full
     assert "/cellranger/10.0.0/os_stats_" in only[1] and '  "name": "os_stats",' in only
@@ -109,7 +111,10 @@ def test_saved_json_keys(inprocess: Telemetry, isolation: Env) -> None:
     out = inprocess("inspect", "--saved", "--json")
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
-    assert [set(d) for d in data] == [{"file", "saved_at", "size", "product", "version", "name", "event"}] * 2
+    assert [set(d) for d in data] == [{"file", "saved_at", "size", "product", "version", "name", "sent", "sha256",
+                                       "event"}] * 2
+    assert [d["sent"] for d in data] == [None, None]
+    assert data[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     first = data[0]
     assert first["file"] == str(path) and first["size"] == path.stat().st_size
     assert first["name"] == "os_stats" and first["product"] == "cellranger" and first["version"] == "10.0.0"
@@ -132,12 +137,15 @@ def test_inspect_a_pipestance_its_extras_and_one_file(telemetry: Telemetry, tmp_
         lines = out.stdout.splitlines()
         assert lines[0].split()[:4] == ["SAVED", "PRODUCT", "VERSION", "EVENT"]
         assert lines[1].split()[3] == "count_success" and lines[2].split()[3] == "os_stats"
-        assert lines[-1] == f"2 events saved by the products themselves in {target}, not by telemetry-gate"
+        assert lines[-2] == f"2 events saved by the products themselves in {target}, not by telemetry-gate"
         assert out.stderr == ""
     one = telemetry("inspect", str(first))
     assert one.exit_code == 0, one.stderr
     assert one.stdout.startswith("Saved by cellranger 10.0.0 itself")
-    assert json.loads(one.stdout[one.stdout.index("{"):]) == json.loads(first.read_bytes())
+    pretty, exact = one.stdout.split("\n\nExact bytes ")
+    assert json.loads(pretty[pretty.index("{"):]) == json.loads(first.read_bytes())
+    assert exact == f"({first.stat().st_size}, sha256 {hashlib.sha256(first.read_bytes()).hexdigest()}):\n" \
+                    f"{first.read_text()}\n"
 
 
 def test_pipestance_with_our_records_shows_both_sections(inprocess: Telemetry, tmp_path: Path) -> None:
@@ -172,10 +180,10 @@ def test_malformed_huge_and_odd_files_are_reported_and_skipped(telemetry: Teleme
     assert "Traceback" not in out.stderr
     warned = out.stderr.splitlines()
     assert len(warned) == 4 and all(line.startswith("warning: skipped ") for line in warned)
-    assert "not JSON" in out.stderr and "not a JSON object" in out.stderr and "no 'product' string" in out.stderr
+    assert "not whole JSON" in out.stderr and "not a JSON object" in out.stderr and "no 'product' string" in out.stderr
     assert "more than 64 KiB" in out.stderr
     rows = out.stdout.splitlines()
-    assert len(rows) == 1 + 1 + 1 and "os_stats" in rows[1]
+    assert len(rows) == 1 + 1 + 2 and "os_stats" in rows[1]
     huge = next(folder.glob("hardware_stats_*.json"))
     single = telemetry("inspect", str(huge))
     assert single.exit_code == 3 and single.stdout == ""

@@ -31,8 +31,9 @@ class Format(enum.StrEnum):
 def send(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(
-        metavar="[ID]...", autocompletion=completion.record_ids, show_default=False,
-        help="Send exactly these records (ids or unique prefixes), shown first and confirmed.")] = None,
+        metavar="[ID|FILE]...", autocompletion=completion.record_ids, show_default=False,
+        help="Send exactly these records (ids or unique prefixes), or with --saved these saved files; "
+             "shown first and confirmed.")] = None,
     product: ProductOption = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the exact payloads; open no connection, change nothing.")] = False,
@@ -45,10 +46,17 @@ def send(
         "--timeout", metavar="S", min=0.1, help="Stop after S seconds in all; the rest stays pending.")] = 60.0,
     rejected: Annotated[bool, typer.Option(
         "--rejected", help="Send the records a collector refused again (the same policy applies).")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="With IDs: do not ask for confirmation.")] = False,
+    saved: Annotated[bool, typer.Option(
+        "--saved", help="Release events a product saved itself while its upload was held (Cell Ranger's "
+                        "copies), or the FILEs given: shown first and confirmed.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="With IDs or --saved: do not ask for confirmation.")] = False,
     json: JsonOption = False,
 ) -> None:
-    """Upload pending records of every product whose upload is enabled, or the chosen ones."""
+    """Upload pending records of every product whose upload is enabled, or the chosen ones.
+
+    --saved releases the events a product kept itself (telemetry inspect --saved shows them),
+    exactly as it would have uploaded them, to its own address (--endpoint replaces it)."""
     from telemetry_gate.cli.render import sending as sending_view
     from telemetry_gate.send import sending
 
@@ -56,6 +64,9 @@ def send(
         from telemetry_gate.errors import UsageError
 
         raise UsageError(f"--timeout must be a number of seconds, not {timeout}", "for example --timeout 120")
+    if saved:
+        _send_saved(ctx, ids or [], _product(product), endpoint, fmt, timeout, dry_run, rejected, yes, json)
+        return
     if ids:
         _send_chosen(ctx, ids, _product(product), endpoint, fmt.value if fmt else None, timeout, dry_run,
                      rejected, yes, json)
@@ -104,6 +115,20 @@ def _send_chosen(ctx: typer.Context, ids: list[str], product: str | None, endpoi
                         show=sending_view.payload_printer(json))
     sending_view.send_report(report, json)
     report.raise_for_outcome()
+
+
+def _send_saved(ctx: typer.Context, files: list[str], product: str | None, endpoint: str | None,
+                fmt: Format | None, timeout: float, dry_run: bool, rejected: bool, yes: bool, json: bool) -> None:
+    """``send --saved [FILE...]``: the product's own bytes to its own address (cli/saved.py)."""
+    from telemetry_gate.cli import saved as saved_cli
+    from telemetry_gate.errors import UsageError
+
+    if rejected or fmt is not None:
+        given = "--rejected" if rejected else "--format"
+        raise UsageError(f"--saved sends the product's own bytes: it takes no {given}",
+                         "telemetry send --saved [FILE...] [--endpoint URL] [--yes]")
+    saved_cli.release(_gate(ctx), files, product, endpoint, timeout, dry_run, yes, json,
+                      typer.confirm if base.interactive() else None)
 
 
 @app.command()

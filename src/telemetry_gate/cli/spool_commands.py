@@ -60,7 +60,7 @@ def inspect(
     if saved:
         from telemetry_gate.cli import saved as saved_cli
 
-        saved_cli.inspect(_gate(ctx).paths, target, _product(product), _age(since), None if show_all else limit,
+        saved_cli.inspect(saved_cli.where(ctx.obj), target, _product(product), _age(since), None if show_all else limit,
                           json, sent or rejected or quarantine)
         return
     if sent or rejected:
@@ -69,7 +69,7 @@ def inspect(
     if target is not None and inspection.is_record_path(target):
         from telemetry_gate.cli import saved as saved_cli
 
-        saved_cli.inspect_path(Path(target), json)
+        saved_cli.inspect_path(saved_cli.where(ctx.obj), Path(target), json)
         return
     gate = _gate(ctx)
     if target is not None:
@@ -96,7 +96,7 @@ def inspect(
     records_view.pending_table(page)
     from telemetry_gate.cli import saved as saved_cli
 
-    saved_cli.pointer(gate.paths, _product(product), age)
+    saved_cli.pointer(saved_cli.of(gate), _product(product), age)
 
 
 _INSPECT_CONFLICTS = (  # options that would be ignored together: refused, never ignored
@@ -145,7 +145,7 @@ def purge(
     sent: Annotated[bool, typer.Option("--sent", help="The audit log instead of pending records.")] = False,
     rejected: Annotated[bool, typer.Option("--rejected", help="Rejected records instead of pending ones.")] = False,
     saved: Annotated[bool, typer.Option(
-        "--saved", help="Events products saved themselves under the cache (Cell Ranger's copies) instead.")] = False,
+        "--saved", help="Events products saved themselves (Cell Ranger's copies) instead.")] = False,
 ) -> None:
     """Delete pending records (by product and age) and say how many and how large."""
     from telemetry_gate.cli.render import records as records_view
@@ -157,7 +157,7 @@ def purge(
     if saved:
         from telemetry_gate.cli import saved as saved_cli
 
-        saved_cli.purge(gate.paths, _product(product), _age(older_than, "--older-than"), dry_run, yes,
+        saved_cli.purge(saved_cli.of(gate), _product(product), _age(older_than, "--older-than"), dry_run, yes,
                         typer.confirm if base.interactive() else None)
         if not (sent or rejected):
             return

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
+from telemetry_gate.policy.held import Saved, parse_saved
 from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS, NO_WORDS
@@ -37,9 +38,10 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # The keys each table of a manifest knows, in one place: a new key is added here (and read in
-# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: policy/own/model.py.
+# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: policy/own/model.py;
+# [saved] (a product's own copies of its events, SPEC 6c): policy/held.py.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"product", "fields", "native", "detect"}),
+    "": frozenset({"product", "fields", "native", "detect", "saved"}),
     "product": frozenset({"name", "description", "version", "endpoint", "format", "config_url", "strict", "env",
                           "homepage", "telemetry_docs", "limits", "default", "privacy_url", "retention",
                           "contact", "notice"}),
@@ -75,6 +77,7 @@ class Manifest(NamedTuple):
     limits: tuple[str, ...] = ()  # what no switch stops (shown by check and inspect --catalog)
     native: tuple[NativeSwitch, ...] = ()  # the product's own switches (issue 13)
     detect: Detect = Detect()
+    saved: Saved | None = None  # where the product keeps its own events and how it uploads one
 
     @property
     def shipped(self) -> bool:
@@ -371,6 +374,11 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     declared = {s.variable for s in native if s.kind == "env"}
     native += tuple(v for v in variables if v.variable not in declared)  # one declaration per fact
     detect = parse_detect(data.get("detect"), fail_native)
+
+    def fail_saved(problem: str, key: str) -> NoReturn:
+        raise InvalidFileError(path, problem, _line(text, key, "saved") or _line(text, "saved"))
+
+    saved = parse_saved(data.get("saved"), name, fail_saved)
     return Manifest(name=name, source=source, description=strings["description"] or "",
                     version=strings["version"], endpoint=strings["endpoint"], format=strings["format"],
                     config_url=strings["config_url"], strict=strict,
@@ -378,7 +386,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
                     retention=strings["retention"], contact=strings["contact"], notice=notice,
                     homepage=strings["homepage"] or "",
                     telemetry_docs=strings["telemetry_docs"] or "", limits=tuple(limits),
-                    native=native, detect=detect)
+                    native=native, detect=detect, saved=saved)
 
 
 def legacy_env(variable: str, kind: str, facets: tuple[str, ...], product: str, source: str) -> NativeSwitch:

@@ -1,26 +1,27 @@
-"""Events a product saved itself, outside our spool: what ``inspect --saved`` shows and
-``purge --saved`` deletes.
+"""Events a product saved itself, outside our spool: what ``inspect --saved`` shows, ``purge
+--saved`` deletes, ``check`` counts and ``send --saved`` releases (SPEC 6c).
 
-The real Cell Ranger (every 10x product: its ``telemetry`` helper is shared) keeps a copy of
-each event it collects, whether or not it uploads it. Facts read from its code
+Where they are is the product's manifest's ``[saved]`` table (``policy/held.py``). For Cell Ranger
+(every 10x product: its ``telemetry`` helper is shared), facts read from its code
 (github.com/10XGenomics/cellranger, Cell Ranger 10.0.0, commit ae7fcd1):
 
 - where: ``os.UserCacheDir()/tenx/telemetry`` (``$XDG_CACHE_HOME``, else ``~/.cache``), then
-  ``<product>/<version>/`` - ``lib/go/telemetry/settings/cache.go:16-28`` (CacheDir) and
-  ``:30-45`` (ProductCacheDir);
+  ``<product>/<version>/`` - ``lib/go/telemetry/settings/cache.go:16-45`` (CacheDir, ProductCacheDir);
 - the name: ``os.CreateTemp(dir, name + "_" + <RFC 3339 UTC time with ':' as '_'> + "*.json")``,
   so ``os_stats_2026-11-25T15_37_50Z1640219483.json`` - ``settings/send.go:198-240``
-  (saveEventCache); read back with ``eventFileDateRe`` (``send.go:242``);
-- kept 30 days: ``maxEventTTL`` and ``cleanOldEvents`` (``send.go:257-284``), run after a save;
+  (saveEventCache). CreateTemp makes the file, then the bytes are written: a reader can meet a
+  file being written, which is not yet whole JSON and is skipped;
+- kept 30 days *by the time in the name* (not the file's mtime): ``eventFileDateRe``,
+  ``maxEventTTL`` and ``cleanOldEvents`` (``send.go:242-284``), run on a folder after the product
+  saves an event in it (``send.go:193-195``);
 - a second copy with the same name in the pipestance: ``<pipestance>/extras/telemetry/``
   (``send.go:160-163``, ``saveEventInPipestance`` at ``send.go:286-337``);
-- the content: ``json.Marshal`` of ``event.Event`` (``lib/go/telemetry/event/event.go:19-28``):
-  ``properties``, ``group_hash`` (bytes, so base64), ``name``, ``product``, ``version``,
-  ``internal_user`` (omitted when empty), ``config_version``, ``replicas`` (omitted when 0).
+- the content: ``json.Marshal`` of ``event.Event`` (``lib/go/telemetry/event/event.go:19-28``),
+  marshalled once and both saved and uploaded (``send.go:65-89``).
 
-Listing reads names only; a file is opened only when it is shown, and then at most 64 KiB of
-it: a malformed, huge or unreadable file is reported and skipped. Nothing here follows a
-symbolic link, and only names matching the product's own pattern are ever deleted.
+Listing reads names only; a file is opened only when it is shown or sent, and then at most
+64 KiB of it: a malformed, huge or unreadable file is reported and skipped. Nothing here follows
+a symbolic link, and only files a manifest declares are ever deleted (by ``purge --saved``).
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from telemetry_gate.policy.held import Saved
+
 MAX_BYTES = 64 * 1024
-KEPT_DAYS = 30  # maxEventTTL in the product's own code
 EXTRAS = ("extras", "telemetry")  # <pipestance>/extras/telemetry/
-# eventFileDateRe, anchored: <event>_<YYYY-MM-DDTHH_MM_SSZ><CreateTemp's random digits>.json
-_NAME = re.compile(r"(?P<event>[^/]*)_(?P<time>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2}Z)[^/]*\.json")
+WARN_DAYS = 3  # inspect warns about held events the product deletes within this many days
+# eventFileDateRe: <event>_<YYYY-MM-DDTHH_MM_SSZ><CreateTemp's random digits>.json
+_TIME = re.compile(r"(?P<event>[^/]*)_(?P<time>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2}Z)[^/]*\.json")
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+~-]{0,63}")
 
 
 class SavedFile(NamedTuple):
@@ -48,8 +52,9 @@ class SavedFile(NamedTuple):
     file: str  # the path as text
     event: str  # from the name
     saved: float  # epoch seconds from the name (else the file's mtime)
-    product: str  # from the directory in the cache; "" in a pipestance folder until read
+    product: str  # from the path; "" (a pipestance folder) until read
     version: str
+    owner: str = ""  # the manifest whose [saved] declares it; "" until read
 
     def size(self) -> int:
         try:
@@ -61,7 +66,17 @@ class SavedFile(NamedTuple):
 class SavedEvent(NamedTuple):
     file: SavedFile
     event: dict[str, Any]
-    size: int
+    data: bytes  # exactly as on disk: what ``send --saved`` posts
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.data).hexdigest()
 
 
 class Summary(NamedTuple):
@@ -76,14 +91,24 @@ class SavedError(Exception):
     """A saved file that cannot be shown; the message names it."""
 
 
+def declarations(catalogue: Any) -> list[Saved]:
+    """Every manifest's ``[saved]`` table, by product name."""
+    return [m.saved for _, m in sorted(catalogue.manifests.items()) if m.saved is not None]
+
+
+def spec_for(decls: Sequence[Saved], product: str) -> Saved | None:
+    """The declaration covering ``product``'s events (the first, by manifest name)."""
+    return next((d for d in decls if product in d.products), None)
+
+
 def root(paths: Any) -> Path:
     """``$XDG_CACHE_HOME/<vendor>/telemetry``: for vendor tenx, exactly where the 10x products save."""
     return Path(paths.cache_dir)
 
 
 def name_time(name: str) -> float | None:
-    """The UTC time in a saved event's file name, or None when the name is not one."""
-    match = _NAME.fullmatch(name)
+    """The UTC time in a saved event's file name, or None when the name holds none."""
+    match = _TIME.fullmatch(name)
     if not match:
         return None
     text = match.group("time")
@@ -94,36 +119,82 @@ def name_time(name: str) -> float | None:
         return None
 
 
-def is_saved_name(name: str) -> bool:
-    return _NAME.fullmatch(name) is not None
-
-
-def _dirs(path: Path | str) -> list[os.DirEntry[str]]:
-    """Sub-directories of ``path`` (symbolic links are not followed), sorted by name."""
+def _entries(path: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(path) as entries:
-            return sorted((e for e in entries if e.is_dir(follow_symlinks=False)), key=lambda e: e.name)
+            return sorted(entries, key=lambda e: e.name)
     except OSError:
         return []
 
 
-def _files(folder: str, product: str, version: str) -> Iterable[SavedFile]:
-    try:
-        with os.scandir(folder) as entries:
-            found = [e for e in entries if e.is_file(follow_symlinks=False)]
-    except OSError:
+def _dirs(path: str) -> list[os.DirEntry[str]]:
+    """Sub-directories of ``path`` (symbolic links are not followed), sorted by name."""
+    return [e for e in _entries(path) if e.is_dir(follow_symlinks=False)]
+
+
+def _matches(name: str, pattern: str) -> bool:
+    if not any(c in pattern for c in "*?["):
+        return name == pattern
+    from fnmatch import fnmatchcase
+
+    return fnmatchcase(name, pattern)
+
+
+def _saved_file(entry: os.DirEntry[str], product: str, version: str, owner: str) -> SavedFile | None:
+    saved = name_time(entry.name)
+    if saved is None:
+        try:
+            saved = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            return None
+    match = _TIME.fullmatch(entry.name)
+    event = match.group("event") if match else entry.name.removesuffix(".json")
+    return SavedFile(entry.path, event, saved, product, version, owner)
+
+
+def _walk(base: str, parts: list[str], product: str, version: str, owner: str) -> Iterator[SavedFile]:
+    """The files under ``base`` matching the glob's remaining ``parts``."""
+    part, rest = parts[0], parts[1:]
+    if not rest:
+        for entry in _entries(base):
+            if entry.is_file(follow_symlinks=False) and _matches(entry.name, part):
+                found = _saved_file(entry, product, version, owner)
+                if found is not None:
+                    yield found
         return
-    for entry in found:
-        match = _NAME.fullmatch(entry.name)
-        if match is None:
-            continue
-        saved = name_time(entry.name)
-        if saved is None:
-            try:
-                saved = entry.stat(follow_symlinks=False).st_mtime
-            except OSError:
+    if part == "{version}":
+        for entry in _dirs(base):
+            if _VERSION.fullmatch(entry.name):
+                yield from _walk(entry.path, rest, product, entry.name, owner)
+    elif any(c in part for c in "*?["):
+        for entry in _dirs(base):
+            if _matches(entry.name, part):
+                yield from _walk(entry.path, rest, product, version, owner)
+    else:
+        yield from _walk(os.path.join(base, part), rest, product, version, owner)
+
+
+def _glob(spec: Saved, glob: str, product: str, environ: Mapping[str, str]) -> Iterator[SavedFile]:
+    from telemetry_gate.policy.own.model import expand_text
+
+    head, _, rest = glob.partition("/")
+    base = expand_text(head, environ)
+    parts = [product if p == "{product}" else p for p in rest.split("/")]
+    return _walk(base, parts, product, "", spec.owner)  # without {product}: the one product declared
+
+
+def scan(decls: Sequence[Saved], environ: Mapping[str, str], product: str | None = None,
+         since: float | None = None, older_than: float | None = None) -> list[SavedFile]:
+    """The saved events the manifests declare, newest first, from names alone."""
+    found: dict[str, SavedFile] = {}
+    for spec in decls:
+        for name in spec.products:
+            if product is not None and name != product:
                 continue
-        yield SavedFile(entry.path, match.group("event"), saved, product, version)
+            for glob in spec.paths:
+                for saved in _glob(spec, glob, name, environ):
+                    found.setdefault(saved.file, saved)
+    return _newest_first(found.values(), since, older_than)
 
 
 def _newest_first(files: Iterable[SavedFile], since: float | None, older_than: float | None) -> list[SavedFile]:
@@ -134,46 +205,46 @@ def _newest_first(files: Iterable[SavedFile], since: float | None, older_than: f
     return chosen
 
 
-def scan(cache: Path, product: str | None = None, since: float | None = None,
-         older_than: float | None = None) -> list[SavedFile]:
-    """Saved events under ``cache/<product>/<version>/``, newest first, from names alone."""
-    products = [e for e in _dirs(cache) if product is None or e.name == product]
-    found: list[SavedFile] = []
-    for entry in products:
-        for version in _dirs(entry.path):
-            found.extend(_files(version.path, entry.name, version.name))
-    return _newest_first(found, since, older_than)
-
-
-def summary(cache: Path, product: str | None = None, since: float | None = None) -> Summary:
-    files = scan(cache, product, since)
+def summary(decls: Sequence[Saved], environ: Mapping[str, str], cache: Path, product: str | None = None,
+            since: float | None = None) -> Summary:
+    files = scan(decls, environ, product, since)
     return Summary(len(files), sorted({f.product for f in files}), cache)
 
 
-def in_path(path: Path) -> list[SavedFile] | None:
+def is_saved_name(decls: Sequence[Saved], name: str) -> bool:
+    """Whether ``name`` is a saved event's file name by any declaration's pattern."""
+    return any(_matches(name, glob.rpartition("/")[2]) for d in decls for glob in d.paths)
+
+
+def in_path(decls: Sequence[Saved], environ: Mapping[str, str], path: Path) -> list[SavedFile] | None:
     """Saved events at ``path``: the file itself, or in a pipestance folder (``extras/telemetry/``),
-    its ``extras/`` folder, that ``telemetry/`` folder, or the cache, one product's folder of it, or
-    one ``<product>/<version>/`` folder. None when ``path`` is a file whose name is not a saved event's."""
+    its ``extras/`` folder, that ``telemetry/`` folder, or a declared place or a folder of one
+    (the cache, one product's folder of it). None when ``path`` is a file whose name is not a
+    saved event's."""
     if not path.is_dir():
-        if not path.exists() or not is_saved_name(path.name):
+        if not path.exists() or not is_saved_name(decls, path.name):
             return None
-        saved = name_time(path.name) or 0.0
-        match = _NAME.fullmatch(path.name)
-        return [SavedFile(str(path), match.group("event") if match else "", saved, "", "")]
+        match = _TIME.fullmatch(path.name)
+        saved = name_time(path.name)
+        if saved is None:
+            saved = path.lstat().st_mtime
+        return [SavedFile(str(path), match.group("event") if match else path.stem, saved, "", "")]
     found: dict[str, SavedFile] = {}
     for folder in (path / EXTRAS[0] / EXTRAS[1], path / EXTRAS[1], path):
-        if not folder.is_dir():
-            continue
-        for saved_file in _files(str(folder), "", ""):
-            found.setdefault(os.path.realpath(saved_file.file), saved_file)
-    if not found:  # the cache itself (<product>/<version>/) or one product's folder of it (<version>/)
-        inside = scan(path) or [f for v in _dirs(path) for f in _files(v.path, path.name, v.name)]
-        return _newest_first(inside, None, None)
+        for entry in _entries(str(folder)) if folder.is_dir() else []:
+            if entry.is_file(follow_symlinks=False) and is_saved_name(decls, entry.name):
+                saved_file = _saved_file(entry, "", "", "")
+                if saved_file is not None:
+                    found.setdefault(os.path.realpath(saved_file.file), saved_file)
+    if not found:  # a declared place, or a folder holding one (the cache, a product's folder)
+        top = os.path.realpath(path)
+        return [f for f in scan(decls, environ)
+                if os.path.commonpath([top, os.path.realpath(f.file)]) == top]
     return _newest_first(found.values(), None, None)
 
 
-def read(saved: SavedFile) -> tuple[dict[str, Any], int]:
-    """The event and its size; at most 64 KiB is read. Raises SavedError naming the file."""
+def read(saved: SavedFile) -> tuple[dict[str, Any], bytes]:
+    """The event and its bytes; at most 64 KiB is read. Raises SavedError naming the file."""
     import json
 
     try:
@@ -186,7 +257,15 @@ def read(saved: SavedFile) -> tuple[dict[str, Any], int]:
             raise SavedError(f"{saved.file}: not a regular file")
         if info.st_size > MAX_BYTES:
             raise SavedError(f"{saved.file}: {info.st_size} bytes, more than 64 KiB; not read")
-        data = os.read(fd, MAX_BYTES + 1)
+        chunks = []
+        total = 0
+        while total <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        data = b"".join(chunks)
     except OSError as exc:
         raise SavedError(f"{saved.file}: {exc.strerror or exc}") from exc
     finally:
@@ -196,11 +275,11 @@ def read(saved: SavedFile) -> tuple[dict[str, Any], int]:
     try:
         event = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise SavedError(f"{saved.file}: not JSON ({exc})") from exc
+        raise SavedError(f"{saved.file}: not whole JSON (being written, or damaged: {exc})") from exc
     problem = _problem(event)
     if problem:
         raise SavedError(f"{saved.file}: {problem}")
-    return event, len(data)
+    return event, data
 
 
 def _problem(event: Any) -> str | None:
@@ -218,21 +297,39 @@ def _problem(event: Any) -> str | None:
     return None
 
 
-def load(files: list[SavedFile], limit: int | None, warnings: list[str]) -> list[SavedEvent]:
+def load_one(decls: Sequence[Saved], saved: SavedFile) -> SavedEvent:
+    """Read ``saved`` and tie it to the declaration of the product it names. Raises SavedError."""
+    event, data = read(saved)
+    product, version = event["product"], event["version"]
+    if saved.product and product != saved.product:
+        raise SavedError(f"{saved.file}: names product {product!r} but lies in {saved.product}'s folder")
+    if saved.version and version != saved.version:
+        raise SavedError(f"{saved.file}: names version {version!r} but lies in the {saved.version} folder")
+    spec = spec_for(decls, product)
+    if spec is None:
+        raise SavedError(f"{saved.file}: no manifest declares the saved events of {product!r}")
+    return SavedEvent(saved._replace(product=product, version=version, owner=spec.owner), event, data)
+
+
+def load(decls: Sequence[Saved], files: list[SavedFile], limit: int | None,
+         warnings: list[str]) -> list[SavedEvent]:
     """Read ``files`` in order until ``limit`` events could be read; skipped files become warnings."""
     shown: list[SavedEvent] = []
     for saved in files:
         if limit is not None and len(shown) >= limit:
             break
         try:
-            event, size = read(saved)
+            shown.append(load_one(decls, saved))
         except SavedError as exc:
             warnings.append(f"skipped {exc}")
-            continue
-        if not saved.product:
-            saved = saved._replace(product=event["product"], version=event["version"])
-        shown.append(SavedEvent(saved, event, size))
     return shown
+
+
+def deleted_in(spec: Saved | None, saved: SavedFile, now: float | None = None) -> float | None:
+    """Seconds until the product deletes ``saved`` (``kept_days`` after the time in its name), if it does."""
+    if spec is None or not spec.kept_days or name_time(os.path.basename(saved.file)) is None:
+        return None
+    return saved.saved + spec.kept_days * 86400 - (time.time() if now is None else now)
 
 
 def delete(files: list[SavedFile], dry_run: bool) -> tuple[int, int]:
