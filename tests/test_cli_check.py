@@ -24,7 +24,7 @@ def test_fresh_machine_everything_enabled_by_default(telemetry: Telemetry) -> No
 def test_admin_flag_file_shows_as_origin_with_a_lock_note(telemetry: Telemetry, isolation: Env) -> None:
     isolation.system_dir.mkdir(parents=True)
     (isolation.system_dir / "disable_upload").touch()
-    out = telemetry("check")
+    out = telemetry("check", env={"COLUMNS": "400"})  # a row whole, as a wide terminal shows it
     assert out.exit_code == 0
     row = next(line for line in out.stdout.splitlines() if " upload " in line)
     assert "disabled" in row and f"{isolation.system_dir}/disable_upload (system policy)" in row
@@ -83,7 +83,8 @@ def test_explain_shows_the_layers_that_speak_and_the_winner(telemetry: Telemetry
 
 @pytest.mark.parametrize("args", [["--explain", "--all-layers"], ["--all-layers"]])
 def test_all_layers_shows_every_layer_and_the_winner(telemetry: Telemetry, args: list[str]) -> None:
-    out = telemetry("check", "upload", *args, env={"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0"})
+    env = {"TENX_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "0", "COLUMNS": "400"}  # each layer on one line
+    out = telemetry("check", "upload", *args, env=env)
     assert out.exit_code == 0
     block = out.stdout.split("\n\n")[0].splitlines()
     assert block[0].startswith("upload for tenx (all products): disabled, decided by TENX_DISABLE_TELEMETRY=1")

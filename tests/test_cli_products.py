@@ -146,7 +146,7 @@ def test_switch_states_as_the_product_reads_them(fake: Env, inprocess: Telemetry
 
 
 def test_table_shows_each_product_its_switches_and_sources(fake: Env, telemetry: Telemetry) -> None:
-    out = telemetry("products", env={"FAKEPROD_TELEMETRY": "0"})
+    out = telemetry("products", env={"FAKEPROD_TELEMETRY": "0", "COLUMNS": "400"})  # rows unfolded
     assert out.exit_code == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["PRODUCT", "INSTALLED", "KIND", "SWITCH", "STATE", "SOURCE"]

@@ -43,7 +43,7 @@ def test_every_change_is_recorded_and_shown_newest_first(telemetry: Telemetry, i
     assert newest["before"]["upload"] == {"enabled": False, "origin": "~/.config/tenx/telemetry/disable_upload"}
     # the shared flag stays (other 10x products are still disabled) and Cell Ranger reads it: still off
     assert newest["after"]["upload"] == {"enabled": False, "origin": "~/.config/tenx/telemetry/disable_upload"}
-    text = telemetry("check", "--history").stdout
+    text = telemetry("check", "--history", env={"COLUMNS": "400"}).stdout  # rows unfolded
     lines = text.splitlines()
     assert lines[0].split() == ["TIME", "WHO", "SCOPE", "CHANGE", "PRODUCT", "EFFECTIVE", "STATE"]
     assert "enable all" in lines[1] and "cellranger" in lines[1]

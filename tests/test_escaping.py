@@ -44,7 +44,7 @@ def test_a_collector_answer_is_shown_escaped_by_inspect_rejected(isolation: Env,
     collector.script = [Reply(400, body=f"bad request {HOSTILE}".encode())]
     sent = telemetry("send", "--endpoint", collector.url)
     assert sent.exit_code == 5
-    out = telemetry("inspect", "--rejected")
+    out = telemetry("inspect", "--rejected", env={"COLUMNS": "400"})  # the ANSWER column unwrapped
     assert out.exit_code == 0
     _clean(out.stdout, out.stderr, sent.stdout, sent.stderr)
     assert "bad request \\x1b]0;pwned\\x07" in out.stdout

@@ -216,7 +216,7 @@ def test_system_disable_writes_what_cellranger_reads_system_wide(inprocess: Tele
     assert "export TENX_DISABLE_TELEMETRY=1" in profile_d.read_text()  # collection, for every user
     status = _cellranger_status(isolation, isolation.system_root)
     assert status == {"collection": False, "upload": True, "update": True}  # /etc/.../disable is ignored
-    check = inprocess("check", "-p", "cellranger", env=env).stdout
+    check = inprocess("check", "-p", "cellranger", env={**env, "COLUMNS": "400"}).stdout
     assert "this shell lacks TENX_DISABLE_TELEMETRY=1" in check
     assert "drift" not in inprocess("check", "-p", "cellranger", env={**env, "TENX_DISABLE_TELEMETRY": "1"}).stdout
     assert inprocess("enable", "--system", env=env).exit_code == 0
@@ -265,7 +265,7 @@ def test_a_malformed_profile_is_reported_and_left_alone(inprocess: Telemetry, is
 def test_env_drift_names_the_variable_and_the_fix(inprocess: Telemetry, isolation: Env) -> None:
     env = _install(isolation, "stripepy")
     assert inprocess("disable", "-p", "stripepy", env=env).exit_code == 0
-    out = inprocess("check", env=env)
+    out = inprocess("check", env={**env, "COLUMNS": "400"})  # each drift line whole
     assert ("drift: stripepy: collection, upload disabled by ~/.config/tenx/telemetry/settings.toml "
             "[products.stripepy] (user settings), but this shell lacks STRIPEPY_NO_TELEMETRY=1") in out.stdout
     assert 'eval "$(telemetry shell-init bash)"' in out.stdout

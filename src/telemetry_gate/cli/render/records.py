@@ -55,19 +55,14 @@ def records_from_path(found: Sequence[tuple[str, dict[str, Any], bytes]], as_jso
     if not found:
         sys.stdout.write("No records.\n")
         return
-    from rich.table import Table
-
-    now = time.time()
     from telemetry_gate.spool.ids import timestamp
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for name in ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE", "FILE"):
-        table.add_column(name, no_wrap=name in ("ID", "AGE", "SIZE"))
-    for source, record, data in found:
-        created = timestamp(record["id"]) or now
-        table.add_row(record["id"], cell(record["product"]), cell(record["version"]), cell(record["event"]),
-                      cell(record["category"]), human_age(created, now), human_bytes(len(data)), cell(source))
-    _console().print(table)
+    now = time.time()  # a plain table, as the pending one: folded to the width, no id or path cut
+    rows = [[str(record["id"]), str(record["product"]), str(record["version"]), str(record["event"]),
+             str(record["category"]), human_age(timestamp(record["id"]) or now, now), human_bytes(len(data)),
+             str(source)] for source, record, data in found]
+    sys.stdout.write(columns(rows, ("ID", "PRODUCT", "VERSION", "EVENT", "CATEGORY", "AGE", "SIZE", "FILE"),
+                             right=(5, 6)))
     if len(found) == 1:
         import json
 

@@ -15,6 +15,7 @@ from telemetry_gate.cli.render.text import (
     human_age,
     human_bytes,
     message,
+    wrap,
 )
 
 if TYPE_CHECKING:
@@ -32,11 +33,17 @@ def check(report: CheckReport) -> None:
             rows.append([scope if n == 0 else "", facet, _state(decision), decision.origin_with_layer])
     out = columns(rows, header=("PRODUCT", "FACET", "STATE", "ORIGIN"), styles=(None, None, "state", None))
     sys.stdout.write(out)
-    sys.stdout.write("\n" + spool_line(report) + "\n")
+    sys.stdout.write("\n")
+    _prose(report)
+
+
+def _prose(report: CheckReport) -> None:
+    """The spool line, drift and notes, each wrapped to the terminal (ids and paths whole)."""
+    sys.stdout.write(wrap(escape(spool_line(report))) + "\n")
     for line in report.drift.values():
-        sys.stdout.write(f"drift: {escape(line)}\n")
+        sys.stdout.write(wrap(f"drift: {escape(line)}") + "\n")
     for note in report.notes:
-        sys.stdout.write(f"note: {escape(note)}\n")
+        sys.stdout.write(wrap(f"note: {escape(note)}") + "\n")
 
 
 def spool_line(report: CheckReport) -> str:
@@ -66,7 +73,7 @@ def explain(report: CheckReport, all_layers: bool = False) -> None:
     for scope, decisions in scopes:
         for facet, decision in decisions.items():
             head = f"{facet} for {scope}: {_state(decision)}, decided by {decision.origin_with_layer}"
-            sys.stdout.write(_paint(escape(head), _BOLD, colour) + "\n")
+            sys.stdout.write(_paint(wrap(escape(head)), _BOLD, colour) + "\n")
             rows = _chain_rows(decision)
             speaking = [r for r in rows if r[3] != "-"]
             hidden += len(rows) - len(speaking)
@@ -78,13 +85,9 @@ def explain(report: CheckReport, all_layers: bool = False) -> None:
         if not all_layers:
             sys.stdout.write("\n")
     if hidden and not all_layers:
-        sys.stdout.write("Layers that say nothing are not shown: 'telemetry check --explain --all-layers' lists "
-                         "every layer.\n")
-    sys.stdout.write(spool_line(report) + "\n")
-    for line in report.drift.values():
-        sys.stdout.write(f"drift: {escape(line)}\n")
-    for note in report.notes:
-        sys.stdout.write(f"note: {escape(note)}\n")
+        sys.stdout.write(wrap("Layers that say nothing are not shown: 'telemetry check --explain --all-layers' "
+                              "lists every layer.") + "\n")
+    _prose(report)
 
 
 def _chain_rows(decision: Decision) -> list[list[str]]:

@@ -1,8 +1,12 @@
-"""The pieces every view uses: colour, aligned columns, sizes and ages, messages on stderr, JSON.
+"""The pieces every view uses: colour, width, aligned columns, sizes and ages, messages on stderr, JSON.
 
 Data goes to stdout, messages to stderr. Colour follows rich's rules: ``NO_COLOR`` turns it off,
 ``FORCE_COLOR`` on, otherwise only a TTY whose ``TERM`` is not ``dumb`` gets it. rich itself is
 imported only inside the functions that need it (its import alone would double ``check``'s start-up).
+
+Width: ``COLUMNS`` when set, else the terminal's on a TTY; piped without ``COLUMNS``, no limit.
+Prose is wrapped to it (``wrap``) and tables fold (``columns``), never cutting a word: an id or
+a path longer than the line stays whole on a line of its own.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.layers import Decision
@@ -30,6 +34,37 @@ def colour_enabled(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
+MIN_WIDTH = 20  # below this, wrapping only makes things worse
+
+
+def width(stream: IO[str] | None = None) -> int | None:
+    """The columns a view may fill: ``COLUMNS`` when set (as rich and ``shutil`` read it), else the
+    terminal's width when ``stream`` is a TTY; None (no limit) when piped without ``COLUMNS``, so
+    a script reads every id and path whole."""
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return max(int(value), MIN_WIDTH)
+    out = stream or sys.stdout
+    try:
+        if out.isatty():
+            return max(os.get_terminal_size(out.fileno()).columns, MIN_WIDTH)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def wrap(text: str, indent: int = 2, stream: IO[str] | None = None) -> str:
+    """``text`` (one line, already escaped) wrapped to ``width``, later lines indented by
+    ``indent``; words are never broken, so an id or a path is never cut."""
+    limit = width(stream)
+    if limit is None or len(text) <= limit:
+        return text
+    import textwrap
+
+    return textwrap.fill(text, limit, subsequent_indent=" " * indent, break_long_words=False,
+                         break_on_hyphens=False)
+
+
 def _paint(text: str, code: str, on: bool) -> str:
     return f"{code}{text}{_RESET}" if on else text
 
@@ -38,25 +73,102 @@ def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
             indent: int = 0, styles: Sequence[str | None] | None = None,
             stream: IO[str] | None = None, right: Sequence[int] = ()) -> str:
     """Left-aligned columns (those in ``right``: right-aligned), two spaces apart; the last
-    column is not padded unless right-aligned; cells escaped."""
+    column is not padded unless right-aligned; cells escaped.
+
+    Wider than ``width``: the last column's words wrap under it; when it has no room left (or
+    is right-aligned), each row folds instead - its first cell on a line of its own (none when
+    empty), the others aligned on the next, indented, or flowing over the next lines when even
+    they do not fit. No cell is ever cut."""
     out = stream or sys.stdout
-    colour = colour_enabled(out)
     table = ([list(header)] if header else []) + [[escape(c) for c in r] for r in rows]
     if not table:
         return ""
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = []
+    shape = _Shape(header is not None, colour_enabled(out), width(out))
+    return "".join(line + "\n" for lines in _render(table, indent, styles, right, shape) for line in lines)
+
+
+class _Shape(NamedTuple):
+    has_header: bool
+    colour: bool
+    limit: int | None
+
+
+def _render(table: Sequence[Sequence[str]], indent: int, styles: Sequence[str | None] | None,
+            right: Sequence[int], shape: _Shape) -> list[list[str]]:
+    """Each row's lines: as they are when they fit, or the last column wrapped under itself;
+    else the first cell on a line of its own above the others; else the widest column on the
+    lines below the others (laid out the same way); one column left: its words wrapped."""
+    found = _simple(table, indent, styles, right, shape) or _first_apart(table, indent, styles, right, shape)
+    if found is not None or shape.limit is None:
+        return found or []
+    count = len(table[0])
+    k = max((i for i in range(1, count) if i not in right), key=lambda i: max(len(r[i]) for r in table), default=None)
+    if k is not None:
+        rest = [[*r[:k], *r[k + 1:]] for r in table]
+        rest_styles = [*styles[:k], *styles[k + 1:]] if styles else None
+        rest_right = [i if i < k else i - 1 for i in right if i != k]
+        others = _render(rest, indent, rest_styles, rest_right, shape)  # one column fewer each time
+        lead = " " * (indent + 2)
+        return [others[n] + [lead + piece for piece in _words(row[k], shape.limit - len(lead))]
+                for n, row in enumerate(table)]
+    import textwrap
+
+    lead = " " * indent  # the cells one after another, wrapped between words
+    return [textwrap.wrap("  ".join(c for c in row if c), shape.limit, initial_indent=lead,
+                          subsequent_indent=lead + "  ", break_long_words=False, break_on_hyphens=False)
+            for row in table]
+
+
+def _simple(table: Sequence[Sequence[str]], indent: int, styles: Sequence[str | None] | None,
+            right: Sequence[int], shape: _Shape) -> list[list[str]] | None:
+    """The rows as they are, or with the last column wrapped under itself; None: too wide."""
+    count = len(table[0])
+    widths = [max(len(r[i]) for r in table) for i in range(count)]
+    start = indent + sum(widths[:-1]) + 2 * (count - 1)  # where the last column begins
+    limit = shape.limit
+    if limit is None or start + widths[-1] <= limit:
+        return [[_row(row, widths, indent, shape, n, styles, right)] for n, row in enumerate(table)]
+    if count == 1 or count - 1 in right or limit - start < MIN_WIDTH:
+        return None
+    out = []
     for n, row in enumerate(table):
-        cells = []
-        for i, cell in enumerate(row):
-            text = cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) if i < len(row) - 1 else cell
-            if header and n == 0:
-                text = _paint(text, _BOLD, colour)
-            elif styles and styles[i] == "state":
-                text = _paint(text, _GREEN if cell.strip() == "enabled" else _RED, colour)
-            cells.append(text)
-        lines.append(" " * indent + "  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+        pieces = _words(row[-1], limit - start) or [""]
+        out.append([_row([*row[:-1], pieces[0]], widths, indent, shape, n, styles, right)]
+                   + [" " * start + piece for piece in pieces[1:]])
+    return out  # a line longer than the limit is one word (an id, a path): never cut
+
+
+def _first_apart(table: Sequence[Sequence[str]], indent: int, styles: Sequence[str | None] | None,
+                 right: Sequence[int], shape: _Shape) -> list[list[str]] | None:
+    """Each row's first cell on a line of its own (none when empty), the others below, indented."""
+    if len(table[0]) < 2 or shape.limit is None:
+        return None
+    rest = _simple([r[1:] for r in table], indent + 2, styles[1:] if styles else None,
+                   [i - 1 for i in right if i > 0], shape)
+    if rest is None:
+        return None
+    width = max(len(r[0]) for r in table)
+    return [([_row(row[:1], [width], indent, shape, n, None, ())] if row[0].strip() else []) + rest[n]
+            for n, row in enumerate(table)]
+
+
+def _words(text: str, room: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(room, 1), break_long_words=False, break_on_hyphens=False)
+
+
+def _row(row: Sequence[str], widths: Sequence[int], indent: int, shape: _Shape, n: int,
+         styles: Sequence[str | None] | None, right: Sequence[int]) -> str:
+    cells = []
+    for i, cell in enumerate(row):
+        text = cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) if i < len(row) - 1 else cell
+        if shape.has_header and n == 0:
+            text = _paint(text, _BOLD, shape.colour)
+        elif styles and styles[i] == "state":
+            text = _paint(text, _GREEN if cell.strip() == "enabled" else _RED, shape.colour)
+        cells.append(text)
+    return " " * indent + "  ".join(cells).rstrip()
 
 
 def _state(decision: Decision) -> str:
@@ -135,9 +247,11 @@ def human_age(epoch: float, now: float | None = None) -> str:
 
 
 def _console() -> Any:
+    """A rich console as wide as ``width`` says; piped without ``COLUMNS``, as wide as the content
+    (rich's own default there is 80 columns, which cut long cells)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, width=width() or 10_000)
 
 
 def warnings(lines: Sequence[str]) -> None:
