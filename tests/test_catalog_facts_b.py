@@ -1,0 +1,171 @@
+"""Catalogue facts, second set (issue 22 item 4): each product's own decision rule, transcribed from
+the code its manifest cites, held against what the manifest declares, both ways.
+
+``READS`` answers, for one value of the product's variable, what the product itself does with
+it: ``"off"`` (no telemetry), ``"on"``, or ``"error"`` (the product refuses the value and stops,
+or ignores it and keeps its default; either way it must never be reported as off). Unset is on
+for every product here. Each rule cites its code; the manifest's ``source`` points at the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Env, Telemetry
+from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.state import read
+
+Rule = Callable[[str], str]
+
+
+def _on_off(off: bool) -> str:
+    return "off" if off else "on"
+
+
+def _mlflow(value: str) -> str:
+    # environment_variables.py _BooleanEnvironmentVariable.get: lowercased, not stripped; an
+    # unknown word raises ValueError, which is_telemetry_disabled() catches and answers True
+    lowered = value.lower()
+    if lowered not in ("true", "false", "1", "0"):
+        return "off"
+    return _on_off(lowered in ("true", "1"))
+
+
+def _pydantic_v2_bool(value: str) -> str:
+    # pydantic-core str -> bool: these words in any case, nothing stripped; else a ValidationError
+    lowered = value.lower()
+    if lowered in ("0", "off", "f", "false", "n", "no"):
+        return "off"  # ZENML_ANALYTICS_OPT_IN=false: analytics off
+    if lowered in ("1", "on", "t", "true", "y", "yes"):
+        return "on"
+    return "error"  # global_config.py catches the ValidationError and keeps analytics_opt_in
+
+
+def _deepeval(value: str) -> str:
+    # config/utils.py parse_bool: stripped, quotes removed, lowercased; truthy opt-out means off
+    token = value.strip().strip('"').strip("'").lower()
+    return _on_off(token in {"1", "true", "t", "yes", "y", "on", "enable", "enabled"})
+
+
+READS: dict[str, dict[str, Rule]] = {
+    "mlflow": {"MLFLOW_DISABLE_TELEMETRY": _mlflow},
+    # kedro_telemetry/plugin.py: `if os.environ.get(env_var): return False`
+    "kedro": {"KEDRO_DISABLE_TELEMETRY": lambda v: _on_off(bool(v))},
+    # utils/common.py: `bool(os.getenv("YDATA_PROFILING_NO_ANALYTICS")) is not True` sends
+    "ydata-profiling": {"YDATA_PROFILING_NO_ANALYTICS": lambda v: _on_off(bool(v))},
+    "zenml": {"ZENML_ANALYTICS_OPT_IN": _pydantic_v2_bool},
+    # _analytics.py: os.environ.get("RAGAS_DO_NOT_TRACK", "False").lower() == "true"
+    "ragas": {"RAGAS_DO_NOT_TRACK": lambda v: _on_off(v.lower() == "true")},
+    "deepeval": {"DEEPEVAL_TELEMETRY_OPT_OUT": _deepeval},
+}
+
+SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
+           "on", "off", "OFF", "y", "n", "t", "f", "auto", "maybe", " true", "true ", " 1", "1 ", " false",
+           "false ", " 0", '"1"', "enable", "disabled", "tRuE"]
+
+
+def _manifest(product: str) -> Manifest:
+    path = SHIPPED / f"{product}.toml"
+    return parse(path.read_bytes(), str(path))
+
+
+MANIFESTS = {product: _manifest(product) for product in READS}
+SWITCHES = [(product, variable) for product, rules in READS.items() for variable in rules]
+
+
+def _switch(product: str, variable: str) -> NativeSwitch:
+    (switch,) = [s for s in MANIFESTS[product].native if s.kind == "env" and s.variable == variable]
+    return switch
+
+
+# Where the declared rule is narrower than the product's (an unknown word the product also reads as
+# off), the difference is only in the safe direction; these are the values it leaves out.
+NARROWER = {
+    ("deepeval", "DEEPEVAL_TELEMETRY_OPT_OUT"): {'"1"'},  # parse_bool also strips quotes
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    for _, variable in SWITCHES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+def test_every_env_switch_of_these_products_has_a_transcribed_rule() -> None:
+    for product, manifest in MANIFESTS.items():
+        declared = {s.variable for s in manifest.native if s.kind == "env"}
+        assert declared == set(READS[product]), product
+        for switch in manifest.native:
+            assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+/blob/[^/]+/\S+#L\d+(-L\d+)?", switch.source) \
+                or switch.source.startswith("https://unpkg.com/"), f"{product}: {switch.source} is not pinned"
+
+
+@pytest.mark.parametrize(("product", "variable"), SWITCHES)
+def test_the_value_we_write_is_off_for_the_product_and_on_is_on(product: str, variable: str) -> None:
+    switch, reads = _switch(product, variable), READS[product][variable]
+    assert reads(str(switch.off)) == "off" and switch.is_off_value(str(switch.off))
+    assert read(switch, {variable: str(switch.off)}).off
+    if switch.on is not None:
+        assert reads(switch.on) == "on" and not switch.is_off_value(switch.on)
+        assert not read(switch, {variable: switch.on}).off
+
+
+@pytest.mark.parametrize(("product", "variable"), SWITCHES)
+def test_unset_is_on_and_empty_reads_as_the_product_reads_it(product: str, variable: str) -> None:
+    switch, reads = _switch(product, variable), READS[product][variable]
+    assert read(switch, {}).state == "on"
+    expected = reads("") == "off" and "" not in NARROWER.get((product, variable), set())
+    assert switch.is_off_value("") is expected
+
+
+@pytest.mark.parametrize(("product", "variable"), SWITCHES)
+def test_we_never_call_off_a_value_the_product_does_not_read_as_off(product: str, variable: str) -> None:
+    switch, reads = _switch(product, variable), READS[product][variable]
+    wrong = [v for v in SAMPLES if switch.is_off_value(v) and reads(v) != "off"]
+    assert wrong == [], f"{product}: {wrong} reported off, the product reads them otherwise"
+
+
+@pytest.mark.parametrize(("product", "variable"), SWITCHES)
+def test_the_declared_rule_is_the_products_own_on_every_sample(product: str, variable: str) -> None:
+    switch, reads = _switch(product, variable), READS[product][variable]
+    differ = {v for v in SAMPLES if switch.is_off_value(v) != (reads(v) == "off")}
+    assert differ == NARROWER.get((product, variable), set())
+
+
+@pytest.mark.parametrize(("product", "variable"), SWITCHES)
+def test_check_reports_the_product_off_by_its_own_variable(product: str, variable: str, inprocess: Telemetry,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = _switch(product, variable)
+    monkeypatch.setenv(variable, str(switch.off))
+    facets = json.loads(inprocess("check", "--json").stdout)["products"][product]
+    for facet in switch.facets:
+        assert facets[facet]["enabled"] is False, facet
+        assert facets[facet]["origin"] == f"{variable}={switch.off}"
+
+
+def _bash_env(script: str) -> dict[str, str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
+    return {name: value for name, value in pairs}
+
+
+def test_after_disable_a_new_shell_gives_each_product_a_value_it_reads_as_off(inprocess: Telemetry,
+                                                                              isolation: Env) -> None:
+    assert inprocess("disable").exit_code == 0
+    shell = _bash_env('eval "$(telemetry shell-init bash)"')
+    for product, variable in SWITCHES:
+        assert variable in shell, f"{product}: {variable} missing after disable"
+        assert READS[product][variable](shell[variable]) == "off", f"{product} reads {variable}={shell[variable]}"
+
