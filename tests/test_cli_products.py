@@ -161,6 +161,7 @@ def test_table_shows_each_product_its_switches_and_sources(fake: Env, telemetry:
 
 def test_text_from_a_manifest_cannot_drive_the_terminal(isolation: Env, inprocess: Telemetry) -> None:
     (products_d(isolation) / "evil.toml").write_text(FAKE.replace('"fakeprod"\ndescription', '"evil"\ndescription')
+                                                     .replace("fakeprod/no-telemetry", "evil/no-telemetry")
                                                      .replace("https://example.org/fakeprod/telemetry#env",
                                                               "https://example.org/\\u001b[2J\\u0007"))
     out = inprocess("products")

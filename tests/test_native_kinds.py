@@ -53,17 +53,19 @@ def test_flag_file_written_off_and_on(isolation: Env) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     edit.remove_flag(path)
     assert not os.path.lexists(path)
-    path.mkdir()  # an empty directory in its place is removed too
-    edit.remove_flag(path)
-    assert not os.path.lexists(path)
 
 
-def test_flag_file_a_directory_with_files_is_not_removed(isolation: Env) -> None:
+def test_flag_file_only_an_empty_regular_file_is_removed(isolation: Env) -> None:
     path = isolation.home / "disable"
-    (path / "keep").mkdir(parents=True)
-    with pytest.raises(PermissionDenied, match="directory with files"):
+    path.mkdir()  # even an empty directory: only what a flag file is, is removed
+    with pytest.raises(InvalidFileError, match="is a directory"):
         edit.remove_flag(path)
-    assert (path / "keep").is_dir()
+    assert path.is_dir()
+    path.rmdir()
+    path.write_text("x")
+    with pytest.raises(InvalidFileError, match="holds 1 bytes"):
+        edit.remove_flag(path)
+    assert path.read_text() == "x"
 
 
 def test_flag_file_in_an_unwritable_place(unwritable: Path) -> None:

@@ -71,17 +71,17 @@ def test_a_full_native_table_is_read() -> None:
     ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/../etc/x"\nsource = "https://x"\n', 7, "'..'"),
     ('kind = "flag-file"\nfacets = ["collection"]\npath = "relative/x"\nsource = "https://x"\n', 7,
      "must start with"),
-    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/x"\nscope = "system"\nsource = "https://x"\n', 7,
+    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/.demo/x"\nscope = "system"\nsource = "https://x"\n', 7,
      "system-scope path"),
-    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/x"\ncovers = ["other"]\nsource = "https://x"\n', 8,
+    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/.demo/x"\ncovers = ["other"]\nsource = "https://x"\n', 8,
      "include the product itself"),
-    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/x"\nvariable = "X"\nsource = "https://x"\n', 8,
+    ('kind = "flag-file"\nfacets = ["collection"]\npath = "~/.demo/x"\nvariable = "X"\nsource = "https://x"\n', 8,
      "does not take variable"),
-    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/x.ini"\nformat = "ini"\nkey = "telemetry"\n'
+    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/.demo/x.ini"\nformat = "ini"\nkey = "telemetry"\n'
      'off = false\non = true\nsource = "https://x"\n', 9, "key must be"),
-    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/x.yml"\nformat = "xml"\nkey = "t"\n'
+    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/.demo/x.yml"\nformat = "xml"\nkey = "t"\n'
      'off = false\non = true\nsource = "https://x"\n', 8, "format must be"),
-    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/x.yml"\nformat = "yaml"\nkey = "t"\n'
+    ('kind = "config-file"\nfacets = ["collection"]\npath = "~/.demo/x.yml"\nformat = "yaml"\nkey = "t"\n'
      'off = false\nsource = "https://x"\n', 4, "needs on"),
 ])
 def test_a_bad_native_table_names_file_and_line(table: str, line: int, problem: str) -> None:

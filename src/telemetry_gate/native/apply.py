@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.errors import TelemetryError
+from telemetry_gate.errors import TelemetryError, UnsafePath
 from telemetry_gate.native import edit
 from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
+from telemetry_gate.policy.own.powers import own_file
 from telemetry_gate.policy.own.state import Reading, read, show_value
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     for manifest in affected(gate, product, system):
         files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen]
         switches = [s for s in files if str(_path(s, environ)) not in skip]
+        for switch in list(switches):  # narrow powers, again with this vendor's real directories
+            problem = own_file(str(_path(switch, environ)), gate.paths, _shipped(manifest, switch))
+            if problem:
+                switches.remove(switch)
+                errors.append(UnsafePath(f"{manifest.name}: refusing {problem}", f"fix {manifest.source}"))
         seen.update((s.kind, s.path) for s in switches)
         readings = {s: read(s, environ) for s in switches}
         if enable:
@@ -114,6 +120,13 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
             except TelemetryError as exc:
                 errors.append(exc)
     return Applied(tuple(changes), tuple(notes), tuple(errors))
+
+
+def _shipped(manifest: Manifest, switch: NativeSwitch) -> bool:
+    """Whether the shipped catalogue declares this switch's place for this product."""
+    from telemetry_gate.policy.manifests import shipped_places
+
+    return manifest.shipped or (switch.kind, switch.path) in shipped_places(manifest.name)
 
 
 def _path(switch: NativeSwitch, environ: Any) -> Any:
@@ -240,8 +253,8 @@ def _write(gate: Gate, product: str, reading: Reading, off: bool, system: bool, 
     if switch.kind == "flag-file":
         if off == reading.off:
             return []
-        if not dry_run:
-            (edit.create_flag(reading.path, system) if off else edit.remove_flag(reading.path))
+        if not dry_run:  # another product's flag is removed only when it is an empty regular file
+            (edit.create_flag(reading.path, system) if off else edit.remove_flag(reading.path, shared=not mine))
             if mine:
                 if off:
                     journal.record(gate.paths, system, reading.path, "", journal.ABSENT, "created")

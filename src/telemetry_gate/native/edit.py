@@ -1,7 +1,7 @@
 """Writing a product's own switch, keeping every other byte of its files.
 
-- flag-file: create an empty file (off) or remove the entry (on; an empty directory too, a
-  directory with files in it is refused);
+- flag-file: create an empty file (off) or remove it (on): only an empty regular file is ever
+  removed; anything else at a flag path is reported and left;
 - config-file: set one key. TOML through tomlkit and YAML through ruamel.yaml's round-trip
   mode (comments, order and layout kept; both imported here only, when a file is edited); JSON
   and INI by a minimal in-place edit of the value's own characters.
@@ -44,9 +44,46 @@ def create_flag(path: Path, system: bool) -> None:
         raise _denied("create", path, exc) from exc
 
 
-def remove_flag(path: Path) -> None:
+def remove_flag(path: Path, shared: bool = False) -> None:
+    """Remove the flag file at ``path``: only an empty regular file (what ``create_flag`` writes);
+    anything else there - a file with content, a directory, a link, a file another user owns - is
+    reported (``InvalidFileError``), never removed. ``shared``: one of telemetry-gate's own flag
+    files, which Cell Ranger shares (``powers.shared_flag``): any entry there goes, as
+    ``cellranger telemetry enable`` removes it (an empty directory too, never one with files)."""
     try:
-        if stat.S_ISDIR(os.lstat(path).st_mode):
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _denied("remove", path, exc) from exc
+    if shared:
+        _remove_entry(path, st)
+        return
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = "is a symbolic link, not a flag file"
+    elif stat.S_ISDIR(st.st_mode):
+        problem = "is a directory, not a flag file"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = "is not a regular file"
+    elif st.st_size:
+        problem = f"holds {st.st_size} bytes; a flag file is empty"
+    elif st.st_uid not in (os.geteuid(), 0):
+        problem = "belongs to another user"
+    if problem:
+        raise InvalidFileError(path, f"{problem}; telemetry-gate removes only an empty flag file, so it is "
+                               "left as it is", hint="remove it yourself if the product should run with it on")
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _denied("remove", path, exc) from exc
+
+
+def _remove_entry(path: Path, st: os.stat_result) -> None:
+    try:
+        if stat.S_ISDIR(st.st_mode):
             os.rmdir(path)
         else:
             os.unlink(path)

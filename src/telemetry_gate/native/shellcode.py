@@ -17,8 +17,9 @@ What the shell code does, for each known variable:
   variable (the environment outranks the settings, as ``telemetry disable`` then says);
 - else, if an earlier version of the file exported it and it still holds our value: unset it.
 
-Every name is checked against ``[A-Za-z_][A-Za-z0-9_]*`` before it reaches this module and every
-value is quoted for the language it is written in: text from a manifest cannot become code.
+Every name is checked against ``[A-Za-z_][A-Za-z0-9_]*`` before it reaches this module, and again
+here against the hooks no manifest may name (``BASH_ENV``, ``PROMPT_COMMAND``...); every value is
+quoted for the language it is written in: text from a manifest cannot become code.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import re
 import shlex
 from collections.abc import Sequence
 from typing import NamedTuple
+
+from telemetry_gate.policy.own.powers import hook, one_line
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # what environment.d takes literally: no $ (expansion), no quotes, no backslash, no whitespace
@@ -44,6 +47,20 @@ def check_name(name: str) -> str:
     if not NAME.fullmatch(name):
         raise ValueError(f"not a variable name: {name!r}")
     return name
+
+
+def _safe(exports: Sequence[Export], lines: list[str]) -> list[Export]:
+    """The exports a generated file may carry: a shell, loader or interpreter hook (``BASH_ENV``,
+    ``PROMPT_COMMAND``, ``LD_PRELOAD``...) or a value that is not one printable line never is,
+    whatever let it through (the manifest reader refuses them first: ``policy/own/powers.py``);
+    each one left out is named in a comment."""
+    kept = []
+    for export in exports:
+        if hook(export.variable) or one_line(export.value):
+            lines.append(_comment(f"left out {export.variable[:64]}: not a product's telemetry variable"))
+        else:
+            kept.append(export)
+    return kept
 
 
 def plain(value: str) -> bool:
@@ -69,6 +86,7 @@ def posix(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
     """A file for ``.`` in sh, bash, dash and zsh; safe under ``set -eu``."""
     check_name(marker)
     lines = _header(header)
+    exports = _safe(exports, lines)
     lines += [
         "_tg_dnt=${DO_NOT_TRACK-}",  # any non-empty value, blank included, but a no word (SPEC 4)
         '_tg_w=${_tg_dnt#"${_tg_dnt%%[![:space:]]*}"}',
@@ -107,6 +125,7 @@ def fish(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
     """A file for fish's ``source``."""
     check_name(marker)
     lines = _header(header)
+    exports = _safe(exports, lines)
     lines += [
         'set -l _tg_dnt "$DO_NOT_TRACK"',  # any non-empty value, blank included, but a no word (SPEC 4)
         'switch (string lower -- (string trim -- "$_tg_dnt"))',
@@ -150,6 +169,7 @@ def environment_d(exports: Sequence[Export], header: Sequence[str], marker: str)
     variables left out because their value is not plain text there."""
     check_name(marker)
     lines = _header(header)
+    exports = _safe(exports, lines)
     written: list[str] = []
     skipped: list[str] = []
     for export in exports:

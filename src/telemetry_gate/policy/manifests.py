@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, NoReturn
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.policy.held import Saved, parse_saved
 from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
+from telemetry_gate.policy.own.powers import hook
 from telemetry_gate.policy.paths import Paths, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS, NO_WORDS
 
@@ -34,7 +35,6 @@ UNREADABLE = "telemetry collects and sends nothing while a manifest directory ca
 SHIPPED = Path(__file__).resolve().parent.parent / "catalog"
 _SHIPPED_TEXT = str(SHIPPED)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # The keys each table of a manifest knows, in one place: a new key is added here (and read in
@@ -164,6 +164,28 @@ def _shipped_index() -> Mapping[str, Any]:
     except ImportError:
         return {}
     return FILES
+
+
+def shipped_places(name: str) -> frozenset[tuple[str, str]]:
+    """The ``(kind, path)`` of every file switch the shipped manifest of ``name`` declares: a
+    ``products.d`` file replacing it may keep them (narrow powers, ``policy/own/powers.py``)."""
+    entry = _shipped_index().get(f"{name}.toml")
+    data = entry.get("data") if isinstance(entry, dict) else None
+    if not isinstance(data, dict):
+        import tomllib
+
+        try:
+            data = tomllib.loads((SHIPPED / f"{name}.toml").read_text("utf-8"))
+        except (OSError, ValueError):
+            return frozenset()
+    items = data.get("native", [])
+    places = set()
+    for table in items if isinstance(items, list) else ():
+        path = table.get("path") if isinstance(table, dict) else None
+        for template in path.values() if isinstance(path, dict) else [path]:
+            if isinstance(template, str) and isinstance(table.get("kind"), str):
+                places.add((table["kind"], template.rstrip("/") or "/"))
+    return frozenset(places)
 
 
 def catalogue_index() -> dict[str, dict[str, Any]]:
@@ -340,9 +362,9 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     if not isinstance(env, list):
         raise fail("[[product.env]] must be an array of tables", "env")
     for item in env:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
-                or not _VARIABLE.fullmatch(item["name"]):
-            raise fail("each [[product.env]] needs a variable name", "name")
+        problem = hook(item.get("name")) if isinstance(item, dict) else "needs a variable name"
+        if problem:  # the same narrow powers as a [[native]] env switch, which it becomes
+            raise fail(f"[[product.env]] {problem}", "name")
         kind = item.get("kind", "disable-if-set")
         if kind not in ("disable-if-set", "boolean"):
             raise fail(f"[[product.env]] kind must be 'disable-if-set' or 'boolean', not {kind!r}", "kind")
@@ -370,7 +392,8 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
             raise InvalidFileError(path, problem, _line(text, key, "detect") or _line(text, key))
         raise InvalidFileError(path, problem, native_line(text, index, key))
 
-    native = parse_native(data.get("native", []), name, fail_native)
+    trusted = None if os.path.dirname(source) == _SHIPPED_TEXT else shipped_places(name)
+    native = parse_native(data.get("native", []), name, fail_native, trusted)
     declared = {s.variable for s in native if s.kind == "env"}
     native += tuple(v for v in variables if v.variable not in declared)  # one declaration per fact
     detect = parse_detect(data.get("detect"), fail_native)

@@ -17,7 +17,8 @@ Terms (the schema is ``tools/NATIVE_SCHEMA.md``; SPEC 6b):
   that part; a facet is off by them only when every part has a switch off for it.
 
 Validation is strict: ``parse_native`` and ``parse_detect`` raise through ``fail(problem,
-index, key)`` so the manifest reader can name the file and line.
+index, key)`` so the manifest reader can name the file and line; what a switch may reach and
+write is narrowed by ``powers.py`` (docs/manifests.md).
 """
 
 import os
@@ -25,6 +26,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+
+from telemetry_gate.policy.own import powers
 
 KINDS = ("env", "flag-file", "config-file")
 FORMATS = ("toml", "yaml", "json", "ini")
@@ -44,7 +47,6 @@ Scalar = str | bool | int | float
 # patterns as text: ``re`` compiles (and caches) one on first use, so ``check``, which rebuilds
 # manifests from the catalogue's index, never pays for the validation patterns
 _NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
-_VARIABLE = r"[A-Za-z_][A-Za-z0-9_]*"
 _EXECUTABLE = r"[A-Za-z0-9_.+-]+"
 _DISTRIBUTION = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
 _HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$APPDATA", "$SYSTEM")
@@ -126,13 +128,18 @@ _KEYS = {
 }
 
 
-def parse_native(items: Any, product: str, fail: "Fail") -> tuple[NativeSwitch, ...]:
+def parse_native(items: Any, product: str, fail: "Fail",
+                 trusted: frozenset[tuple[str, str]] | None = frozenset()) -> tuple[NativeSwitch, ...]:
+    """The ``[[native]]`` tables, each held to the narrow powers of ``powers.py``. ``trusted``:
+    the ``(kind, path)`` pairs the shipped catalogue declares for ``product`` (``None``: this is the
+    shipped catalogue, whose places are its own by review)."""
     if not isinstance(items, list):
         fail("[[native]] must be an array of tables", None, "native")
-    return tuple(_switch(item, index, product, fail) for index, item in enumerate(items))
+    return tuple(_switch(item, index, product, fail, trusted) for index, item in enumerate(items))
 
 
-def _switch(item: Any, index: int, product: str, fail: "Fail") -> NativeSwitch:
+def _switch(item: Any, index: int, product: str, fail: "Fail",
+            trusted: frozenset[tuple[str, str]] | None = frozenset()) -> NativeSwitch:
     if not isinstance(item, dict):
         fail("each [[native]] must be a table", index, "native")
     kind = item.get("kind")
@@ -166,6 +173,11 @@ def _switch(item: Any, index: int, product: str, fail: "Fail") -> NativeSwitch:
     path = platform_path(paths)
     if any(p.startswith("$SYSTEM") != (scope == "system") for _, p in paths):
         fail("[[native]] a system-scope path starts with $SYSTEM, and only a system-scope path does", index, "path")
+    own = None if trusted is None else frozenset(p for k, p in trusted if k == kind)
+    for _, template in paths:
+        problem = powers.place(template, _head(template), product, own)
+        if problem:
+            fail(f"[[native]] path {template!r} {problem}", index, "path")
     if kind == "flag-file":
         covers = item.get("covers", [product])
         if not isinstance(covers, list) or not covers or any(not isinstance(c, str) or not re.fullmatch(_NAME, c)
@@ -179,8 +191,9 @@ def _switch(item: Any, index: int, product: str, fail: "Fail") -> NativeSwitch:
 
 def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail") -> NativeSwitch:
     variable = item.get("variable")
-    if not isinstance(variable, str) or not re.fullmatch(_VARIABLE, variable):
-        fail("[[native]] of kind env needs a variable name", index, "variable")
+    problem = powers.hook(variable)
+    if problem or not isinstance(variable, str):
+        fail(f"[[native]] of kind env {problem}", index, "variable")
     off_when = item.get("off_when", "set")
     if off_when not in ("set", "nonempty", "values", "unless"):
         fail(f"[[native]] off_when must be 'set', 'nonempty', 'values' or 'unless', not {off_when!r}", index,
@@ -188,10 +201,13 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     off = item.get("off")
     if not isinstance(off, str) or not off.strip() or off != off.strip() or "\n" in off:
         fail("[[native]] of kind env needs off: the non-empty value written to switch it off", index, "off")
+    _one_line(off, index, "off", fail)
     values = item.get("off_values")
     if off_when == "values":
         if not isinstance(values, list) or not values or any(not isinstance(v, str) for v in values):
             fail("[[native]] off_when = 'values' needs off_values: the values that mean off", index, "off_values")
+        for value in values:
+            _one_line(value, index, "off_values", fail)
         lowered = tuple(v.strip().lower() for v in values)
         if off.lower() not in lowered:
             fail(f"[[native]] off = {off!r} is not one of its off_values", index, "off")
@@ -217,6 +233,10 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
                            or on.strip().lower() in lowered or (on_values and on.lower() not in on_values)):
         fail("[[native]] on must be a value that does not mean off (off_when 'set' and 'nonempty' have none)",
              index, "on")
+    if on is not None:
+        _one_line(on, index, "on", fail)
+    for value in on_values:
+        _one_line(value, index, "on_values", fail)
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, on_values=on_values,
                         trim=trim, off=off, on=on)
 
@@ -229,11 +249,18 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
     parts = key.split(".") if isinstance(key, str) else []
     if not parts or any(not p.strip() for p in parts) or (fmt == "ini" and len(parts) != 2):
         fail("[[native]] key must be a dotted key path (ini: 'section.key')", index, "key")
+    for part in parts:
+        _one_line(part, index, "key", fail, 128)
+        problem = powers.ini_name(part) if fmt == "ini" else None
+        if problem:
+            fail(f"[[native]] key part {part!r} {problem}", index, "key")
     values = {}
     for name in ("off", "on"):
         value = item.get(name)
         if isinstance(value, float) or not isinstance(value, str | bool | int):
             fail(f"[[native]] of kind config-file needs {name}: a string, boolean or integer", index, name)
+        if isinstance(value, str):
+            _one_line(value, index, name, fail)
         values[name] = value
     if values["off"] == values["on"] and type(values["off"]) is type(values["on"]):
         fail("[[native]] off and on must differ", index, "on")
@@ -245,8 +272,16 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
                                              for k, v in requires.items()) or fmt == "ini" and requires:
         fail(f"[[native]] requires maps key names to a generator ({', '.join(GENERATORS)}); not for ini",
              index, "requires")
+    for name in requires:
+        _one_line(name, index, "requires", fail, 128)
     return NativeSwitch(**common, path=path, format=fmt, key=str(key), off=values["off"], on=values["on"],
                         absent=absent, covers=(common["product"],), requires=tuple(requires.items()))
+
+
+def _one_line(value: str, index: int, key: str, fail: "Fail", limit: int = powers.MAX_TEXT) -> None:
+    problem = powers.one_line(value, limit)
+    if problem:
+        fail(f"[[native]] {key} {value[:40]!r} {problem}", index, key)
 
 
 def _string(item: dict[str, Any], key: str, index: int, fail: "Fail", default: str) -> str:
