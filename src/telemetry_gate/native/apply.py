@@ -46,10 +46,11 @@ class Change(NamedTuple):
     value: str | None  # what a config-file key is set to
     covers: tuple[str, ...]
     done: bool  # False: a dry run
+    ahead: bool = False  # the product is not found here: its file is written for when it runs
 
     def as_json(self) -> dict[str, Any]:
         return {"product": self.product, "kind": self.kind, "where": self.where, "action": self.action,
-                "value": self.value, "covers": list(self.covers), "done": self.done}
+                "value": self.value, "covers": list(self.covers), "done": self.done, "ahead": self.ahead}
 
     @property
     def line(self) -> str:
@@ -59,7 +60,8 @@ class Change(NamedTuple):
         what = f"{self.where}: {self.value}" if self.action == "set" else self.where
         others = [p for p in self.covers if p != self.product]
         also = f" (the same switch for {', '.join(others)})" if others else ""
-        return f"{self.product}: {verb} {what}{also}"
+        ahead = " (written ahead: not found on this machine, it starts off wherever it runs)" if self.ahead else ""
+        return f"{self.product}: {verb} {what}{also}{ahead}"
 
 
 class Applied(NamedTuple):
@@ -83,9 +85,23 @@ def affected(gate: Gate, product: str | None, system: bool = False) -> list[Mani
             if m.native and (system or not m.shipped or present(m, environ))]
 
 
+def ahead(gate: Gate) -> list[Manifest]:
+    """Catalogued products not found here whose own switch is a configuration file in the user's
+    home: ``telemetry disable`` (everything) writes it ahead, so the product starts off when it runs
+    from an environment this shell cannot see (PipeRider usually lives in a project's own venv)."""
+    from telemetry_gate.policy.own.detect import present
+
+    environ = gate.policy.environ
+    return [m for _, m in sorted(gate.catalogue.manifests.items())
+            if m.shipped and not present(m, environ)
+            and any(s.kind == "config-file" and s.scope == "user" for s in m.native)]
+
+
 def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | None, system: bool,
           disabled: Disabled, dry_run: bool, skip_paths: Iterable[str] = ()) -> Applied:
     """Bring the affected products' own file switches in line with ``disabled``."""
+    from telemetry_gate.vocabulary import FACETS
+
     environ = gate.policy.environ
     scope = "system" if system else "user"
     skip = set(skip_paths)
@@ -93,8 +109,12 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     changes: list[Change] = []
     notes: list[str] = []
     errors: list[TelemetryError] = []
-    for manifest in affected(gate, product, system):
-        files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen]
+    targets = [(m, False) for m in affected(gate, product, system)]
+    if not system and product is None and (enable or set(facets) == set(FACETS)):
+        targets += [(m, True) for m in ahead(gate)]  # enable: undoes only what the journal says we wrote
+    for manifest, written_ahead in targets:
+        files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen
+                 and (not written_ahead or s.kind == "config-file")]
         switches = [s for s in files if str(_path(s, environ)) not in skip]
         for switch in list(switches):  # narrow powers, again with this vendor's real directories
             problem = own_file(str(_path(switch, environ)), gate.paths, _shipped(manifest, switch))
@@ -116,7 +136,8 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
                                      _carrier_file(gate, system))
         for switch, off in [(s, True) for s in to_off] + [(s, False) for s in to_on]:
             try:
-                changes.extend(_write(gate, manifest.name, readings[switch], off, system, dry_run))
+                changes.extend(c._replace(ahead=written_ahead)
+                               for c in _write(gate, manifest.name, readings[switch], off, system, dry_run))
             except TelemetryError as exc:
                 errors.append(exc)
     return Applied(tuple(changes), tuple(notes), tuple(errors))

@@ -274,7 +274,8 @@ class Policy:
                              and s.is_off_value(self.environ[s.variable])}:
                     return Say(4, "environment", " + ".join(partial_off), False)
             elif switch.on is not None and not switch.part:  # a yes/no variable: only its on value enables
-                on = value.strip().lower() == str(switch.on).lower() or value.lower() in switch.on_values
+                on = value.strip().lower() == str(switch.on).lower() or value.lower() in switch.on_values \
+                    or (meaning(str(switch.on)) is True and meaning(value) is True)  # a yes word, as on is
                 return Say(4, "environment", shown(switch.variable, value), on)
         names = " / ".join(s.variable for s in declared) or f"(no variable declared by {product})"
         return Say(4, "environment", names, None)
