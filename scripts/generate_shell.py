@@ -85,6 +85,9 @@ def _commands(group: Any) -> list[str]:
             if param.param_type_name == "argument" and getattr(param, "help", None):
                 lines += [".TP", italic(_value(param)), esc(param.help)]
         lines += _options(command.params)
+        examples = [line for line in (command.epilog or "").splitlines() if line.startswith("$ ")]
+        if examples:  # as --help ends: cli.base.examples
+            lines += [".PP", "Examples:", ".RS", ".nf", *(esc(e) for e in examples), ".fi", ".RE"]
     return lines
 
 

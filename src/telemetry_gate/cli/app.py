@@ -8,12 +8,16 @@ import os
 import sys
 
 from telemetry_gate.cli import completion, policy_commands, send_commands, spool_commands  # noqa: F401
-from telemetry_gate.cli.base import _quiet_stdout, app
+from telemetry_gate.cli.base import _quiet_stdout, app, examples
 from telemetry_gate.errors import ExitCode
 
 __all__ = ["app", "main"]
 
-app.command()(completion.completion)  # the others register themselves on import
+app.command(epilog=examples(  # the other commands register themselves on import
+    "telemetry completion bash > ~/.local/share/bash-completion/completions/telemetry",
+    'telemetry completion zsh > "${fpath[1]}/_telemetry"',
+    "telemetry completion fish > ~/.config/fish/completions/telemetry.fish",
+))(completion.completion)
 
 # the order of `telemetry --help`, the man page and completion: the tour's order, not the modules'
 ORDER = ("check", "enable", "disable", "inspect", "purge", "send", "update", "products", "shell-init", "completion")

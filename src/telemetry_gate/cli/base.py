@@ -171,3 +171,11 @@ def interactive() -> bool:
     """A person at a terminal who can answer a question."""
     return sys.stdin.isatty()
 
+
+
+def examples(*commands: str) -> str:
+    """A command's epilog: the examples that end its ``--help`` (as gh's do), one ``$ `` line each.
+    Typer joins an epilog's lines, so each is a paragraph of its own; no ``[`` then a letter:
+    that is rich markup.
+    The man page shows them too (scripts/generate_shell.py); tests/test_help_examples.py runs them."""
+    return "Examples:\n\n" + "\n\n".join(f"$ {command}" for command in commands)

@@ -17,11 +17,17 @@ from telemetry_gate.cli.base import (
     _gate,
     _product,
     app,
+    examples,
 )
 from telemetry_gate.errors import ExitCode, TelemetryError
 
 
-@app.command()
+@app.command(epilog=examples(
+    "telemetry check",
+    'telemetry check upload --quiet && echo "upload is on"',
+    "telemetry check --explain --product cellranger",
+    "telemetry check --history",
+))
 def check(
     ctx: typer.Context,
     facet: Annotated[Facet | None, typer.Argument(help="Only this facet.")] = None,
@@ -111,7 +117,11 @@ DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Say what would change (settings, products' own switches); write nothing.")]
 
 
-@app.command()
+@app.command(epilog=examples(
+    "telemetry enable upload --product stripepy",
+    "telemetry enable --dry-run",
+    "sudo telemetry enable update --system",
+))
 def enable(
     ctx: typer.Context,
     facet: FacetOrAllArgument = FacetOrAll.all,
@@ -123,7 +133,11 @@ def enable(
     _switch(ctx, True, facet, product, system, dry_run)
 
 
-@app.command()
+@app.command(epilog=examples(
+    "telemetry disable",
+    "telemetry disable upload --product cellranger",
+    "sudo telemetry disable upload --system",
+))
 def disable(
     ctx: typer.Context,
     facet: FacetOrAllArgument = FacetOrAll.all,
@@ -135,7 +149,10 @@ def disable(
     _switch(ctx, False, facet, product, system, dry_run)
 
 
-@app.command()
+@app.command(epilog=examples(
+    "telemetry products",
+    "telemetry products --json > products.json",
+))
 def products(ctx: typer.Context, json: JsonOption = False) -> None:
     """List the catalogue: each product, whether it is installed, its own switches and their state."""
     from telemetry_gate.cli.render import products as products_view
@@ -150,7 +167,11 @@ class Shell(enum.StrEnum):
     fish = "fish"
 
 
-@app.command("shell-init")
+@app.command("shell-init", epilog=examples(
+    "telemetry shell-init bash >> ~/.bashrc",
+    "telemetry shell-init zsh >> ~/.zshrc",
+    "telemetry shell-init fish >> ~/.config/fish/config.fish",
+))
 def shell_init(
     ctx: typer.Context,
     shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")],

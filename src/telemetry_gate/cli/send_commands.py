@@ -27,7 +27,12 @@ class Format(enum.StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(epilog=base.examples(
+    "telemetry send --dry-run",
+    "telemetry send --endpoint https://collector.example.org/v1/logs --timeout 120",
+    "telemetry send 01JD3K7Q --yes",
+    "telemetry send --rejected",
+))
 def send(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(
@@ -131,7 +136,10 @@ def _send_saved(ctx: typer.Context, files: list[str], product: str | None, endpo
                       typer.confirm if base.interactive() else None)
 
 
-@app.command()
+@app.command(epilog=base.examples(
+    "telemetry update",
+    "telemetry update --product cellranger --dry-run",
+))
 def update(
     ctx: typer.Context,
     product: ProductOption = None,

@@ -19,7 +19,12 @@ SavedOption = Annotated[bool, typer.Option(
     "--saved", help="Events a product saved itself (Cell Ranger's own copies), not the spool.")]
 
 
-@app.command()
+@app.command(epilog=base.examples(
+    "telemetry inspect",
+    "telemetry inspect 01JD3K7Q",
+    "telemetry inspect --catalog --product cellranger",
+    "telemetry inspect --sent --since 7d",
+))
 def inspect(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Argument(
@@ -134,7 +139,11 @@ def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since
     text.warnings(warnings)
 
 
-@app.command()
+@app.command(epilog=base.examples(
+    "telemetry purge --older-than 30d --dry-run",
+    "telemetry purge --product stripepy --all --yes",
+    "telemetry purge --rejected --yes",
+))
 def purge(
     ctx: typer.Context,
     product: ProductOption = None,
