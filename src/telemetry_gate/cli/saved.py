@@ -115,9 +115,10 @@ def _show(gate: Where, files: list[saved_events.SavedFile], limit: int | None, j
     sent = [state.find(s.file.file, s.digest) if state.knows(s.file.file) else None for s in shown]
     soon = []
     for event, entry in zip(shown, sent, strict=True):
-        left = saved_events.deleted_in(saved_events.spec_for(decls, event.file.product), event.file)
-        if entry is None and left is not None and left < saved_events.WARN_DAYS * 86400:
-            soon.append((event, left))
+        spec = saved_events.spec_for(decls, event.file.product)
+        left = saved_events.deleted_in(spec, event.file)
+        if spec is not None and entry is None and left is not None and left < saved_events.WARN_DAYS * 86400:
+            soon.append((event, left, spec.kept_days))
     saved_view.warnings(warnings)
     saved_view.deleted_soon(soon)
     saved_view.events(shown, sent, len(files) - len(warnings), json, origin, full=len(files) == 1)

@@ -24,6 +24,7 @@ class CheckReport(NamedTuple):
     notes: list[str]
     native: dict[str, tuple[NativeState, ...]] = {}  # per product with switches of its own
     drift: dict[str, str] = {}  # product -> the one line saying what disagrees and the fix
+    held: dict[str, tuple[int, str | None]] = {}  # product -> saved events waiting, what refuses a release
 
     def as_json(self, explain: bool = False) -> dict[str, Any]:
         """The documented ``check --json`` shape (SPEC 5): add keys, never rename them."""
@@ -45,6 +46,8 @@ class CheckReport(NamedTuple):
                 "unreadable": self.spool.unreadable,
             },
             "notes": list(self.notes),
+            "held": {p: {"events": n, "release": f"telemetry send --saved -p {p}", "refused_by": refused}
+                     for p, (n, refused) in self.held.items()},
         }
 
 
@@ -105,6 +108,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         notes.extend(f"cannot read {name}'s own switch: {problem}" for problem in found.problems)
         if found.drift:
             drift[name] = found.drift
+    held = _held(gate, product, notes)
     return CheckReport(
         vendor=gate.paths.vendor,
         facets=vendor_decisions,
@@ -113,7 +117,31 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         notes=notes,
         native=native,
         drift=drift,
+        held=held,
     )
+
+
+def _held(gate: Gate, product: str | None, notes: list[str]) -> dict[str, tuple[int, str | None]]:
+    """Products that hold events (saved by themselves while their upload is off; SPEC 6c): how
+    many wait, and what refuses releasing them (None: ``send --saved`` may)."""
+    decls = [m.saved for _, m in sorted(gate.catalogue.manifests.items()) if m.saved is not None]
+    if not decls:
+        return {}
+    from telemetry_gate.errors import InvalidFileError
+    from telemetry_gate.spool.saved import waiting
+
+    try:
+        counts = waiting(decls, gate.policy.environ, gate.paths.state_dir, product)
+    except InvalidFileError as exc:
+        notes.append(f"held events unknown: {exc.message}")
+        return {}
+    held: dict[str, tuple[int, str | None]] = {}
+    for name, count in sorted(counts.items()):
+        if gate.decide("upload", name).enabled:
+            continue  # the product uploads each event itself; its saved copies were sent
+        explicit = gate.decide("upload", name, explicit=True)
+        held[name] = (count, None if explicit.enabled else explicit.origin_with_layer)
+    return held
 
 
 def stray_note(strays: tuple[str, ...] | list[str], where: str = "pending/") -> str:

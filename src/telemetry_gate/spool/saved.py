@@ -26,7 +26,6 @@ a symbolic link, and only files a manifest declares are ever deleted (by ``purge
 
 from __future__ import annotations
 
-import calendar
 import os
 import re
 import stat
@@ -91,6 +90,29 @@ class SavedError(Exception):
     """A saved file that cannot be shown; the message names it."""
 
 
+def waiting(decls: Sequence[Saved], environ: Mapping[str, str], state_dir: Path,
+            product: str | None = None) -> dict[str, int]:
+    """How many saved events of each product telemetry-gate has not released, from names: a
+    file is read (for its digest) only when the state knows its path or name. ``check`` asks."""
+    from telemetry_gate.spool import released
+
+    files = scan(decls, environ, product)
+    if not files:
+        return {}
+    state = released.load(state_dir)
+    counts: dict[str, int] = {}
+    for saved in files:
+        if state.knows(saved.file):
+            try:
+                digest = SavedEvent(saved, {}, read(saved)[1]).digest
+            except SavedError:
+                digest = ""
+            if state.find(saved.file, digest) is not None:
+                continue
+        counts[saved.product] = counts.get(saved.product, 0) + 1
+    return counts
+
+
 def declarations(catalogue: Any) -> list[Saved]:
     """Every manifest's ``[saved]`` table, by product name."""
     return [m.saved for _, m in sorted(catalogue.manifests.items()) if m.saved is not None]
@@ -111,6 +133,8 @@ def name_time(name: str) -> float | None:
     match = _TIME.fullmatch(name)
     if not match:
         return None
+    import calendar  # only when a name is read: check counts without it
+
     text = match.group("time")
     try:
         return float(calendar.timegm((int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),

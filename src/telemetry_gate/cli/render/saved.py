@@ -84,16 +84,20 @@ def _exact(shown: Any) -> None:
                      f"{printable(shown.data.decode('utf-8', 'surrogateescape'))}\n")
 
 
-def deleted_soon(soon: Sequence[tuple[Any, float]]) -> None:
-    """Held events the product deletes within days (``saved_events.WARN_DAYS``)."""
+def deleted_soon(soon: Sequence[tuple[Any, float, int]]) -> None:
+    """Held events the product deletes within days (``saved_events.WARN_DAYS``): (event, seconds
+    left, the days the product keeps an event)."""
     by_product: dict[str, list[float]] = {}
-    for shown, left in soon:
+    kept: dict[str, int] = {}
+    for shown, left, days in soon:
         by_product.setdefault(shown.file.product, []).append(left)
+        kept[shown.file.product] = days
     for product, lefts in sorted(by_product.items()):
         first = max(min(lefts), 0) / 86400
         when = "today" if first < 1 else f"in {first:.0f} day{'s' if round(first) != 1 else ''}"
-        message(f"warning: {product} deletes {counted(len(lefts), 'held event')} within 3 days (the first "
-                f"{when}: it keeps them 30 days); 'telemetry send --saved -p {printable(product)}' releases them")
+        message(f"warning: {printable(product)} deletes {counted(len(lefts), 'held event')} within 3 days "
+                f"(the first {when}: it deletes events {kept[product]} days old when it next saves one); "
+                f"'telemetry send --saved -p {printable(product)}' releases them")
 
 
 def passed_over(uploading: Sequence[str], already: int, any_held: bool) -> None:

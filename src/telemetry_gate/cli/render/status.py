@@ -40,6 +40,11 @@ def check(report: CheckReport) -> None:
 def _prose(report: CheckReport) -> None:
     """The spool line, drift and notes, each wrapped to the terminal (ids and paths whole)."""
     sys.stdout.write(wrap(escape(spool_line(report))) + "\n")
+    for product, (count, refused) in report.held.items():
+        events = "1 event" if count == 1 else f"{count} events"
+        then = (f"releasing them is refused: upload is disabled by {refused}" if refused
+                else f"'telemetry send --saved -p {product}' shows and releases them")
+        sys.stdout.write(wrap(f"Held: {escape(product)} saved {events} it did not upload; {escape(then)}") + "\n")
     for line in report.drift.values():
         sys.stdout.write(wrap(f"drift: {escape(line)}") + "\n")
     for note in report.notes:
