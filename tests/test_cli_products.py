@@ -65,7 +65,7 @@ def listed(telemetry: Telemetry, **env: str) -> dict[str, dict[str, object]]:
 def test_json_keys_are_a_contract(fake: Env, telemetry: Telemetry) -> None:
     out = telemetry("products", "--json")
     data = json.loads(out.stdout)
-    assert set(data) == {"products", "errors"}
+    assert set(data) == {"json_version", "products", "errors"}
     product = next(p for p in data["products"] if p["name"] == "fakeprod")
     assert set(product) == {"name", "description", "manifest", "installed", "homepage", "telemetry_docs", "limits",
                             "switches"}

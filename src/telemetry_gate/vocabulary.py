@@ -10,6 +10,11 @@ FACETS = ("collection", "upload", "update")
 FORMATS = ("otlp", "json")
 CATEGORIES = ("usage", "performance", "device", "crash")  # of a record and of a manifest field
 
+# The version of the --json output, one number for every surface (docs/json.md): raised only when
+# a key is renamed or removed or changes its type; a new key never raises it.
+JSON_VERSION = 1
+JSON_VERSION_VARIABLE = "TELEMETRY_JSON_VERSION"  # a script's pin: any other version exits 2
+
 NO_WORDS = frozenset({"0", "false", "no", "off"})
 YES_WORDS = frozenset({"1", "true", "yes", "on"})
 

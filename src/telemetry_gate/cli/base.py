@@ -150,7 +150,23 @@ ProductOption = Annotated[str | None, typer.Option(
     "--product", "-p", metavar="P", autocompletion=completion.products, help="Only this product.")]
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (documented keys).")]
+def _json_pin(value: bool) -> bool:
+    """``--json`` with ``TELEMETRY_JSON_VERSION`` set: the version the script was written for
+    must be the one printed (docs/json.md), else exit 2 before the command does anything."""
+    from telemetry_gate.vocabulary import JSON_VERSION, JSON_VERSION_VARIABLE
+
+    pinned = os.environ.get(JSON_VERSION_VARIABLE, "").strip() if value else ""
+    if pinned and pinned != str(JSON_VERSION):
+        from telemetry_gate.errors import UsageError
+
+        raise UsageError(f"{JSON_VERSION_VARIABLE}={pinned[:20]!r} asks for JSON this telemetry-gate does not "
+                         f"print: its --json output is version {JSON_VERSION}",
+                         "see docs/json.md for what changed, then update the script and its pin")
+    return value
+
+
+JsonOption = Annotated[bool, typer.Option("--json", callback=_json_pin,
+                                          help="Machine-readable output (documented keys).")]
 
 
 def _age(value: str | None, option: str = "--since") -> float | None:

@@ -63,7 +63,7 @@ def check(
 
     explain = explain or all_layers
     if json:
-        text.print_json(report.as_json(explain=explain))
+        text.print_json_object(report.as_json(explain=explain))
     elif explain:
         status_view.explain(report, all_layers)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from telemetry_gate.cli.render.text import columns, counted, escape, message, print_json
+from telemetry_gate.cli.render.text import columns, counted, escape, message, print_json_object
 
 if TYPE_CHECKING:
     from telemetry_gate.native.products import Listing
@@ -26,7 +26,7 @@ def products(listing: Listing, as_json: bool) -> None:
     from telemetry_gate.native.products import as_json as listing_json
 
     if as_json:
-        print_json(listing_json(listing))
+        print_json_object(listing_json(listing))
     else:
         rows: list[list[str]] = []
         for product in listing.products:

@@ -6,7 +6,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from telemetry_gate.cli.render.text import counted, escape, human_bytes, message, print_json
+from telemetry_gate.cli.render.text import counted, escape, human_bytes, message, print_json, print_json_object
+from telemetry_gate.vocabulary import JSON_VERSION
 
 
 def payload_printer(as_json: bool) -> Any:
@@ -17,7 +18,7 @@ def payload_printer(as_json: bool) -> Any:
     def show(product: str, url: str, body: bytes, count: int) -> None:
         out = sys.stdout
         if as_json:
-            head = json.dumps({"product": product, "url": url, "records": count})[:-1]
+            head = json.dumps({"json_version": JSON_VERSION, "product": product, "url": url, "records": count})[:-1]
             out.write(head + ', "body": ' + body.decode("utf-8") + "}\n")
         else:
             message(f"POST {url}: {counted(count, product + ' record')}, {human_bytes(len(body))} before gzip")
@@ -60,7 +61,7 @@ class SendProgress:
 def send_report(report: Any, as_json: bool) -> None:
     """One line per product (sent, rejected, still pending), on stderr; ``--json`` on stdout."""
     if as_json and not report.dry_run:
-        print_json(report.as_json())
+        print_json_object(report.as_json())
         return
     if report.recovered:
         message(f"Returned {counted(report.recovered, 'record')} left by a sender that is gone to pending.")

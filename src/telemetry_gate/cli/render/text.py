@@ -181,6 +181,13 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
 
 
+def print_json_object(data: dict[str, Any]) -> None:
+    """A ``--json`` object: ``json_version`` first, then its keys as they are (docs/json.md)."""
+    from telemetry_gate.vocabulary import JSON_VERSION
+
+    print_json({"json_version": JSON_VERSION, **data})
+
+
 def json_safe(text: str) -> str:
     """JSON text with the characters a terminal could act on that JSON leaves raw (DEL, C1
     controls, bidirectional and other format characters, line separators) written as
