@@ -31,6 +31,28 @@ facets = ["collection", "upload"]
 source = "https://github.com/paulsengroup/StripePy/blob/main/src/stripepy/main.py"
 """
 
+NUXTISH = """\
+[product]
+name = "nuxtish"
+
+[[native]]
+kind = "env"
+variable = "NUXTISH_OFF"
+off = "1"
+off_when = "nonempty"
+facets = ["collection", "upload"]
+source = "https://example.org/nuxtish"
+
+[[native]]
+kind = "env"
+variable = "ANGULARISH"
+off = "false"
+off_when = "values"
+off_values = ["0", "false"]
+facets = ["collection", "upload"]
+source = "https://example.org/angularish"
+"""
+
 RUBRIX = """\
 [product]
 name = "rubrix"
@@ -41,6 +63,7 @@ variable = "RUBRIX_ENABLE_TELEMETRY"
 off = "0"
 off_when = "values"
 off_values = ["0", "off", "f", "false", "n", "no"]
+on = "1"
 facets = ["collection", "upload"]
 source = "https://github.com/recognai/rubrix/blob/v0.18.0/src/rubrix/server/settings.py"
 """
@@ -126,6 +149,17 @@ def test_policy_keeps_a_value_someone_else_set_but_do_not_track_does_not(product
     script = f'eval "$(telemetry shell-init bash)"; {SHOW}'
     assert bash(script, RUBRIX_ENABLE_TELEMETRY="1") == "s=1 r=1\n"  # the environment outranks the settings
     assert bash(script, RUBRIX_ENABLE_TELEMETRY="1", DO_NOT_TRACK="1") == "s=1 r=0\n"
+
+
+def test_a_value_the_product_reads_as_on_only_by_default_is_overridden_as_the_policy_says(
+        isolation: Env, inprocess: Telemetry) -> None:
+    # issue 20: the shell files encode layer 4's value rules - an empty value of a "nonempty" variable
+    # and a non-off word of a "values" variable without an on value do not speak, so the settings decide
+    manifest(isolation, "nuxtish", NUXTISH)
+    assert inprocess("disable").exit_code == 0
+    script = 'eval "$(telemetry shell-init bash)"; printf "%s|%s" "$NUXTISH_OFF" "$ANGULARISH"'
+    assert bash(script, NUXTISH_OFF="", ANGULARISH="true") == "1|false"
+    assert bash(script, NUXTISH_OFF="x", ANGULARISH="FALSE") == "x|FALSE"  # they speak: kept
 
 
 def test_the_files_load_under_set_eu_in_sh_and_bash(products: Env, inprocess: Telemetry) -> None:

@@ -182,7 +182,8 @@ def exports(gate: Gate, system: bool, notes: list[str]) -> list[Export]:
             continue
         off = any(_needed(s.native, candidates[s.product], disabled[s.product]) for s in switches
                   if system or s.native.scope == "user")
-        out.append(Export(variable, value, tuple(dict.fromkeys(s.product for s in switches)), off))
+        out.append(Export(variable, value, tuple(dict.fromkeys(s.product for s in switches)), off,
+                          *_speaks([s.native for s in switches])))
     if system and os.path.lexists(gate.paths.system_flag("disable")):
         name = f"{vendor_prefix(gate.paths.vendor)}_DISABLE_TELEMETRY"
         for n, export in enumerate(out):
@@ -192,6 +193,24 @@ def exports(gate: Gate, system: bool, notes: list[str]) -> list[Export]:
         else:
             out.append(Export(name, "1", (f"{gate.paths.vendor} system policy",), True))
     return out
+
+
+def _speaks(switches: Sequence[NativeSwitch]) -> tuple[str, tuple[str, ...]]:
+    """When a value someone set speaks for itself, as layer 4 reads it: the narrowest rule of the
+    products sharing the variable (a value one of them ignores is overridden with ours)."""
+    rules: list[tuple[str, tuple[str, ...]]] = []
+    for switch in switches:
+        if switch.off_when == "nonempty":
+            rules.append(("nonempty", ()))
+        elif switch.off_when == "values" and switch.on is None:
+            rules.append(("values", tuple(switch.off_values)))
+        else:
+            rules.append(("set", ()))
+    values = [r for r in rules if r[0] == "values"]
+    if values:
+        common: set[str] = set(values[0][1]).intersection(*(set(w) for _, w in values[1:]))
+        return "values", tuple(sorted(common))
+    return ("nonempty", ()) if any(r[0] == "nonempty" for r in rules) else ("set", ())
 
 
 # -- the files --------------------------------------------------------------------------------

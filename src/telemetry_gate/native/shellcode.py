@@ -41,6 +41,11 @@ class Export(NamedTuple):
     value: str
     products: tuple[str, ...]  # the products whose switch this is
     off: bool  # the persistent policy turns it off (else only DO_NOT_TRACK exports it)
+    # when a value someone else set speaks for itself (kept): "set" any value, "nonempty" a
+    # non-empty one, "values" only one of ``words`` (any case); else it is overridden with ours,
+    # as the policy's own layer 4 reads it (an empty NUXT_TELEMETRY_DISABLED does not speak)
+    speaks: str = "set"
+    words: tuple[str, ...] = ()
 
 
 def check_name(name: str) -> str:
@@ -104,7 +109,7 @@ def posix(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
         lines.append(_comment(f"{', '.join(export.products)}" + ("" if export.off else " (DO_NOT_TRACK only)")))
         if export.off:
             lines += [
-                f'if [ -n "$_tg_dnt" ] || [ -z "${{{name}+x}}" ]; then {setting}',
+                f'if [ -n "$_tg_dnt" ] || {_posix_silent(export, name)}; then {setting}',
                 f'else case $_tg_mine in *:{name}:*) {setting} ;; esac',
                 "fi",
             ]
@@ -119,6 +124,30 @@ def posix(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
         "unset _tg_dnt _tg_w _tg_mine _tg_set",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _posix_silent(export: Export, name: str) -> str:
+    """A POSIX test: true when the variable does not speak for itself (see ``Export.speaks``)."""
+    if export.speaks == "nonempty":
+        return f'[ -z "${{{name}-}}" ]'
+    if export.speaks == "values" and export.words:
+        patterns = "|".join(_any_case(w) for w in export.words)
+        return f'! case "${{{name}-}}" in {patterns}) true ;; *) false ;; esac'
+    return f'[ -z "${{{name}+x}}" ]'
+
+
+def _any_case(word: str) -> str:
+    """A case pattern matching ``word`` in any case, every other character quoted."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() and c.isascii() else shlex.quote(c) if c else ""
+                   for c in word) or "''"
+
+
+def _fish_silent(export: Export, name: str) -> str:
+    if export.speaks == "nonempty":
+        return f'test -z "${name}"'
+    if export.speaks == "values" and export.words:
+        return f'not contains -- (string lower -- "${name}") {" ".join(fish_quote(w) for w in export.words)}'
+    return f"not set -q {name}"
 
 
 def fish(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
@@ -142,7 +171,7 @@ def fish(exports: Sequence[Export], header: Sequence[str], marker: str) -> str:
         lines.append(_comment(f"{', '.join(export.products)}" + ("" if export.off else " (DO_NOT_TRACK only)")))
         if export.off:
             lines += [
-                f"if test -n \"$_tg_dnt\"; or not set -q {name}; or {mine}",
+                f"if test -n \"$_tg_dnt\"; or {_fish_silent(export, name)}; or {mine}",
                 f"    set -gx {name} {value}; set -a _tg_set {name}",
                 "end",
             ]
