@@ -56,6 +56,38 @@ def _deepeval(value: str) -> str:
     return _on_off(token in {"1", "true", "t", "yes", "y", "on", "enable", "enabled"})
 
 
+
+def _fastlane(value: str) -> str:
+    # fastlane_core/env.rb truthy?: `return false unless ENV[env]` (an empty string is set in Ruby);
+    # `return false if ["no", "false", "off", "0"].include?(ENV[env].to_s)`; else true (opted out)
+    return _on_off(value not in ("no", "false", "off", "0"))
+
+
+def _wrangler(value: str) -> str:
+    # factory.ts getBooleanEnvironmentVariableFactory: switch on value.toLowerCase(): "true", "false",
+    # anything else throws a UserError; WRANGLER_SEND_METRICS=false means no metrics
+    lowered = value.lower()
+    return {"true": "on", "false": "off"}.get(lowered, "error")
+
+
+def _storybook(value: str) -> str:
+    # envs.ts optionalEnvToBoolean, the default of --disable-telemetry
+    if value.upper() == "FALSE" or value == "0":
+        return "on"
+    if value.upper() == "TRUE" or value == "1":
+        return "off"
+    return _on_off(bool(value))
+
+
+def _expo(value: str) -> str:
+    # @expo/env getenv.js boolish
+    if value.lower() == "true" or value == "1":
+        return "off"
+    if value.lower() == "false" or value == "0":
+        return "on"
+    return "error"
+
+
 READS: dict[str, dict[str, Rule]] = {
     "mlflow": {"MLFLOW_DISABLE_TELEMETRY": _mlflow},
     # kedro_telemetry/plugin.py: `if os.environ.get(env_var): return False`
@@ -66,6 +98,14 @@ READS: dict[str, dict[str, Rule]] = {
     # _analytics.py: os.environ.get("RAGAS_DO_NOT_TRACK", "False").lower() == "true"
     "ragas": {"RAGAS_DO_NOT_TRACK": lambda v: _on_off(v.lower() == "true")},
     "deepeval": {"DEEPEVAL_TELEMETRY_OPT_OUT": _deepeval},
+    # telemetry/index.ts: `if (process.env.VERCEL_TELEMETRY_DISABLED) return false`
+    "vercel": {"VERCEL_TELEMETRY_DISABLED": lambda v: _on_off(bool(v))},
+    # analytics_telemetry.go TelemetryOptedOut: strings.ToLower(v) == "1" || == "true"
+    "stripe-cli": {"STRIPE_CLI_TELEMETRY_OPTOUT": lambda v: _on_off(v.lower() in ("1", "true"))},
+    "fastlane": {"FASTLANE_OPT_OUT_USAGE": _fastlane},
+    "wrangler": {"WRANGLER_SEND_METRICS": _wrangler},
+    "storybook": {"STORYBOOK_DISABLE_TELEMETRY": _storybook},
+    "expo": {"EXPO_NO_TELEMETRY": _expo},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -91,6 +131,11 @@ def _switch(product: str, variable: str) -> NativeSwitch:
 # off), the difference is only in the safe direction; these are the values it leaves out.
 NARROWER = {
     ("deepeval", "DEEPEVAL_TELEMETRY_OPT_OUT"): {'"1"'},  # parse_bool also strips quotes
+    ("fastlane", "FASTLANE_OPT_OUT_USAGE"): {"False", "FALSE", "OFF"},  # fastlane compares case-sensitively
+    # Storybook: any non-empty value but false/0 is off; the manifest lists the usual words
+    ("storybook", "STORYBOOK_DISABLE_TELEMETRY"): {" ", "2", "-1", "no", "off", "OFF", "y", "n", "t", "f", "auto",
+                                                  "maybe", " true", "true ", " 1", "1 ", " false", "false ", " 0",
+                                                  '"1"', "enable", "disabled"},
 }
 
 
