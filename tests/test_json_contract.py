@@ -58,7 +58,7 @@ def test_check(inprocess: Telemetry, isolation: Env) -> None:
     fill(1)  # cellranger is known (its records) and has switches of its own
     data = _object(inprocess("check", "--json"))
     _shape(data, {"json_version": INT, "vendor": STR, "facets": DICT, "products": DICT, "drift": LIST,
-                  "spool": DICT, "notes": LIST})
+                  "spool": DICT, "notes": LIST, "held": DICT})
     assert set(data["facets"]) == {"collection", "upload", "update"}
     for decision in data["facets"].values():
         _shape(decision, DECISION)
@@ -83,7 +83,7 @@ def test_check_history(inprocess: Telemetry, isolation: Env) -> None:
                         "written": LIST, "native": LIST, "environment": LIST, "id": STR, "file": STR})
     _shape(entries[0]["after"]["upload"], {"enabled": BOOL, "origin": STR})
     _shape(entries[0]["native"][0], {"product": STR, "kind": STR, "where": STR, "action": STR,
-                                     "value": (STR, NONE), "covers": LIST, "done": BOOL})
+                                     "value": (STR, NONE), "covers": LIST, "done": BOOL, "ahead": BOOL})
 
 
 SEND_PRODUCT: Spec = {"sent": INT, "rejected": INT, "pending": INT, "endpoint": (STR, NONE), "format": (STR, NONE),
@@ -180,6 +180,9 @@ def test_inspect_saved(inprocess: Telemetry, isolation: Env) -> None:
     shown = _array(inprocess("inspect", "--saved", "--json"))[0]
     _shape(shown, {"file": STR, "saved_at": STR, "size": INT, "product": STR, "version": STR, "name": STR,
                    "sent": (STR, NONE), "sha256": STR, "event": DICT})
+    assert inprocess("disable", "upload", "-p", "cellranger").exit_code == 0  # held while upload is off
+    held = _object(inprocess("check", "--json"))["held"]
+    _shape(held["cellranger"], {"events": INT, "release": STR, "refused_by": (STR, NONE)})
 
 
 @pytest.mark.parametrize("args", [["check", "--json"], ["inspect", "--json"], ["send", "--json"],
