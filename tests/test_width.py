@@ -112,3 +112,12 @@ def test_inspect_table_at_60_columns_folds_and_keeps_ids_whole(telemetry: Teleme
     lines = out.stdout.splitlines()
     assert all(record_id in lines for record_id in ids)  # the id on a line of its own, the rest below
     assert "2 pending" in out.stdout
+
+
+def test_inspect_catalog_at_60_columns_wraps_its_facts(telemetry: Telemetry) -> None:
+    wide = telemetry("inspect", "--catalog", "-p", "genozip", env={"COLUMNS": "400"})
+    narrow = telemetry("inspect", "--catalog", "-p", "genozip", env={"COLUMNS": "60"})
+    assert wide.exit_code == narrow.exit_code == 0
+    assert any(len(line) > 60 for line in wide.stdout.splitlines())
+    assert _fits(narrow.stdout, 60) == []
+    assert _words(narrow.stdout) == _words(wide.stdout)

@@ -17,6 +17,7 @@ from telemetry_gate.cli.render.text import (
     json_stream,
     message,
     print_json,
+    wrap,
 )
 
 
@@ -90,7 +91,7 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
     for manifest in manifests:
         title = f"{manifest.name}: {manifest.description}" if manifest.description else manifest.name
         if not manifest.fields:  # a bare table would squeeze the title into its narrow width
-            sys.stdout.write(f"{escape(title)}\n(no fields declared; {escape(manifest.source)})\n")
+            sys.stdout.write(f"{wrap(escape(title))}\n{wrap(f'(no fields declared; {escape(manifest.source)})')}\n")
             sys.stdout.write(_privacy_facts(manifest) + "\n")
             continue
         table = Table(title=cell(title), title_justify="left", box=None, pad_edge=False, header_style="bold")
@@ -103,7 +104,7 @@ def catalogue(manifests: Sequence[Any], as_json: bool, off: dict[str, frozenset[
                           *state)
         console.print(table)
         strict = "only these fields are kept" if manifest.strict else "other fields are kept too"
-        sys.stdout.write(f"({escape(manifest.source)}; {strict})\n")
+        sys.stdout.write(wrap(f"({escape(manifest.source)}; {strict})") + "\n")
         sys.stdout.write(_privacy_facts(manifest) + "\n")
 
 
@@ -117,7 +118,7 @@ def _privacy_facts(manifest: Any) -> str:
         if value:
             lines.append(f"{label}: {escape(value)}")
     lines += [f"limit: {escape(limit)}" for limit in manifest.limits]
-    return "".join(line + "\n" for line in lines)
+    return "".join(wrap(line) + "\n" for line in lines)
 
 
 def purged(done: Any) -> None:
