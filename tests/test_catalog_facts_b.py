@@ -88,6 +88,12 @@ def _expo(value: str) -> str:
     return "error"
 
 
+
+def _yarn(value: str) -> str:
+    # @yarnpkg/core miscUtils.js parseBoolean: exactly "true"/"1" or "false"/"0", else it throws
+    return {"true": "on", "1": "on", "false": "off", "0": "off"}.get(value, "error")
+
+
 READS: dict[str, dict[str, Rule]] = {
     "mlflow": {"MLFLOW_DISABLE_TELEMETRY": _mlflow},
     # kedro_telemetry/plugin.py: `if os.environ.get(env_var): return False`
@@ -106,6 +112,13 @@ READS: dict[str, dict[str, Rule]] = {
     "wrangler": {"WRANGLER_SEND_METRICS": _wrangler},
     "storybook": {"STORYBOOK_DISABLE_TELEMETRY": _storybook},
     "expo": {"EXPO_NO_TELEMETRY": _expo},
+    "yarn": {"YARN_ENABLE_TELEMETRY": _yarn},
+    # config.rs is_enabled: turbo_telemetry_disabled == "1" || == "true"
+    "turborepo": {"TURBO_TELEMETRY_DISABLED": lambda v: _on_off(v in ("1", "true"))},
+    # utils.py _telemetry_opt_out: bool((os.getenv("SCARF_NO_ANALYTICS") or "").strip())
+    "unstructured": {"SCARF_NO_ANALYTICS": lambda v: _on_off(bool(v.strip()))},
+    # usage_stats/__init__.py: os.getenv("WHYLOGS_NO_ANALYTICS") is not None
+    "whylogs": {"WHYLOGS_NO_ANALYTICS": lambda v: "off"},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -136,6 +149,12 @@ NARROWER = {
     ("storybook", "STORYBOOK_DISABLE_TELEMETRY"): {" ", "2", "-1", "no", "off", "OFF", "y", "n", "t", "f", "auto",
                                                   "maybe", " true", "true ", " 1", "1 ", " false", "false ", " 0",
                                                   '"1"', "enable", "disabled"},
+    ("yarn", "YARN_ENABLE_TELEMETRY"): {"false"},  # false's case matters to Yarn, not to the reader
+    ("turborepo", "TURBO_TELEMETRY_DISABLED"): {"true"},  # likewise: TRUE is on for turbo
+    # unstructured: any non-blank value is off; the manifest lists the usual words
+    ("unstructured", "SCARF_NO_ANALYTICS"): {"0", "2", "-1", "false", "False", "FALSE", "no", "off", "OFF", "y",
+                                             "n", "t", "f", "auto", "maybe", " false", "false ", " 0", '"1"',
+                                             "enable", "disabled"},
 }
 
 
@@ -214,3 +233,46 @@ def test_after_disable_a_new_shell_gives_each_product_a_value_it_reads_as_off(in
         assert variable in shell, f"{product}: {variable} missing after disable"
         assert READS[product][variable](shell[variable]) == "off", f"{product} reads {variable}={shell[variable]}"
 
+
+
+# -- file switches: written by disable, read by the product's own rule ---------------------------
+
+def _netlify_reads_off(config: Path) -> bool:
+    """netlify-cli utils/telemetry/utils.js: `config.get("telemetryDisabled")` is truthy."""
+    if not config.exists():
+        return False
+    value = json.loads(config.read_text()).get("telemetryDisabled")
+    return value not in (None, False, 0, "", [])
+
+
+def test_netlify_config_path_is_env_paths_config_on_each_platform() -> None:
+    (switch,) = _manifest("netlify-cli").native
+    assert dict(switch.paths) == {  # env-paths 3.0.0 ("netlify", {suffix: ""}).config + config.json
+        "linux": "$XDG_CONFIG_HOME/netlify/config.json",
+        "macos": "~/Library/Preferences/netlify/config.json",
+        "windows": "$APPDATA/netlify/Config/config.json",
+    }
+    assert (switch.format, switch.key, switch.off, switch.on, switch.absent) == ("json", "telemetryDisabled", True,
+                                                                                 False, "on")
+
+
+def test_disable_writes_netlify_off_keeping_its_ids_and_enable_undoes_it(inprocess: Telemetry,
+                                                                          isolation: Env) -> None:
+    config = isolation.home / ".config" / "netlify" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"telemetryDisabled": False, "cliId": "abc"}, indent="\t"))  # as the CLI writes
+    assert not _netlify_reads_off(config)
+    assert inprocess("disable", "-p", "netlify-cli").exit_code == 0
+    assert _netlify_reads_off(config)
+    assert json.loads(config.read_text())["cliId"] == "abc"
+    assert inprocess("enable", "-p", "netlify-cli").exit_code == 0
+    assert not _netlify_reads_off(config)
+
+
+def test_disable_gives_whylogs_its_flag_file_and_enable_removes_it(inprocess: Telemetry, isolation: Env) -> None:
+    flag = isolation.home / ".whylogs" / "disable_telemetry"
+    assert inprocess("disable", "-p", "whylogs").exit_code == 0
+    assert os.path.exists(os.path.expanduser("~/.whylogs/disable_telemetry"))  # whylogs' own test
+    assert flag.is_file() and flag.stat().st_size == 0
+    assert inprocess("enable", "-p", "whylogs").exit_code == 0
+    assert not flag.exists()
