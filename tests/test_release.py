@@ -300,3 +300,40 @@ def test_a_saved_table_the_code_cannot_use_makes_the_manifest_unusable(inprocess
     fixed = f"{key} = {good[key]}" if key in good else ""
     (folder / "cellranger.toml").write_text("\n".join(lines).replace(table, fixed) + "\n")  # usable again
     assert inprocess("inspect", "--saved").exit_code == 0
+
+
+def test_two_releases_at_once_send_each_event_once(isolation: Env, inprocess: Telemetry) -> None:
+    from conftest import script_path
+
+    _hold(inprocess)
+    files = _two_versions(isolation)
+    with Collector(lambda index: Reply(hold=index == 0)) as collector:
+        args = [script_path(), "send", "--saved", "--yes", "--endpoint", f"{collector.url}/e"]
+        first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert collector.first_request.wait(30)  # the first holds the lock, its request unanswered
+        second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert second.wait(timeout=1.0) is None
+        except subprocess.TimeoutExpired:
+            pass  # waiting for the lock, as it should
+        collector.released.set()
+        outs = [p.communicate(timeout=60) for p in (first, second)]
+        assert [p.returncode for p in (first, second)] == [0, 0], outs
+        assert sorted(r.body for r in collector.requests) == sorted(f.read_bytes() for f in files)
+    assert "Released" in outs[0][1] and "Released" not in outs[1][1]  # the second waited, then found them sent
+
+
+def test_a_state_file_that_is_not_ours_stops_releases_and_is_kept(inprocess: Telemetry, isolation: Env) -> None:
+    _hold(inprocess)
+    _saved_in_cache(isolation, "os_stats")
+    state = isolation.home / ".local" / "state" / "tenx" / "telemetry" / "released.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text('{"schema": 1, "released": [{"file": 1}]}')
+    with Collector() as collector:
+        out = inprocess("send", "--saved", "--yes", "--endpoint", f"{collector.url}/e")
+        assert out.exit_code == 3 and out.stderr.startswith(f"telemetry: {state}: not telemetry-gate's")
+        assert collector.connections == 0
+    assert inprocess("inspect", "--saved").exit_code == 3
+    check = inprocess("check")
+    assert check.exit_code == 0 and "note: held events unknown: " in " ".join(check.stdout.split())
+    assert state.read_text() == '{"schema": 1, "released": [{"file": 1}]}'
