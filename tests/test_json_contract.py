@@ -185,6 +185,21 @@ def test_inspect_saved(inprocess: Telemetry, isolation: Env) -> None:
     _shape(held["cellranger"], {"events": INT, "release": STR, "refused_by": (STR, NONE)})
 
 
+def test_send_saved(inprocess: Telemetry, isolation: Env) -> None:
+    folder = isolation.home / ".cache" / "tenx" / "telemetry" / "cellranger" / "10.0.0"
+    folder.mkdir(parents=True)
+    stamp = time.strftime("%Y-%m-%dT%H_%M_%SZ", time.gmtime())
+    event = {"properties": {}, "group_hash": "", "name": "count", "product": "cellranger", "version": "10.0.0",
+             "config_version": 1}
+    (folder / f"count_{stamp}1234.json").write_text(json.dumps(event, separators=(",", ":")))
+    assert inprocess("disable", "upload", "-p", "cellranger").exit_code == 0
+    with Collector() as collector:
+        data = _object(inprocess("send", "--saved", "--yes", "--json", "--endpoint", f"{collector.url}/e"))
+    _shape(data, {"json_version": INT, "dry_run": BOOL, "already": INT, "passed_over": LIST, "events": LIST})
+    _shape(data["events"][0], {"file": STR, "product": STR, "url": STR, "outcome": STR, "status": (INT, NONE),
+                               "detail": (STR, NONE), "sha256": STR})
+
+
 @pytest.mark.parametrize("args", [["check", "--json"], ["inspect", "--json"], ["send", "--json"],
                                   ["check", "--history", "--json"], ["update", "--json"], ["products", "--json"]])
 def test_a_script_pins_the_version_it_reads(inprocess: Telemetry, isolation: Env, args: list[str]) -> None:
@@ -207,5 +222,6 @@ def test_docs_name_every_surface() -> None:
     for surface in ("check --json", "check --history --json", "send --json", "send --dry-run --json",
                     "products --json", "update --json", "inspect --json", "inspect --sent --json",
                     "inspect --rejected --json", "inspect --catalog --json", "inspect --saved --json",
+                    "send --saved --json",
                     "TELEMETRY_JSON_VERSION=1"):
         assert f"`{surface}`" in doc or f"`telemetry {surface}`" in doc, surface

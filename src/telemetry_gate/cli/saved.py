@@ -157,7 +157,7 @@ def release(gate: Any, files: Sequence[str], product: str | None, endpoint: str 
     saved_view.passed_over(choice.uploading, choice.already, bool(choice.held))
     if not choice.held:
         if json:
-            saved_view.release_report(releasing.Report([], dry_run), json)
+            saved_view.release_report(releasing.Report([], dry_run), choice, json)
         return
     if not json:
         saved_view.to_release(choice.held)
@@ -171,7 +171,7 @@ def release(gate: Any, files: Sequence[str], product: str | None, endpoint: str 
             text.message("Nothing sent; the events stay held.")
             return
     report = releasing.run(gate, choice.held, timeout=timeout, dry_run=dry_run)
-    saved_view.release_report(report, json)
+    saved_view.release_report(report, choice, json)
     report.raise_for_outcome()
 
 

@@ -122,12 +122,17 @@ def to_release(held: Sequence[Any]) -> None:
         sys.stdout.write(f"  {printable(h.saved.data.decode('utf-8', 'surrogateescape'))}\n\n")
 
 
-def release_report(report: Any, as_json: bool) -> None:
+def release_report(report: Any, choice: Any, as_json: bool) -> None:
+    """What ``send --saved`` did; ``--json``: an object (docs/json.md), ``events`` in the order sent."""
     if as_json:
-        data = [{"file": o.held.saved.file.file, "product": o.held.saved.file.product, "url": o.held.shown_url,
-                 "outcome": o.outcome, "status": o.status, "detail": o.detail,
-                 "sha256": o.held.saved.digest} for o in report.outcomes]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+        from telemetry_gate.cli.render.text import print_json_object
+
+        print_json_object({"dry_run": report.dry_run, "already": choice.already,
+                           "passed_over": list(choice.uploading),
+                           "events": [{"file": o.held.saved.file.file, "product": o.held.saved.file.product,
+                                       "url": o.held.shown_url, "outcome": o.outcome, "status": o.status,
+                                       "detail": o.detail or None, "sha256": o.held.saved.digest}
+                                      for o in report.outcomes]})
         return
     if report.dry_run:
         message(f"Dry run: {counted(len(report.outcomes), 'event')} would be sent; nothing sent.")
