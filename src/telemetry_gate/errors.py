@@ -14,6 +14,7 @@ The tree::
     +-- UploadIncomplete           5  records remain pending or were rejected
     +-- UpdateIncomplete           6  update could not download (or store) a configuration
     +-- NoSpace                   74  a write failed: the disk (or the quota) is full
+    +-- Busy                      74  another process held a lock for longer than the bounded wait
     +-- AuditFailed               74  records were delivered, but the audit log could not be written
 
 The CLI translates them once, in ``cli.base.GateGroup``, into one or two lines on stderr; there
@@ -116,6 +117,13 @@ class UpdateIncomplete(TelemetryError):
 
 class NoSpace(TelemetryError):
     """A write failed because the file system (or the user's quota) is full."""
+
+    exit_code = ExitCode.IO_ERROR
+
+
+class Busy(TelemetryError):
+    """Another process held a lock (``enable``/``disable`` take turns on the user's settings and
+    the products' files) for longer than the bounded wait; nothing was changed."""
 
     exit_code = ExitCode.IO_ERROR
 

@@ -2,36 +2,95 @@
 
 ``atomic_write``: a temporary file in the same directory, then ``os.replace``, so a
 reader sees the old bytes or the new ones, never half of either (hatch ``utils/fs.py``).
+``ensure_dir``: a directory of ours, 0700 whatever the umask. ``locked``: an exclusive
+``flock`` on a lock file, so that read-modify-write sequences of two processes take turns.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from telemetry_gate.errors import PermissionDenied
+from telemetry_gate.errors import Busy, PermissionDenied
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 SYSTEM_DIR_MODE = 0o755  # the system directory: every user reads the policy, only its owner writes
 
 
-def ensure_dir(path: Path, mode: int = DIR_MODE) -> None:
+def ensure_dir(path: Path, mode: int = DIR_MODE, *, follow: bool = False) -> Path:
     """Create ``path`` and its missing parents with exactly ``mode`` (0700), whatever the
     umask (``mkdir -p`` and ``Path.mkdir(parents=True)`` give parents 0777 minus the umask:
-    world-writable under ``umask 000``); refuse a symlink in its place."""
+    world-writable under ``umask 000``); the one helper for the directories telemetry-gate makes.
+
+    A symbolic link in the place of ``path`` is refused, unless ``follow``: the user's own
+    places (the settings and state directories, ``~/.config/environment.d``), which dotfile
+    managers often make links into a repository. There a link, and the directory it leads to
+    (created if missing), must belong to the user or root, and the directory must not be
+    writable by everyone. Returns the directory itself: ``path``, or where its link leads."""
+    where = os.fspath(path)
     try:
-        _make(os.fspath(path), mode)
+        if follow and os.path.islink(where):
+            where = _followed(where)
+        _make(where, mode, follow)
     except PermissionError as exc:
         raise PermissionDenied(f"cannot create {exc.filename or path}: permission denied") from exc
     except (FileExistsError, NotADirectoryError) as exc:  # a file where a directory should be
         raise PermissionDenied(f"cannot create {path}: a file is in the way") from exc
-    if path.is_symlink():
+    if not follow and path.is_symlink():
         raise PermissionDenied(f"{path} is a symbolic link; refusing to use it")
+    return Path(where)
 
 
-def _make(path: str, mode: int) -> None:
+def check_dir(path: Path, *, follow: bool = True) -> None:
+    """Raise what ``ensure_dir(path, follow=follow)`` and a write in it would, creating nothing:
+    checked before a command writes its first file, so a directory that cannot be used stops it
+    before anything is half done."""
+    where = os.fspath(path)
+    while not os.path.lexists(where):
+        parent = os.path.dirname(where)
+        if parent == where:
+            return
+        where = parent
+    if os.path.islink(where):
+        if not follow and where == os.fspath(path):
+            raise PermissionDenied(f"{path} is a symbolic link; refusing to use it")
+        try:
+            where = _followed(where)
+        except OSError:
+            return  # gone meanwhile: ensure_dir says what is wrong, if anything
+        if not os.path.lexists(where):
+            return check_dir(Path(where), follow=follow)
+    if not os.path.isdir(where):
+        raise PermissionDenied(f"cannot create {path}: a file is in the way")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise PermissionDenied(f"cannot write in {where}: permission denied")
+
+
+def _followed(link: str) -> str:
+    """Where the link ``link`` leads, if it and that directory can be trusted (see ``ensure_dir``)."""
+    target = os.path.realpath(link)
+    uid = os.geteuid()
+    if os.lstat(link).st_uid not in (uid, 0):
+        raise PermissionDenied(f"{link} is a symbolic link that another user made; refusing to follow it",
+                               "remove it, or replace it with a directory of your own")
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target  # a link into a repository not yet populated: made below, 0700
+    open_to_all = st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX
+    if stat.S_ISDIR(st.st_mode) and (st.st_uid not in (uid, 0) or open_to_all):
+        raise PermissionDenied(f"{link} leads to {target}, which another user can change; refusing to follow it",
+                               f"make it yours and private: chmod go-w {target}")
+    return target
+
+
+def _make(path: str, mode: int, follow: bool = False) -> None:
     try:
         os.mkdir(path, mode)
     except FileExistsError:
@@ -42,7 +101,9 @@ def _make(path: str, mode: int) -> None:
         parent = os.path.dirname(path)
         if not parent or parent == path:
             raise
-        _make(parent, mode)
+        if follow and os.path.islink(parent):  # a link to a directory not made yet
+            parent = _followed(parent)
+        _make(parent, mode, follow)
         try:
             os.mkdir(path, mode)
         except FileExistsError:  # made meanwhile by another process
@@ -50,6 +111,53 @@ def _make(path: str, mode: int) -> None:
                 raise
             return
     os.chmod(path, mode)  # the umask may have taken bits away (or, for 0755, not be 022)
+
+
+@contextmanager
+def locked(path: Path, timeout: float | None = None, what: str = "another telemetry command") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created 0600, never through a link) for the
+    ``with`` block; the lock goes with the process, however it ends. ``timeout`` (seconds)
+    bounds the wait: then ``Busy`` names ``what`` holds it and its process id (the holder writes
+    its own into the file); ``None`` waits as long as it takes."""
+    import fcntl
+
+    ensure_dir(path.parent, follow=True)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, FILE_MODE)
+    except PermissionError as exc:
+        raise PermissionDenied(f"cannot open the lock file {path}: permission denied") from exc
+    try:
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            _wait(fd, path, timeout, what)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def _wait(fd: int, path: Path, timeout: float, what: str) -> None:
+    """``flock`` without blocking, again and again (5 ms, doubling to 100 ms), until ``timeout``."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                who = f" (process {holder})" if holder.isdigit() else ""
+                raise Busy(f"{what}{who} still holds {path} after {timeout:g} s; nothing was changed",
+                           "wait for it to finish, then run the command again") from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.1)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -63,10 +171,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = FILE_MODE) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = FILE_MODE,
+                 follow: bool = False) -> None:
     """Write ``data`` to ``path`` with ``mode`` (0600; whatever the umask) through a temporary
-    sibling and ``os.replace``."""
-    ensure_dir(path.parent)
+    sibling and ``os.replace``; ``follow``: its directory may be a link (``ensure_dir``)."""
+    ensure_dir(path.parent, follow=follow)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)

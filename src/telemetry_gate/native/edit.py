@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
+from telemetry_gate.fs import ensure_dir
 from telemetry_gate.policy.own.model import NativeSwitch, Scalar
 from telemetry_gate.policy.own.state import Unreadable, parse_yaml, show_value
 
@@ -161,19 +162,7 @@ def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False
 
 
 def _make_dirs(path: Path, mode: int) -> None:
-    missing = []
-    current = path
-    while not os.path.lexists(current) and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, mode)
-            os.chmod(directory, mode)  # whatever the umask
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise _denied("create", directory, exc) from exc
+    ensure_dir(path, mode, follow=True)  # a product's directory may be a dotfile manager's link
 
 
 def _denied(verb: str, path: Path, exc: OSError) -> PermissionDenied:

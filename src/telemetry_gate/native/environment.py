@@ -83,6 +83,11 @@ def profile_d(paths: Paths) -> Path:
     return system_root / "profile.d" / f"telemetry-gate{_suffix(paths.vendor)}.sh"
 
 
+def targets(paths: Paths, system: bool) -> list[Path]:
+    """The files ``sync`` writes: the system one, or the user's three."""
+    return [profile_d(paths)] if system else [user_sh(paths), user_fish(paths), environment_d(paths)]
+
+
 def for_shell(paths: Paths, shell: str) -> Path:
     """The file ``telemetry shell-init SHELL`` sources."""
     return user_fish(paths) if shell == "fish" else user_sh(paths)
@@ -316,29 +321,19 @@ def sync(gate: Gate, *, system: bool, dry_run: bool) -> list[str]:
             continue
         if system:
             _system_dir(generated.path.parent)
-        else:
-            ensure_dir(generated.path.parent)
-        # environment.d may be a link into a dotfiles repository: write where it points
-        atomic_write(generated.path.parent.resolve() / generated.path.name, data, mode=generated.mode)
+        # environment.d (or the config directory) may be a link into a dotfiles repository:
+        # write where it leads (ensure_dir follows it when it and its target are the user's)
+        atomic_write(generated.path, data, mode=generated.mode, follow=True)
     return lines + notes
 
 
 def _system_dir(path: Path) -> None:
     """``profile.d`` and its parents as needed, readable by every user."""
-    missing = []
-    for parent in (path, *path.parents):
-        if parent.exists():
-            break
-        missing.append(parent)
     try:
-        for directory in reversed(missing):
-            directory.mkdir(mode=SYSTEM_DIR_MODE)
-            os.chmod(directory, SYSTEM_DIR_MODE)
-    except PermissionError as exc:
-        raise PermissionDenied(f"cannot create {exc.filename or path}: permission denied",
-                               "the system file needs an administrator (or TELEMETRY_SYSTEM_DIR)") from exc
-    except FileExistsError:
-        pass
+        ensure_dir(path, SYSTEM_DIR_MODE, follow=True)
+    except PermissionDenied as exc:
+        raise PermissionDenied(exc.message, exc.hint or "the system file needs an administrator "
+                               "(or TELEMETRY_SYSTEM_DIR)") from exc
 
 
 # -- the line for a shell's rc file -----------------------------------------------------------

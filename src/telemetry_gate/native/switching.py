@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from telemetry_gate.errors import PermissionDenied, SpoolUnreadable, TelemetryError, UsageError
-from telemetry_gate.fs import SYSTEM_DIR_MODE, ensure_dir
+from telemetry_gate.fs import SYSTEM_DIR_MODE, check_dir, ensure_dir, locked
 from telemetry_gate.policy import settings
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import FLAG_FACETS, Decision
-from telemetry_gate.policy.paths import FLAG_FILES, display
+from telemetry_gate.policy.paths import FLAG_FILES, Paths, display
 from telemetry_gate.vocabulary import FACETS
 
 if TYPE_CHECKING:
     from telemetry_gate.native.apply import Change
 
 SYSTEM_FLAG_FOR = {"all": "disable", "upload": "disable_upload", "update": "disable_update"}
+LOCK_NAME = ".switch.lock"  # in the user's config directory, beside the settings it guards
+LOCK_WAIT = 30.0  # seconds: a switch takes well under one; a holder that long is stuck
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bo
     """Apply the change, then reload the policy and report what a higher layer overrules."""
     facets = facets_for(facet)
     table = f"{display(gate.paths.user_settings)} {settings.Settings.table_name(product)}"
+    if not dry_run:
+        _check_places(gate, system)
     if system:
         written = _system(gate, enable, facet, product, dry_run)
     elif dry_run:
@@ -70,6 +74,25 @@ def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bo
     except SpoolUnreadable:  # the switch is saved; how many records wait is only a courtesy here
         pending = 0
     return SwitchResult(enable, facets, product, written, overruled, pending, *native, dry_run=dry_run), fresh
+
+
+def _check_places(gate: Gate, system: bool) -> None:
+    """Every directory of ours this switch writes in (settings, generated environment files) is
+    usable, before the first write: a link that may not be followed or a directory that cannot
+    be written stops the command with nothing half done. (A history that cannot be written is
+    only a warning: it never undoes the change.)"""
+    from telemetry_gate.native import environment as envfiles
+
+    places = [p.parent for p in envfiles.targets(gate.paths, system)]
+    if not system:
+        places.append(gate.paths.user_settings.parent)
+    for place in dict.fromkeys(places):
+        try:
+            check_dir(place)
+        except PermissionDenied as exc:
+            hint = "system policy needs an administrator (or TELEMETRY_SYSTEM_DIR for a non-root install)"
+            raise PermissionDenied(f"{exc.message}; nothing was changed",
+                                   exc.hint or (hint if system else None)) from exc
 
 
 def _native(fresh: Gate, enable: bool, facet: str, facets: tuple[str, ...], product: str | None, system: bool,
@@ -186,13 +209,29 @@ def _make_system_dir(path: Path) -> None:
 def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
                       system: bool, dry_run: bool = False) -> tuple[SwitchResult, list[str]]:
     """``enable``/``disable``, then one history line: the effective states before and after
-    (none for a dry run, which changes nothing)."""
+    (none for a dry run, which changes nothing).
+
+    The whole read-modify-write (settings, the products' own switches, the generated
+    environment files, the history) holds the user's switch lock: two commands at once take
+    turns, each reading what the other wrote (12 parallel ``disable -p P`` keep all 12), and
+    the files agree with the settings whichever comes last. The gate is read again inside it."""
+    if dry_run:  # reads only: no lock, nothing created
+        return switch(gate, enable, facet, product, system, dry_run)[0], []
+    with locked(lock_file(gate.paths), LOCK_WAIT, "another telemetry enable or disable"):
+        return _switch_and_record(Gate.open(gate.paths.vendor, gate.policy.environ), enable, facet, product, system)
+
+
+def lock_file(paths: Paths) -> Path:
+    """The lock every ``enable``/``disable`` of this user holds while it writes."""
+    return paths.config_dir / LOCK_NAME
+
+
+def _switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
+                       system: bool) -> tuple[SwitchResult, list[str]]:
     from telemetry_gate.policy import history
 
     facets = facets_for(facet)
     before = history.states(gate, facets, product)
-    result, fresh = switch(gate, enable, facet, product, system, dry_run)
-    if dry_run:
-        return result, []
+    result, fresh = switch(gate, enable, facet, product, system)
     line = history.entry(result, facet, system, before, history.states(fresh, facets, product))
     return result, history.append(gate.paths, line, system)

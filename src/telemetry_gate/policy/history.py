@@ -130,7 +130,7 @@ def append(paths: Paths, line: Mapping[str, Any], system: bool) -> list[str]:
 
 
 def _append(path: Path, data: bytes, shared: bool) -> None:
-    ensure_dir(path.parent, SYSTEM_DIR_MODE if shared else DIR_MODE)
+    ensure_dir(path.parent, SYSTEM_DIR_MODE if shared else DIR_MODE, follow=True)
     mode = SYSTEM_FILE_MODE if shared else 0o600
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
     try:

@@ -227,7 +227,7 @@ def update(path: Path, product: str | None, values: dict[str, bool]) -> None:
             raise ValueError("the edited file does not say what was asked")
     except (ValueError, TypeError, KeyError, AttributeError, InvalidFileError, tomlkit.exceptions.TOMLKitError):
         text = _rewritten(current, product, values)  # a layout tomlkit cannot edit: keep the data
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"), follow=True)  # the directory may be a dotfile manager's link
 
 
 def _rewritten(current: Settings | None, product: str | None, values: dict[str, bool]) -> str:

@@ -19,11 +19,11 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir, write_all
+from telemetry_gate.fs import FILE_MODE, atomic_write, ensure_dir, locked, write_all
 from telemetry_gate.spool.ids import is_id, new_id
 from telemetry_gate.spool.records import rfc3339
 from telemetry_gate.spool.store import ANSWER_SUFFIX, Entry, Spool
@@ -46,20 +46,11 @@ def audit(spool: Spool, entries: Sequence[Mapping[str, Any]], now: float | None 
     _append(spool, "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries), now)
 
 
-@contextmanager
-def _audit_lock(spool: Spool) -> Iterator[None]:
+def _audit_lock(spool: Spool) -> AbstractContextManager[None]:
     """Hold ``sent/.lock`` (``flock``): ``purge --sent`` rewrites a day file while a sender may be
     appending to it, and an append to the file being replaced would be lost."""
-    import fcntl
-
     ensure_dir(spool.sent)
-    fd = os.open(spool.sent / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                 FILE_MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # and with it the lock
+    return locked(spool.sent / LOCK_NAME)
 
 
 def _append(spool: Spool, data: str, now: float | None) -> None:
