@@ -58,6 +58,12 @@ def check(
     if quiet:
         decision = (report.products[product] if product else report.facets)[facets[0]]
         raise typer.Exit(int(ExitCode.OK if decision.enabled else ExitCode.DISABLED))
+    if any(marker in gate.policy.environ for marker in ("TELEMETRY_GATE_EXPORTED", "TELEMETRY_GATE_SYSTEM_EXPORTED")):
+        from telemetry_gate.native import environment  # only in a shell the generated files set up
+
+        line = environment.stale(gate)
+        if line:
+            report.notes.append(line)
     from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.cli.render import text
 

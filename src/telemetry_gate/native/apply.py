@@ -74,6 +74,7 @@ def affected(gate: Gate, product: str | None, system: bool = False) -> list[Mani
     """The product named; else every manifest with switches of its own that is not a shipped
     one absent from this machine. ``system``: every one (an administrator's PATH, under sudo,
     rarely shows the tools users run, and system-wide switches are the administrator's to set)."""
+    from telemetry_gate.policy.own import journal
     from telemetry_gate.policy.own.detect import present
 
     manifests = gate.catalogue.manifests
@@ -82,7 +83,7 @@ def affected(gate: Gate, product: str | None, system: bool = False) -> list[Mani
         return [found] if found is not None and found.native else []
     environ = gate.policy.environ
     return [m for _, m in sorted(manifests.items())
-            if m.native and (system or not m.shipped or present(m, environ))]
+            if m.native and (system or not m.shipped or present(m, environ, journal.created(gate.paths)))]
 
 
 def ahead(gate: Gate) -> list[Manifest]:
@@ -90,10 +91,12 @@ def ahead(gate: Gate) -> list[Manifest]:
     home: ``telemetry disable`` (everything) writes it ahead, so the product starts off when it runs
     from an environment this shell cannot see (PipeRider usually lives in a project's own venv)."""
     from telemetry_gate.policy.own.detect import present
+    from telemetry_gate.policy.own.journal import created as made
 
     environ = gate.policy.environ
+    created = made(gate.paths)
     return [m for _, m in sorted(gate.catalogue.manifests.items())
-            if m.shipped and not present(m, environ)
+            if m.shipped and not present(m, environ, created)
             and any(s.kind == "config-file" and s.scope == "user" for s in m.native)]
 
 
@@ -249,7 +252,7 @@ def _ours_to_undo(gate: Gate, reading: Reading, system: bool, notes: list[str]) 
     """Whether ``enable`` may turn this switch back on: a file in telemetry-gate's own namespace
     (Cell Ranger's flags, as ``cellranger telemetry enable`` removes them), or a change the journal
     says we made and the file still holds. An opt-out the user made inside the product is kept."""
-    from telemetry_gate.native import journal
+    from telemetry_gate.policy.own import journal
 
     switch = reading.switch
     if gate.policy.in_namespace(switch):
@@ -266,7 +269,7 @@ def _ours_to_undo(gate: Gate, reading: Reading, system: bool, notes: list[str]) 
 
 
 def _write(gate: Gate, product: str, reading: Reading, off: bool, system: bool, dry_run: bool) -> list[Change]:
-    from telemetry_gate.native import journal
+    from telemetry_gate.policy.own import journal
 
     switch = reading.switch
     assert reading.path is not None

@@ -63,12 +63,15 @@ def state(switch: NativeSwitch, environ: Mapping[str, str]) -> str:
 
 
 def listing(gate: Gate, environ: Mapping[str, str] | None = None) -> Listing:
+    from telemetry_gate.policy.own.journal import created as made
+
     env = os.environ if environ is None else environ
+    created = made(gate.paths)  # what telemetry-gate wrote ahead is no sign of the product
     products = []
     for name in sorted(gate.catalogue.manifests):
         manifest = gate.catalogue.manifests[name]
         switches = tuple(SwitchState(s, s.where(env), state(s, env)) for s in manifest.native)
-        products.append(Product(name, manifest.description, manifest.source, installed(manifest.detect, env),
+        products.append(Product(name, manifest.description, manifest.source, installed(manifest.detect, env, created),
                                 switches, manifest.homepage, manifest.telemetry_docs, manifest.limits))
     errors = tuple(error.message for error in gate.catalogue.errors.values())
     return Listing(tuple(products), errors)

@@ -47,10 +47,12 @@ class Gate(NamedTuple):
         its own switches exists): the catalogue names many tools a machine does not have.
         """
         from telemetry_gate.policy.own.detect import present
+        from telemetry_gate.policy.own.journal import created as made
 
         environ = self.policy.environ
+        created = made(self.paths)
         names = {name for name, m in self.catalogue.manifests.items()
-                 if not m.shipped or present(m, environ)}
+                 if not m.shipped or present(m, environ, created)}
         try:
             names |= set(self.spool.products())
         except SpoolUnreadable:  # check's spool line says so; the other sources still count

@@ -386,8 +386,8 @@ class Policy:
                 if switch.kind != "env" or switch.variable not in self.environ:
                     continue
                 value = self.environ[switch.variable]
-                if switch.is_off_value(value):
-                    if meaning(value) is False or not value.strip():
+                if switch.is_off_value(value):  # "0" that stops: say so (set or non-empty is the rule)
+                    if switch.off_when in ("set", "nonempty") and (meaning(value) is False or not value.strip()):
                         notes.append(f"{shown(switch.variable, value)} disables telemetry for {switch.product}; "
                                      "unset it to re-enable")
                 elif switch.on is not None and value.strip().lower() != str(switch.on).lower():

@@ -24,29 +24,56 @@ if TYPE_CHECKING:
 _NORMAL = r"[-_.]+"  # compiled on first use (only for [detect] distributions)
 
 
-def installed(detect: Detect, environ: Mapping[str, str]) -> bool:
+def installed(detect: Detect, environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:
     """Any declared executable on ``PATH`` (or beside this interpreter), distribution on
     ``sys.path`` or path that exists."""
     if detect.executables and _on_path(detect.executables, environ.get("PATH", "")):
         return True
     if detect.distributions and _normal_names(detect.distributions) & _distributions(tuple(sys.path)):
         return True
-    return any(os.path.lexists(expand_text(p, environ)) for p in detect.paths)
+    return any(not _ours(where, created) and os.path.lexists(where) for where in (expand_text(p, environ)
+                                                                                  for p in detect.paths))
 
 
-def switch_exists(switch: NativeSwitch, environ: Mapping[str, str]) -> bool:
-    """The switch is there to be read: its file exists, or its variable is in the environment."""
+def _ours(where: str, created: frozenset[str]) -> bool:
+    """``where`` is a file telemetry-gate created, or a directory holding nothing else."""
+    if where in created:
+        return True
+    inside = [c for c in created if c.startswith(where.rstrip("/") + "/")]
+    if not inside:
+        return False
+    try:
+        return all(os.path.join(where, name) in created for name in os.listdir(where))
+    except OSError:
+        return False
+
+
+EXPORT_MARKERS = ("TELEMETRY_GATE_EXPORTED", "TELEMETRY_GATE_SYSTEM_EXPORTED")  # set by the shell files
+
+
+def exported_by_us(environ: Mapping[str, str]) -> frozenset[str]:
+    """The variables the generated shell files exported into this shell (their marker lists them)."""
+    return frozenset(n for m in EXPORT_MARKERS for n in environ.get(m, "").split(":") if n)
+
+
+def switch_exists(switch: NativeSwitch, environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:
+    """The switch is there to be read: its file exists, or its variable is in the environment -
+    not one telemetry-gate put there itself (a variable its shell files exported, a file it wrote
+    ahead), which says nothing about the product."""
     if switch.kind == "env":
-        return switch.variable in environ
-    return os.path.lexists(expand_text(switch.path, environ))
+        return switch.variable in environ and switch.variable not in exported_by_us(environ)
+    where = expand_text(switch.path, environ)
+    return where not in created and os.path.lexists(where)
 
 
-def present(manifest: Manifest, environ: Mapping[str, str]) -> bool:
+def present(manifest: Manifest, environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:
     """Installed, or one of its switches already exists, or the directory a switch file goes in
     does (the product has been here: Cell Ranger's ``~/.config/tenx/telemetry`` is also where
-    telemetry-gate keeps the tenx settings, so writing its flag there touches nothing else)."""
-    return installed(manifest.detect, environ) or any(
-        switch_exists(s, environ) or (s.kind != "env" and os.path.isdir(os.path.dirname(expand_text(s.path, environ))))
+    telemetry-gate keeps the tenx settings, so writing its flag there touches nothing else).
+    ``created``: files telemetry-gate created itself (``journal.created``), no sign of the product."""
+    return installed(manifest.detect, environ, created) or any(
+        switch_exists(s, environ, created) or (s.kind != "env" and expand_text(s.path, environ) not in created
+                                               and os.path.isdir(os.path.dirname(expand_text(s.path, environ))))
         for s in manifest.native)
 
 

@@ -37,7 +37,7 @@ def _key(file: Path, key: str) -> str:
 
 def load(paths: Paths, system: bool) -> dict[str, dict[str, Any]]:
     try:
-        data = json.loads(path_for(paths, system).read_bytes())
+        data = json.loads(path_for(paths, system).read_bytes()[:1 << 20])
     except (OSError, ValueError):
         return {}
     entries = data.get("entries") if isinstance(data, dict) else None
@@ -58,6 +58,13 @@ def record(paths: Paths, system: bool, file: Path, key: str, before: Any, after:
     entries[_key(file, key)] = {"file": str(file), "key": key, "before": first, "after": after,
                                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _save(paths, system, entries)
+
+
+def created(paths: Paths) -> frozenset[str]:
+    """Files telemetry-gate created in other products' places (written ahead, or a flag): they are
+    no sign that the product is here."""
+    return frozenset(e["file"] for system in (False, True) for e in load(paths, system).values()
+                     if e.get("before") is ABSENT and isinstance(e.get("file"), str))
 
 
 def forget(paths: Paths, system: bool, file: Path, key: str) -> None:
