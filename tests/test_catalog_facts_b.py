@@ -119,6 +119,14 @@ READS: dict[str, dict[str, Rule]] = {
     "unstructured": {"SCARF_NO_ANALYTICS": lambda v: _on_off(bool(v.strip()))},
     # usage_stats/__init__.py: os.getenv("WHYLOGS_NO_ANALYTICS") is not None
     "whylogs": {"WHYLOGS_NO_ANALYTICS": lambda v: "off"},
+    # anonymous_telemetry.py: os.environ.get("DISABLE_DEEPCHECKS_ANONYMOUS_TELEMETRY", False) or ...
+    "deepchecks": {"DISABLE_DEEPCHECKS_ANONYMOUS_TELEMETRY": lambda v: _on_off(bool(v))},
+    # usage_logging.py: if "NML_DISABLE_USAGE_LOGGING" in os.environ: return
+    "nannyml": {"NML_DISABLE_USAGE_LOGGING": lambda v: "off"},
+    # memory/telemetry.py: MEM0_TELEMETRY = value.lower() in ("true", "1", "yes"); telemetry only if true
+    "mem0": {"MEM0_TELEMETRY": lambda v: _on_off(v.lower() not in ("true", "1", "yes"))},
+    # crewai_core/telemetry.py 1.15.17: os.getenv("CREWAI_DISABLE_TELEMETRY", "false").lower() == "true"
+    "crewai": {"CREWAI_DISABLE_TELEMETRY": lambda v: _on_off(v.lower() == "true")},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -276,3 +284,14 @@ def test_disable_gives_whylogs_its_flag_file_and_enable_removes_it(inprocess: Te
     assert flag.is_file() and flag.stat().st_size == 0
     assert inprocess("enable", "-p", "whylogs").exit_code == 0
     assert not flag.exists()
+
+
+def test_crewai_switch_holds_for_the_wider_rule_of_crewai_core_1_15_30() -> None:
+    """crewai_core 1.15.30 _env_flag_enabled: stripped, lowercased, in {1, on, true, yes}."""
+    switch = _switch("crewai", "CREWAI_DISABLE_TELEMETRY")
+
+    def newer(v: str) -> bool:
+        return v.strip().lower() in {"1", "on", "true", "yes"}
+
+    assert newer(str(switch.off)) and switch.on is not None and not newer(switch.on)
+    assert [v for v in SAMPLES if switch.is_off_value(v) and not newer(v)] == []
