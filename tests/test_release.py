@@ -181,20 +181,22 @@ def test_a_half_written_file_is_skipped_and_named_never_sent(inprocess: Telemetr
         assert [r.body for r in collector.requests] == [content]
 
 
-def test_a_500_leaves_the_event_held_and_the_next_release_sends_it(inprocess: Telemetry, isolation: Env) -> None:
+@pytest.mark.parametrize("status", [500, 400])
+def test_a_500_leaves_the_event_held_and_the_next_release_sends_it(inprocess: Telemetry, isolation: Env,
+                                                                   status: int) -> None:
     _hold(inprocess)
     path = _saved_in_cache(isolation, "os_stats")
-    with Collector([Reply(500, b"broken"), Reply(200)]) as collector:
+    with Collector([Reply(status, b"broken"), Reply(200)]) as collector:
         url = f"{collector.url}/e"
         failed = inprocess("send", "--saved", "--yes", "--endpoint", url)
         assert failed.exit_code == 5, failed.stderr
-        assert "1 saved event not released; it stays held" in failed.stderr and "HTTP 500" in failed.stderr
+        assert "1 saved event not released; it stays held" in failed.stderr and f"HTTP {status}" in failed.stderr
         assert json.loads(inprocess("inspect", "--saved", "--json").stdout)[0]["sent"] is None
         assert json.loads(inprocess("inspect", "--sent", "--json").stdout) == []
         done = inprocess("send", "--saved", "--yes", "--endpoint", url)
         assert done.exit_code == 0, done.stderr
         assert [r.body for r in collector.requests] == [path.read_bytes()] * 2
-        assert [r.status for r in collector.requests] == [500, 200]
+        assert [r.status for r in collector.requests] == [status, 200]
 
 
 def test_a_retried_status_is_retried_within_the_run(inprocess: Telemetry, isolation: Env) -> None:

@@ -39,10 +39,11 @@ from telemetry_gate.policy.held import Saved
 MAX_BYTES = 64 * 1024
 EXTRAS = ("extras", "telemetry")  # <pipestance>/extras/telemetry/
 WARN_DAYS = 3  # inspect warns about held events the product deletes within this many days
-# eventFileDateRe: <event>_<YYYY-MM-DDTHH_MM_SSZ><CreateTemp's random digits>.json
-_TIME = re.compile(r"(?P<event>[^/]*)_(?P<time>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2}Z)[^/]*\.json")
+# eventFileDateRe: <event>_<YYYY-MM-DDTHH_MM_SSZ><CreateTemp's random digits>.json. Patterns as
+# text: ``re`` compiles one on first use, so ``check`` pays nothing while no file is saved
+_TIME = r"(?P<event>[^/]*)_(?P<time>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2}Z)[^/]*\.json"
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+~-]{0,63}")
+_VERSION = r"[A-Za-z0-9][A-Za-z0-9_.+~-]{0,63}"
 
 
 class SavedFile(NamedTuple):
@@ -94,11 +95,10 @@ def waiting(decls: Sequence[Saved], environ: Mapping[str, str], state_dir: Path,
             product: str | None = None) -> dict[str, int]:
     """How many saved events of each product telemetry-gate has not released, from names: a
     file is read (for its digest) only when the state knows its path or name. ``check`` asks."""
-    from telemetry_gate.spool import released
-
     files = scan(decls, environ, product)
     if not files:
         return {}
+    from telemetry_gate.spool import released
     state = released.load(state_dir)
     counts: dict[str, int] = {}
     for saved in files:
@@ -130,7 +130,7 @@ def root(paths: Any) -> Path:
 
 def name_time(name: str) -> float | None:
     """The UTC time in a saved event's file name, or None when the name holds none."""
-    match = _TIME.fullmatch(name)
+    match = re.fullmatch(_TIME, name)
     if not match:
         return None
     import calendar  # only when a name is read: check counts without it
@@ -171,7 +171,7 @@ def _saved_file(entry: os.DirEntry[str], product: str, version: str, owner: str)
             saved = entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             return None
-    match = _TIME.fullmatch(entry.name)
+    match = re.fullmatch(_TIME, entry.name)
     event = match.group("event") if match else entry.name.removesuffix(".json")
     return SavedFile(entry.path, event, saved, product, version, owner)
 
@@ -188,7 +188,7 @@ def _walk(base: str, parts: list[str], product: str, version: str, owner: str) -
         return
     if part == "{version}":
         for entry in _dirs(base):
-            if _VERSION.fullmatch(entry.name):
+            if re.fullmatch(_VERSION, entry.name):
                 yield from _walk(entry.path, rest, product, entry.name, owner)
     elif any(c in part for c in "*?["):
         for entry in _dirs(base):
@@ -248,7 +248,7 @@ def in_path(decls: Sequence[Saved], environ: Mapping[str, str], path: Path) -> l
     if not path.is_dir():
         if not path.exists() or not is_saved_name(decls, path.name):
             return None
-        match = _TIME.fullmatch(path.name)
+        match = re.fullmatch(_TIME, path.name)
         saved = name_time(path.name)
         if saved is None:
             saved = path.lstat().st_mtime
