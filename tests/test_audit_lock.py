@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 from conftest import Env
-from telemetry_gate.send import outcomes
+from telemetry_gate.spool import outcomes
 from telemetry_gate.spool.store import Spool
 
 APPENDER = """
 import sys, time
 from pathlib import Path
-from telemetry_gate.send import outcomes
+from telemetry_gate.spool import outcomes
 from telemetry_gate.spool.store import Spool
 spool = Spool(Path(sys.argv[1]))
 now = time.time()
@@ -33,7 +33,7 @@ for n in range(int(sys.argv[2])):
 PURGER = """
 import sys
 from pathlib import Path
-from telemetry_gate.send import outcomes
+from telemetry_gate.spool import outcomes
 from telemetry_gate.spool.store import Spool
 spool = Spool(Path(sys.argv[1]))
 rewrites = 0

@@ -66,3 +66,30 @@ def test_policy_decides_without_the_code_that_writes_or_sends() -> None:
         for package in _package_imports(path) & {"native", "send", "cli"}
     ]
     assert offenders == []
+
+
+def test_the_spool_and_the_library_never_import_the_sender() -> None:
+    # issue 20 item 8: sent/ and rejected/ belong to the spool (spool/outcomes), the cached
+    # configuration the Recorder reads is policy/configuration, apart from update's download
+    offenders = [
+        f"{path.relative_to(PACKAGE).as_posix()} imports telemetry_gate.{package}"
+        for path in sorted((PACKAGE / "spool").rglob("*.py"))
+        for package in _package_imports(path) & {"send", "native", "cli"}
+    ]
+    assert offenders == []
+
+
+def test_no_module_imports_itself_back_through_another() -> None:
+    # module-level and lazy imports alike: records <-> store tied each other before
+    graph: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = "telemetry_gate." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("telemetry_gate"):
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+        graph[name] = found
+    edges = {name: {t for t in targets if t in graph and t != name} for name, targets in graph.items()}
+    pairs = sorted((a, b) for a, targets in edges.items() for b in targets if a < b and a in edges.get(b, set()))
+    assert pairs == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import Env, fill
 from telemetry_gate import Recorder
-from telemetry_gate.send import outcomes
+from telemetry_gate.spool import outcomes
 from telemetry_gate.spool.claims import Claim, _host_tag, claim_alive, claim_name, recover
 from telemetry_gate.spool.store import Spool
 

@@ -133,3 +133,8 @@ class AuditFailed(TelemetryError):
     their lines could not be added to the audit log ``sent/<day>.jsonl``."""
 
     exit_code = ExitCode.AUDIT_FAILED
+
+
+class RecordError(ValueError):
+    """A record that cannot be kept (too large, not serialisable) or read (malformed). Not a
+    ``TelemetryError``: the library catches it, and a command reports the file it names."""

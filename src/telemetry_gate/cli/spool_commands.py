@@ -126,8 +126,7 @@ def _inspect_outcomes(ctx: typer.Context, sent: bool, product: str | None, since
     """``inspect --sent`` (the audit log) or ``inspect --rejected``."""
     from telemetry_gate.cli.render import records as records_view
     from telemetry_gate.cli.render import text
-    from telemetry_gate.send import outcomes
-    from telemetry_gate.spool import inspection
+    from telemetry_gate.spool import inspection, outcomes
 
     gate = _gate(ctx)
     warnings: list[str] = []

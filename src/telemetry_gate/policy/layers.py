@@ -110,6 +110,16 @@ def shown(name: str, value: str) -> str:
     return f"{name}={text}"
 
 
+def origin(reading: Reading) -> str:
+    """The origin a product's own switch gives a decision: ``VAR=value``, ``file key: value``, a path."""
+    switch = reading.switch
+    if switch.kind == "env":
+        return shown(switch.variable, reading.value or "")
+    if switch.kind == "config-file":
+        return f"{reading.where}: {reading.value}" if reading.value is not None else f"{reading.where} (absent)"
+    return reading.where
+
+
 def vendor_prefix(vendor: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", vendor.upper())
 
@@ -305,8 +315,6 @@ class Policy:
         readings = [r for r in self.readings(product) if facet in r.switch.facets]
         if not readings:
             return Say(0, "skip", "", None)
-        from telemetry_gate.policy.own.report import origin
-
         off = next((r for r in readings if r.off), None)
         if off is None:
             return Say(0, OWN_LAYER, " / ".join(r.where for r in readings), None)

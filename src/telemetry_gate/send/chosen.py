@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from telemetry_gate.errors import InvalidFileError, PermissionDenied, UsageError
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Policy, Say
-from telemetry_gate.send import outcomes, upload
+from telemetry_gate.send import upload
 from telemetry_gate.send.sending import (
     DEFAULT_TIMEOUT,
     Report,
@@ -34,7 +34,7 @@ from telemetry_gate.send.sending import (
     check_options,
     resolve,
 )
-from telemetry_gate.spool import inspection, records
+from telemetry_gate.spool import inspection, outcomes, records
 from telemetry_gate.spool.store import Entry
 
 if TYPE_CHECKING:

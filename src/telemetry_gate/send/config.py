@@ -13,65 +13,19 @@ file that cannot be read switches nothing off (a download only ever removes fiel
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import ConfigError, UnsafePath, UpdateIncomplete, UsageError
 from telemetry_gate.fs import atomic_write
-from telemetry_gate.policy.manifests import Manifest
-from telemetry_gate.policy.paths import Paths, is_version
-from telemetry_gate.spool.store import Spool
+from telemetry_gate.policy.configuration import MAX_BYTES, parse, version_for
+from telemetry_gate.policy.paths import Paths
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
     from telemetry_gate.send.upload import Client
 
-MAX_BYTES = 1 << 20
 DEFAULT_TIMEOUT = 60.0
-
-
-def parse(data: bytes, source: str) -> dict[str, Any]:
-    """A downloaded configuration, validated; ``ConfigError`` says what is wrong with it."""
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"the configuration from {source} is larger than {MAX_BYTES} bytes")
-    try:
-        config = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"the configuration from {source} is not valid JSON ({exc})") from exc
-    if not isinstance(config, dict):
-        raise ConfigError(f"the configuration from {source} is not a JSON object")
-    fields = config.get("disabled_fields", [])
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise ConfigError(f"disabled_fields in the configuration from {source} must be a list of names")
-    return config
-
-
-def disabled_fields(paths: Paths, product: str, version: str | None) -> frozenset[str]:
-    """The metrics the cached configuration of ``product`` ``version`` switches off."""
-    if not version:
-        return frozenset()
-    try:
-        with open(paths.config_cache(product, version), "rb") as file:
-            config = parse(file.read(MAX_BYTES + 1), "the cache")
-    except (OSError, ConfigError, UnsafePath):
-        return frozenset()
-    return frozenset(config.get("disabled_fields", ()))
-
-
-def version_for(spool: Spool, manifest: Manifest) -> str | None:
-    """The manifest's installed version, else the version of the newest pending record."""
-    if manifest.version:
-        return manifest.version
-    for entry in spool.entries(manifest.name)[:20]:
-        try:
-            record = json.loads(Spool.read(entry.path))
-            version = str(record["version"])
-            if is_version(version):  # a record file is data: its version may not name a path
-                return version
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return None
 
 
 class Updated(NamedTuple):

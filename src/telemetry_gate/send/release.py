@@ -31,10 +31,10 @@ from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.held import Saved
 from telemetry_gate.policy.layers import Say
 from telemetry_gate.policy.manifests import Catalogue
-from telemetry_gate.send import chosen, outcomes, upload
+from telemetry_gate.send import chosen, upload
 from telemetry_gate.send.chosen import _who as who  # the same words as send ID's refusal
 from telemetry_gate.send.sending import DEFAULT_TIMEOUT
-from telemetry_gate.spool import released
+from telemetry_gate.spool import outcomes, released
 from telemetry_gate.spool import saved as saved_events
 from telemetry_gate.spool.records import rfc3339
 

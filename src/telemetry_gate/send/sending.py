@@ -29,8 +29,8 @@ from telemetry_gate.errors import (
 )
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.paths import display
-from telemetry_gate.send import outcomes, payloads, upload
-from telemetry_gate.spool import records
+from telemetry_gate.send import payloads, upload
+from telemetry_gate.spool import outcomes, records
 from telemetry_gate.spool.claims import Claim, recover
 from telemetry_gate.spool.store import Entry, Spool
 from telemetry_gate.vocabulary import FORMATS

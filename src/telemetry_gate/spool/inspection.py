@@ -236,7 +236,7 @@ def catalogue_warnings(gate: Any) -> list[str]:
 
 def switched_off(gate: Any, manifests: list[Manifest]) -> dict[str, frozenset[str]]:
     """Per product, the declared fields its downloaded configuration switches off."""
-    from telemetry_gate.send.config import disabled_fields, version_for
+    from telemetry_gate.policy.configuration import disabled_fields, version_for
 
     return {m.name: disabled_fields(gate.paths, m.name, version_for(gate.spool, m)) for m in manifests}
 
@@ -245,7 +245,7 @@ def rejected(spool: Spool, product: str | None, since: float | None, limit: int 
              warnings: list[str]) -> list[dict[str, Any]]:
     """Rejected records, newest first, each with ``rejected_status``, ``rejected_answer``,
     ``rejected_at`` and ``rejected_endpoint`` from its batch's answer."""
-    from telemetry_gate.send.outcomes import answers
+    from telemetry_gate.spool.outcomes import answers
 
     found = page(spool, product, since, limit, spool.rejected)
     warnings.extend(found.warnings)

@@ -48,7 +48,7 @@ def run(spool: Spool, chosen: Plan, dry_run: bool, rejected: bool = False) -> Do
         return Done(len(chosen.entries), chosen.bytes(), True, kind)
     count, size = spool.delete(chosen.entries)
     if rejected:
-        from telemetry_gate.send.outcomes import tidy_answers
+        from telemetry_gate.spool.outcomes import tidy_answers
 
         for product in {e.product for e in chosen.entries}:
             tidy_answers(spool, product)
@@ -57,7 +57,7 @@ def run(spool: Spool, chosen: Plan, dry_run: bool, rejected: bool = False) -> Do
 
 def sent(spool: Spool, product: str | None, older_than: float | None, dry_run: bool) -> Done:
     """The audit log: every entry, or those of one product, or older than ``older_than``."""
-    from telemetry_gate.send.outcomes import purge_audit
+    from telemetry_gate.spool.outcomes import purge_audit
 
     count, size = purge_audit(spool, product, older_than, dry_run)
     return Done(count, size, dry_run, "sent")

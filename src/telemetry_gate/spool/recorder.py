@@ -81,7 +81,7 @@ class Recorder:
             return  # its manifest is malformed: what it allows is unknown, so collect nothing
         manifest = catalogue.manifests.get(self.product)
         self._declared = manifest.declared() if manifest else None
-        from telemetry_gate.send.config import disabled_fields
+        from telemetry_gate.policy.configuration import disabled_fields
 
         self._disabled = disabled_fields(paths, self.product, self.version)
         self._max_records = self._bound(policy, "max_records", DEFAULT_MAX_RECORDS)

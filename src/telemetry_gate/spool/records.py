@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from telemetry_gate.errors import RecordError as RecordError  # raised here; spool.records.RecordError stays public
 from telemetry_gate.spool.ids import is_id, timestamp
 from telemetry_gate.spool.store import MAX_RECORD_BYTES
 from telemetry_gate.vocabulary import CATEGORIES
@@ -32,10 +33,6 @@ REQUIRED = ("schema", "id", "vendor", "product", "version", "event", "category",
 _EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _IPV4 = r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
 _IPV6 = r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?(?![\w:])"
-
-
-class RecordError(ValueError):
-    """A record that cannot be kept (too large, not serialisable) or read (malformed)."""
 
 
 # URL credentials (``scheme://user:password@host``, any host) are removed, e-mail addresses

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from telemetry_gate.errors import SpoolUnreadable
+from telemetry_gate.errors import RecordError, SpoolUnreadable
 from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir, write_all
 from telemetry_gate.spool.ids import timestamp
 
@@ -171,7 +171,6 @@ class Spool:
         try:
             size = os.fstat(fd).st_size
             if size > MAX_RECORD_BYTES:
-                from telemetry_gate.spool.records import RecordError  # not at import: check stays lean
 
                 raise RecordError(f"{path}: {size} bytes, over the {MAX_RECORD_BYTES}-byte record limit")
             data = os.read(fd, _READ_AT_ONCE)  # a record is at most 64 KiB: one read, as a rule
@@ -179,7 +178,6 @@ class Spool:
                 data += chunk  # a short read (a network file system); at the size fstat gave, done
                 # (a second read to see the end of a local file cost ~5% of sending a record)
             if len(data) > MAX_RECORD_BYTES:  # it grew since the fstat
-                from telemetry_gate.spool.records import RecordError
 
                 raise RecordError(f"{path}: over the {MAX_RECORD_BYTES}-byte record limit")
             return data

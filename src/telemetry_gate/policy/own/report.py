@@ -14,7 +14,7 @@ drift gets one line with the fix.
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from telemetry_gate.policy.layers import OWN_LAYER, Decision, shown
+from telemetry_gate.policy.layers import OWN_LAYER, Decision
 from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
 from telemetry_gate.policy.own.state import Reading, read
 
@@ -40,15 +40,6 @@ class Assessment(NamedTuple):
     states: tuple[NativeState, ...]
     drift: str | None  # one line with the fix, or None
     problems: tuple[str, ...]  # switches that could not be read
-
-
-def origin(reading: Reading) -> str:
-    switch = reading.switch
-    if switch.kind == "env":
-        return shown(switch.variable, reading.value or "")
-    if switch.kind == "config-file":
-        return f"{reading.where}: {reading.value}" if reading.value is not None else f"{reading.where} (absent)"
-    return reading.where
 
 
 def assess(manifest: "Manifest", decisions: Mapping[str, Decision], environ: Mapping[str, str]) -> Assessment:
