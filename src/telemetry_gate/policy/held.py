@@ -74,6 +74,26 @@ class Saved(NamedTuple):
     method: str = "POST"
     content_type: str = "application/json"
 
+    def present(self, environ: Mapping[str, str]) -> bool:
+        """Whether a folder where the product saves events exists (the part of a glob before its
+        first pattern): ``check`` reads no further for a product that never saved one here."""
+        import os
+
+        from telemetry_gate.policy.own.model import expand_text
+
+        for glob in self.paths:
+            head, _, rest = glob.partition("/")
+            for product in self.products:
+                fixed = []
+                for part in rest.split("/")[:-1]:
+                    part = product if part == "{product}" else part
+                    if "{" in part or any(c in part for c in "*?["):
+                        break
+                    fixed.append(part)
+                if os.path.isdir(os.path.join(expand_text(head, environ), *fixed)):
+                    return True
+        return False
+
     def headers(self, event: Mapping[str, Any]) -> dict[str, str]:
         """The product's own headers for ``event``: the content type and the recipe's."""
         return {"Content-Type": self.content_type, **RECIPES[self.recipe](event)}

@@ -124,7 +124,8 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
 def _held(gate: Gate, product: str | None, notes: list[str]) -> dict[str, tuple[int, str | None]]:
     """Products that hold events (saved by themselves while their upload is off; SPEC 6c): how
     many wait, and what refuses releasing them (None: ``send --saved`` may)."""
-    decls = [m.saved for _, m in sorted(gate.catalogue.manifests.items()) if m.saved is not None]
+    decls = [m.saved for _, m in sorted(gate.catalogue.manifests.items())
+             if m.saved is not None and m.saved.present(gate.policy.environ)]
     if not decls:
         return {}
     from telemetry_gate.errors import InvalidFileError
