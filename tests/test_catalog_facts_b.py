@@ -94,6 +94,14 @@ def _yarn(value: str) -> str:
     return {"true": "on", "1": "on", "false": "off", "0": "off"}.get(value, "error")
 
 
+
+def _dlt(value: str) -> str:
+    # dlt/common/utils.py str2bool (bool from text): a false word is telemetry off
+    if value.lower() in ("no", "false", "f", "n", "0"):
+        return "off"
+    return "on" if value.lower() in ("yes", "true", "t", "y", "1") else "error"
+
+
 READS: dict[str, dict[str, Rule]] = {
     "mlflow": {"MLFLOW_DISABLE_TELEMETRY": _mlflow},
     # kedro_telemetry/plugin.py: `if os.environ.get(env_var): return False`
@@ -127,6 +135,7 @@ READS: dict[str, dict[str, Rule]] = {
     "mem0": {"MEM0_TELEMETRY": lambda v: _on_off(v.lower() not in ("true", "1", "yes"))},
     # crewai_core/telemetry.py 1.15.17: os.getenv("CREWAI_DISABLE_TELEMETRY", "false").lower() == "true"
     "crewai": {"CREWAI_DISABLE_TELEMETRY": lambda v: _on_off(v.lower() == "true")},
+    "dlt": {"RUNTIME__DLTHUB_TELEMETRY": _dlt},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",

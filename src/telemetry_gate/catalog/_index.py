@@ -256,6 +256,26 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'note': "parse_bool's truthy words (config/utils.py#L8-L49), stripped and in "
                                                 'any case, are off; a quoted \'"1"\' is off for DeepEval too but '
                                                 'reported here as other'}]}},
+ 'dlt.toml': {'crc32': 4100738487,
+              'data': {'product': {'name': 'dlt',
+                                   'description': 'dlt (data load tool), Python data pipelines',
+                                   'homepage': 'https://dlthub.com',
+                                   'telemetry_docs': 'https://github.com/dlt-hub/dlt/blob/1.26.0/dlt/common/runtime/anon_tracker.py',
+                                   'limits': ["'dlt telemetry disable' writes dlthub_telemetry = false under [runtime] "
+                                              "in ~/.dlt/config.toml, which a project's .dlt/config.toml overrides; "
+                                              'this manifest sets only the variable, which comes first']},
+                       'detect': {'executables': ['dlt'], 'distributions': ['dlt']},
+                       'native': [{'kind': 'env',
+                                   'facets': ['collection', 'upload'],
+                                   'variable': 'RUNTIME__DLTHUB_TELEMETRY',
+                                   'off': 'false',
+                                   'on': 'true',
+                                   'off_when': 'values',
+                                   'off_values': ['no', 'false', 'f', 'n', '0'],
+                                   'source': 'https://github.com/dlt-hub/dlt/blob/1.26.0/dlt/common/utils.py#L180-L190',
+                                   'note': "str2bool's false words, any case, not stripped (bool from text: "
+                                           'data_types/type_helpers.py#L215; the switch: runtime/telemetry.py#L32, '
+                                           'specs/runtime_configuration.py#L18)'}]}},
  'dotnet.toml': {'crc32': 2540585253,
                  'data': {'product': {'name': 'dotnet',
                                       'description': 'The .NET SDK and its dotnet CLI',
