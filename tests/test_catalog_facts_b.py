@@ -136,6 +136,8 @@ READS: dict[str, dict[str, Rule]] = {
     # crewai_core/telemetry.py 1.15.17: os.getenv("CREWAI_DISABLE_TELEMETRY", "false").lower() == "true"
     "crewai": {"CREWAI_DISABLE_TELEMETRY": lambda v: _on_off(v.lower() == "true")},
     "dlt": {"RUNTIME__DLTHUB_TELEMETRY": _dlt},
+    # cli/env_utils.py get_boolean_env_variable: value.lower() in ("true", "1") is on, any other off
+    "datahub": {"DATAHUB_TELEMETRY_ENABLED": lambda v: _on_off(v.lower() not in ("true", "1"))},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -304,3 +306,31 @@ def test_crewai_switch_holds_for_the_wider_rule_of_crewai_core_1_15_30() -> None
 
     assert newer(str(switch.off)) and switch.on is not None and not newer(switch.on)
     assert [v for v in SAMPLES if switch.is_off_value(v) and not newer(v)] == []
+
+
+def _datahub_reads_off(config: Path) -> bool:
+    """telemetry.py load_config: client_id and enabled must both be there (else the defaults are
+    written back with enabled true); enabled = config["enabled"] & ENV_ENABLED."""
+    if not config.exists():
+        return False
+    data = json.loads(config.read_text())
+    if "client_id" not in data or "enabled" not in data:
+        return False
+    return not (data["enabled"] & True)
+
+
+def test_disable_writes_datahubs_config_with_the_client_id_it_needs(inprocess: Telemetry, isolation: Env) -> None:
+    config = isolation.home / ".datahub" / "telemetry-config.json"
+    assert inprocess("disable", "-p", "datahub").exit_code == 0
+    assert _datahub_reads_off(config)
+    assert re.fullmatch(r"[0-9a-f]{32}", json.loads(config.read_text())["client_id"])
+    assert inprocess("enable", "-p", "datahub").exit_code == 0
+    assert not _datahub_reads_off(config)
+
+
+def test_datahub_keeps_an_opt_out_made_with_its_own_command(inprocess: Telemetry, isolation: Env) -> None:
+    config = isolation.home / ".datahub" / "telemetry-config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"client_id": "0b9c", "enabled": False}, indent=2))  # datahub telemetry disable
+    assert inprocess("enable", "-p", "datahub").exit_code == 0
+    assert _datahub_reads_off(config)
