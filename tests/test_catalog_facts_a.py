@@ -59,10 +59,21 @@ PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
     ("homebrew", "HOMEBREW_NO_AUTO_UPDATE"): lambda v: v != "",
     ("powershell", "POWERSHELL_UPDATECHECK"): _powershell_update_off,
     ("semgrep", "SEMGREP_ENABLE_VERSION_CHECK"): lambda v: v.strip().lower() in _CLICK_FALSE,
+    # the manifests of issue 22 item 4, each rule from the code its source cites
+    ("mlflow", "MLFLOW_DISABLE_TELEMETRY"): lambda v: v.lower() not in {"false", "0"},  # else raises: disabled
+    ("dagster", "DAGSTER_DISABLE_TELEMETRY"): lambda v: True,  # os.getenv(...) is not None
+    ("prefect", "PREFECT_SERVER_ANALYTICS_ENABLED"): lambda v: v.lower() in {"0", "off", "f", "false", "n", "no"},
+    ("kedro", "KEDRO_DISABLE_TELEMETRY"): lambda v: v != "",  # if os.environ.get(env_var)
+    ("terraform", "CHECKPOINT_DISABLE"): lambda v: v != "",  # go-checkpoint: disabled != ""
+    ("packer", "CHECKPOINT_DISABLE"): lambda v: v != "",
+    ("vagrant", "VAGRANT_CHECKPOINT_DISABLE"): lambda v: True,  # Ruby: if ENV[...] ("" is true)
+    ("ray", "RAY_USAGE_STATS_ENABLED"): lambda v: v == "0",  # "1" on, anything else raises
+    ("wandb", "WANDB_ERROR_REPORTING"): lambda v: v.lower() not in {"y", "yes", "t", "true", "on", "1"},
+    ("gcloud", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING"): lambda v: v.lower() in {"1", "true", "on", "yes", "y"},
+    ("nextflow", "NXF_DISABLE_CHECK_LATEST"): lambda v: v == "true",  # bash [[ ... == true ]]
 }
 # where we knowingly read less than the product does (the safe side: we say "on", it is off)
-SAFE_SIDE = {("gradio", "GRADIO_ANALYTICS_ENABLED"): {"true", "TRUE", "tRuE"},
-             ("powershell", "POWERSHELL_UPDATECHECK"): set()}
+SAFE_SIDE: dict[tuple[str, str], set[str]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -287,3 +298,78 @@ def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: l
     assert entry["strict"] is False  # declaring what is sent never drops a field the product records
     out = inprocess("inspect", "--catalog", "-p", product).stdout
     assert "no fields declared" not in out and fields[0] in out
+
+
+# -- the manifests of issue 22 item 4 --------------------------------------------------------------
+
+NEW = ("conda", "dagster", "gcloud", "julia-pkg", "nextflow", "packer", "prefect", "ray",
+       "terraform", "vagrant", "wandb")
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_each_new_product_says_where_its_facts_come_from(name: str, inprocess: Telemetry) -> None:
+    manifest = MANIFESTS[name]
+    assert manifest.telemetry_docs.startswith("https://")
+    assert manifest.detect.executables or manifest.detect.distributions or manifest.detect.paths
+    assert manifest.native or manifest.limits  # a product with no switch says what cannot be stopped
+    for switch in manifest.native:
+        if switch.kind == "env":
+            assert (name, switch.variable) in PRODUCT_READS_OFF, "every variable has its transcribed rule"
+    listed = {p["name"] for p in json.loads(inprocess("products", "--json").stdout)["products"]}
+    assert name in listed
+
+
+def test_every_github_source_is_pinned_to_a_tag_or_commit() -> None:
+    import re
+
+    for manifest in MANIFESTS.values():
+        for switch in manifest.native:
+            found = re.match(r"https://github\.com/[^/]+/[^/]+/blob/([^/]+)/", switch.source)
+            if "github.com" in switch.source:
+                assert found and found.group(1) not in ("main", "master", "HEAD", "develop"), switch.source
+
+
+def _ray_reads_off(config: Path) -> bool:
+    """Ray 2.60.0 _usage_stats_enabledness: json.load, then config.get("usage_stats") is False."""
+    return config.exists() and json.loads(config.read_text()).get("usage_stats") is False
+
+
+def test_disable_writes_rays_own_config_keeping_the_rest(inprocess: Telemetry) -> None:
+    config = Path(os.environ["HOME"]) / ".ray" / "config.json"
+    config.parent.mkdir()
+    config.write_text('{"usage_stats": true, "other": 1}')
+    assert not _ray_reads_off(config)
+    assert inprocess("disable", "-p", "ray").exit_code == 0
+    assert _ray_reads_off(config) and json.loads(config.read_text())["other"] == 1
+    shell = _bash_env('eval "$(telemetry shell-init bash)"')
+    assert shell["RAY_USAGE_STATS_ENABLED"] == "0"  # the variable outranks the file: both say off
+
+
+def _conda_reads_off(condarc: Path) -> bool:
+    """conda reads ~/.condarc as YAML; anaconda_anon_usage is a boolean PrimitiveParameter."""
+    from ruamel.yaml import YAML
+
+    return condarc.exists() and (YAML(typ="safe").load(condarc.read_text()) or {}).get("anaconda_anon_usage") is False
+
+
+def test_disable_writes_anaconda_anon_usage_false_into_condarc(inprocess: Telemetry) -> None:
+    condarc = Path(os.environ["HOME"]) / ".condarc"
+    condarc.write_text("channels:\n  - conda-forge\n  - defaults\nauto_activate_base: false\n")
+    assert not _conda_reads_off(condarc)
+    assert inprocess("disable", "-p", "conda").exit_code == 0
+    assert _conda_reads_off(condarc)
+    assert "  - conda-forge\n  - defaults\n" in condarc.read_text()  # the user's channels, as they were
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["conda"]
+    assert facets["collection"]["enabled"] is False
+
+
+def test_julia_pkg_declares_no_switch_it_no_longer_reads(inprocess: Telemetry) -> None:
+    assert MANIFESTS["julia-pkg"].native == ()  # telemetry.toml was removed from Pkg in 2020
+    out = inprocess("inspect", "--catalog", "-p", "julia-pkg").stdout
+    assert "telemetry.toml" in out and "Julia-System" in out
+
+
+def test_an_exact_switch_reads_no_other_case() -> None:
+    switch = _switch("nextflow", "NXF_DISABLE_CHECK_LATEST")
+    assert read(switch, {"NXF_DISABLE_CHECK_LATEST": "true"}).off
+    assert [v for v in ("TRUE", "True", " true", "1") if read(switch, {"NXF_DISABLE_CHECK_LATEST": v}).off] == []

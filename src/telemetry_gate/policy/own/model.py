@@ -69,6 +69,7 @@ class NativeSwitch(NamedTuple):
     off_values: tuple[str, ...] = ()  # | "unless" (every value but on_values)
     on_values: tuple[str, ...] = ()
     trim: bool = False  # "values": the product strips spaces before comparing (click, Enum.TryParse)
+    exact: bool = False  # "values"/"unless": compared as written (== "true" in bash), not in any case
     part: str = ""  # the part of the product the switch stops, when it stops only a part
     # flag-file and config-file
     path: str = ""  # a path template (see the module docstring): this platform's
@@ -102,7 +103,9 @@ class NativeSwitch(NamedTuple):
         if self.off_when == "nonempty":  # JavaScript's !!value, Python's bool(os.getenv(...)): " " counts
             return value != ""
         if self.off_when == "unless":  # value == "1", value.lower() in (...): any case is on (the safe side)
-            return value.lower() not in self.on_values
+            return (value if self.exact else value.lower()) not in self.on_values
+        if self.exact:
+            return value in self.off_values
         return (value.strip() if self.trim else value).lower() in self.off_values
 
 
@@ -122,7 +125,7 @@ if TYPE_CHECKING:  # not evaluated at run time: check imports this module
 
 _COMMON = {"kind", "facets", "source", "note", "scope", "part"}
 _KEYS = {
-    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim"},
+    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact"},
     "flag-file": _COMMON | {"path", "covers"},
     "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent", "requires"},
 }
@@ -202,14 +205,22 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     if not isinstance(off, str) or not off.strip() or off != off.strip() or "\n" in off:
         fail("[[native]] of kind env needs off: the non-empty value written to switch it off", index, "off")
     _one_line(off, index, "off", fail)
+    exact = item.get("exact", False)
+    if not isinstance(exact, bool) or (exact and off_when not in ("values", "unless")):
+        fail("[[native]] exact = true (values compared as written) only goes with off_when 'values' or 'unless'",
+             index, "exact")
+
+    def fold(value: str) -> str:
+        return value if exact else value.lower()
+
     values = item.get("off_values")
     if off_when == "values":
         if not isinstance(values, list) or not values or any(not isinstance(v, str) for v in values):
             fail("[[native]] off_when = 'values' needs off_values: the values that mean off", index, "off_values")
         for value in values:
             _one_line(value, index, "off_values", fail)
-        lowered = tuple(v.strip().lower() for v in values)
-        if off.lower() not in lowered:
+        lowered = tuple(v if exact else v.strip().lower() for v in values)
+        if fold(off) not in lowered:
             fail(f"[[native]] off = {off!r} is not one of its off_values", index, "off")
     elif values is not None:
         fail("[[native]] off_values only goes with off_when = 'values'", index, "off_values")
@@ -220,17 +231,20 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     if off_when == "unless":
         if not isinstance(ons, list) or not ons or any(not isinstance(v, str) or not v for v in ons):
             fail("[[native]] off_when = 'unless' needs on_values: the only values that mean on", index, "on_values")
-        on_values = tuple(v.lower() for v in ons)
-        if off.lower() in on_values:
+        for value in ons:
+            _one_line(value, index, "on_values", fail)
+        on_values = tuple(fold(v) for v in ons)
+        if fold(off) in on_values:
             fail(f"[[native]] off = {off!r} is one of its on_values", index, "off")
     elif ons is not None:
         fail("[[native]] on_values only goes with off_when = 'unless'", index, "on_values")
     trim = item.get("trim", False)
-    if not isinstance(trim, bool) or (trim and off_when != "values"):
+    if not isinstance(trim, bool) or (trim and (off_when != "values" or exact)):
         fail("[[native]] trim = true (the product strips spaces) only goes with off_when = 'values'", index, "trim")
     on = item.get("on")
     if on is not None and (not isinstance(on, str) or not on or off_when in ("set", "nonempty")
-                           or on.strip().lower() in lowered or (on_values and on.lower() not in on_values)):
+                           or (on if exact else on.strip().lower()) in lowered
+                           or (on_values and fold(on) not in on_values)):
         fail("[[native]] on must be a value that does not mean off (off_when 'set' and 'nonempty' have none)",
              index, "on")
     if on is not None:
@@ -238,7 +252,7 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     for value in on_values:
         _one_line(value, index, "on_values", fail)
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, on_values=on_values,
-                        trim=trim, off=off, on=on)
+                        trim=trim, exact=exact, off=off, on=on)
 
 
 def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: "Fail") -> NativeSwitch:
