@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -72,7 +74,25 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("TELEMETRY_SYSTEM_DIR", str(system_root))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
+    _only_tools_the_test_installs(tmp_path, monkeypatch)
     return Env(tmp_path, home, system_root)
+
+
+def _only_tools_the_test_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalogued tool is "installed" when a test puts it on PATH under its tmp_path, never because
+    this machine has it (gcloud and terraform are in /usr/bin here): the machine's PATH stays for
+    bash, zsh and the rest, but product detection looks only at the test's own directories."""
+    from telemetry_gate.native import products
+    from telemetry_gate.policy.own import detect
+
+    real = detect.installed
+
+    def installed(rules: detect.Detect, environ: Mapping[str, str], *args: Any) -> bool:
+        own = os.pathsep.join(d for d in environ.get("PATH", "").split(os.pathsep) if d.startswith(str(tmp_path)))
+        return real(rules, {**environ, "PATH": own}, *args)
+
+    monkeypatch.setattr(detect, "installed", installed)
+    monkeypatch.setattr(products, "installed", installed)
 
 
 def fill(n: int, product: str = "cellranger", event: str = "count", version: str = "9.0.0") -> list[str]:

@@ -373,3 +373,9 @@ def test_an_exact_switch_reads_no_other_case() -> None:
     switch = _switch("nextflow", "NXF_DISABLE_CHECK_LATEST")
     assert read(switch, {"NXF_DISABLE_CHECK_LATEST": "true"}).off
     assert [v for v in ("TRUE", "True", " true", "1") if read(switch, {"NXF_DISABLE_CHECK_LATEST": v}).off] == []
+
+
+def test_conda_is_not_taken_as_present_because_the_home_directory_exists(inprocess: Telemetry) -> None:
+    assert "conda" not in json.loads(inprocess("check", "--json").stdout)["products"]
+    (Path(os.environ["HOME"]) / ".condarc").write_text("channels:\n  - conda-forge\n")
+    assert "conda" in json.loads(inprocess("check", "--json").stdout)["products"]  # its own file is there

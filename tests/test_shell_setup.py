@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,9 +20,22 @@ HEADER = "PRODUCT"
 def _bash(env: Env, script: str, **extra: str) -> subprocess.CompletedProcess[str]:
     bin_dir = Path(script_path()).parent
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEMETRY_GATE_", "DO_NOT_TRACK"))}
-    environ.update({"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(env.home), "COLUMNS": "200", **extra})
+    environ.update({"PATH": f"{bin_dir}:{_system_tools(env)}", "HOME": str(env.home), "COLUMNS": "200", **extra})
     return subprocess.run(["bash", "--rcfile", str(env.home / ".bashrc"), "-ic", script], capture_output=True,
                           text=True, env=environ, timeout=120)
+
+
+def _system_tools(env: Env) -> Path:
+    """A directory with the few system tools these shells use, and no catalogued tool: /usr/bin may
+    hold one (gcloud, terraform), which telemetry-gate would rightly list as installed."""
+    tools = env.root / "system-tools"
+    if not tools.exists():
+        tools.mkdir()
+        for name in ("bash", "env", "cat", "sed", "grep"):
+            found = shutil.which(name)
+            if found:
+                (tools / name).symlink_to(found)
+    return tools
 
 
 def _rows(stdout: str) -> list[str]:

@@ -69,12 +69,19 @@ def switch_exists(switch: NativeSwitch, environ: Mapping[str, str], created: fro
 def present(manifest: Manifest, environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:
     """Installed, or one of its switches already exists, or the directory a switch file goes in
     does (the product has been here: Cell Ranger's ``~/.config/tenx/telemetry`` is also where
-    telemetry-gate keeps the tenx settings, so writing its flag there touches nothing else).
+    telemetry-gate keeps the tenx settings, so writing its flag there touches nothing else). The
+    home directory itself says nothing (conda's ``~/.condarc`` sits there for every user).
     ``created``: files telemetry-gate created itself (``journal.created``), no sign of the product."""
     return installed(manifest.detect, environ, created) or any(
         switch_exists(s, environ, created) or (s.kind != "env" and expand_text(s.path, environ) not in created
-                                               and os.path.isdir(os.path.dirname(expand_text(s.path, environ))))
+                                               and _own_directory(expand_text(s.path, environ), environ))
         for s in manifest.native)
+
+
+def _own_directory(path: str, environ: Mapping[str, str]) -> bool:
+    directory = os.path.dirname(path)
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return directory.rstrip("/") != home.rstrip("/") and os.path.isdir(directory)
 
 
 def _on_path(names: tuple[str, ...], path: str) -> bool:
