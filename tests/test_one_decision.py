@@ -203,3 +203,32 @@ def test_a_value_changed_after_our_write_is_not_ours_to_undo(inprocess: Telemetr
     assert str(config) in journal.read_text()
     assert inprocess("enable", "-p", "astro", env=env).exit_code == 0
     assert json.loads(config.read_text())["telemetry"]["enabled"] is True
+
+
+@pytest.mark.parametrize(("product", "variable", "value"), _cases())
+def test_the_generated_shell_file_agrees_with_check(product: str, variable: str, value: str | None,
+                                                    inprocess: Telemetry, isolation: Env,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # our settings say off for the product; the variable holds ``value`` in the shell that starts.
+    # What check decides there must be what the product itself does once env.sh has run.
+    switch = next(s for s in _env_switches() if s.product == product and s.variable == variable)
+    for name in {s.variable for s in _env_switches()}:
+        monkeypatch.delenv(name, raising=False)
+    assert inprocess("disable", "-p", product).exit_code == 0
+    env = {variable: value} if value is not None else {}
+    data = json.loads(inprocess("check", "--json", "-p", product, env=env).stdout)
+    enabled = data["products"][product]["collection"]["enabled"]
+    if value is not None and not switch.is_off_value(value) and switch.on is not None \
+            and value.strip().lower() != str(switch.on).lower():
+        assert enabled is False  # not understood: ambiguity never turns telemetry on
+        return
+    sh = isolation.config_dir / "env.sh"
+    shell_env = {"PATH": os.environ["PATH"], "HOME": str(isolation.home), **env}
+    out = subprocess.run(["sh", "-c", f'. "{sh}"; if [ -n "${{{variable}+x}}" ]; then printf "=%s" "${variable}"; fi'],
+                         env=shell_env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    final = out.stdout[1:] if out.stdout.startswith("=") else None
+    files_off = any(n["kind"] != "env" and n["effect"] == "off" and "collection" in n["facets"]
+                    for n in data["products"][product].get("native", []))  # Cell Ranger's flag file, say
+    product_on = (final is None or not switch.is_off_value(final)) and not files_off
+    assert enabled is product_on, (final, data["products"][product]["collection"])
