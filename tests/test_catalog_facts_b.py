@@ -102,6 +102,14 @@ def _dlt(value: str) -> str:
     return "on" if value.lower() in ("yes", "true", "t", "y", "1") else "error"
 
 
+
+def _soda(value: str) -> str:
+    # soda_core/common/utils.py strtobool: lowercased; a false word means telemetry off; else raises
+    if value.lower() in ("n", "no", "f", "false", "off", "0"):
+        return "off"
+    return "on" if value.lower() in ("y", "yes", "t", "true", "on", "1") else "error"
+
+
 READS: dict[str, dict[str, Rule]] = {
     "mlflow": {"MLFLOW_DISABLE_TELEMETRY": _mlflow},
     # kedro_telemetry/plugin.py: `if os.environ.get(env_var): return False`
@@ -138,6 +146,9 @@ READS: dict[str, dict[str, Rule]] = {
     "dlt": {"RUNTIME__DLTHUB_TELEMETRY": _dlt},
     # cli/env_utils.py get_boolean_env_variable: value.lower() in ("true", "1") is on, any other off
     "datahub": {"DATAHUB_TELEMETRY_ENABLED": lambda v: _on_off(v.lower() not in ("true", "1"))},
+    # usage_stats.py do_not_track: os.environ.get("BENTOML_DO_NOT_TRACK", "False").lower() == "true"
+    "bentoml": {"BENTOML_DO_NOT_TRACK": lambda v: _on_off(v.lower() == "true")},
+    "soda-core": {"SODA_CORE_TELEMETRY_ENABLED": _soda},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
