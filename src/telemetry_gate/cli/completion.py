@@ -14,7 +14,6 @@ installed: see ``script``.
 
 import enum
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,11 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
-from telemetry_gate.policy.paths import DEFAULT_VENDOR, SYSTEM_DIR_VARIABLE, Paths, resolve_vendor
+from telemetry_gate.policy.paths import DEFAULT_VENDOR, SYSTEM_DIR_VARIABLE, Paths, is_name, resolve_vendor
 
 MAX_IDS = 50
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalog"  # the shipped manifests, <product>.toml
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # a product name (paths.check_name)
 
 
 def _quietly(find: Callable[[typer.Context], Iterable[str]]) -> Callable[[typer.Context, str], list[str]]:
@@ -57,7 +55,7 @@ def _products(ctx: typer.Context) -> Iterable[str]:
 def _catalogue(_paths: Paths) -> Iterable[str]:
     """The shipped catalogue from its file names: parsing its ~26 files would cost ~7 ms a TAB."""
     for name in os.listdir(CATALOGUE):
-        if name.endswith(".toml") and _NAME.fullmatch(name[:-5]):
+        if name.endswith(".toml") and is_name(name[:-5]):
             yield name[:-5]
 
 

@@ -96,13 +96,13 @@ def _history(ctx: typer.Context, facet: str | None, product: str | None, json: b
 
 
 def _switch(ctx: typer.Context, enable: bool, facet: FacetOrAll, product: str | None, system: bool,
-            dry_run: bool) -> None:
+            dry_run: bool, force: bool) -> None:
     from telemetry_gate.cli.render import status as status_view
     from telemetry_gate.cli.render import text
     from telemetry_gate.native import switching
 
     result, problems = switching.switch_and_record(_gate(ctx), enable, facet.value, _product(product), system,
-                                                   dry_run)
+                                                   dry_run, force)
     status_view.switched(result)
     for problem in problems:
         text.message(f"warning: {problem}")
@@ -123,6 +123,11 @@ DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Say what would change (settings, products' own switches); write nothing.")]
 
 
+ForceOption = Annotated[bool, typer.Option(
+    "--force", help="With --product: save a product nothing here knows (not catalogued, installed, recorded "
+                    "or configured); without it such a name is refused as a likely typo.")]
+
+
 @app.command(epilog=examples(
     "telemetry enable upload --product stripepy",
     "telemetry enable --dry-run",
@@ -134,9 +139,10 @@ def enable(
     product: ProductOption = None,
     system: SystemOption = False,
     dry_run: DryRunOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Turn telemetry (or one facet) on in your settings, or remove a system flag."""
-    _switch(ctx, True, facet, product, system, dry_run)
+    _switch(ctx, True, facet, product, system, dry_run, force)
 
 
 @app.command(epilog=examples(
@@ -150,9 +156,10 @@ def disable(
     product: ProductOption = None,
     system: SystemOption = False,
     dry_run: DryRunOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Turn telemetry (or one facet) off in your settings, or create a system flag."""
-    _switch(ctx, False, facet, product, system, dry_run)
+    _switch(ctx, False, facet, product, system, dry_run, force)
 
 
 @app.command(epilog=examples(

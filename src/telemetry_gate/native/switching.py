@@ -76,6 +76,26 @@ def switch(gate: Gate, enable: bool, facet: str, product: str | None, system: bo
     return SwitchResult(enable, facets, product, written, overruled, pending, *native, dry_run=dry_run), fresh
 
 
+def known(gate: Gate) -> list[str]:
+    """The names ``--product`` may take: every product catalogued (or covered by a catalogued
+    switch, as spaceranger by Cell Ranger's), installed, recorded in the spool or configured."""
+    return sorted(gate.catalogue.named() | set(gate.known_products()))
+
+
+def check_product(gate: Gate, product: str) -> None:
+    """``UsageError`` (did you mean ...?) for a name that is none of ``known``: a typo
+    (``stripepyy``) would otherwise be saved, and stop nothing."""
+    names = known(gate)
+    if product in names:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(product, names, n=1)
+    guess = f"did you mean {close[0]}? " if close else "'telemetry products' lists the catalogue; "
+    raise UsageError(f"unknown product {product!r}: no product catalogued, installed, recorded or configured "
+                     "has that name; nothing was changed", f"{guess}--force saves it all the same")
+
+
 def _check_places(gate: Gate, system: bool) -> None:
     """Every directory of ours this switch writes in (settings, generated environment files) is
     usable, before the first write: a link that may not be followed or a directory that cannot
@@ -111,8 +131,13 @@ def _native(fresh: Gate, enable: bool, facet: str, facets: tuple[str, ...], prod
     else:
         disabled = partial(_user_disabled, fresh)
         skip = []
-    applied = apply.apply(fresh, enable=enable, facets=facets, product=product, system=system,
-                          disabled=disabled, dry_run=dry_run, skip_paths=skip)
+    target, reach, notes = product, disabled, []
+    host = fresh.catalogue.host(product) if product is not None and not system else None
+    if product is not None and host is not None:  # -p spaceranger: Cell Ranger's switches are its own
+        target, reach = host, partial(_hosted, disabled, host, product)
+        notes.append(_hosted_note(fresh, host, product))
+    applied = apply.apply(fresh, enable=enable, facets=facets, product=target, system=system,
+                          disabled=reach, dry_run=dry_run, skip_paths=skip)
     errors = list(applied.errors)
     environment: list[str] = []
     from telemetry_gate.native import environment as envfiles  # the generated environment files
@@ -121,7 +146,21 @@ def _native(fresh: Gate, enable: bool, facet: str, facets: tuple[str, ...], prod
         environment = envfiles.sync(fresh, system=system, dry_run=dry_run)
     except TelemetryError as exc:
         errors.append(exc)
-    return applied.changes, applied.notes, tuple(environment), tuple(errors)
+    return applied.changes, (*notes, *applied.notes), tuple(environment), tuple(errors)
+
+
+def _hosted(disabled: Callable[[str, str], str | None], host: str, product: str, name: str,
+            wanted: str) -> str | None:
+    """``disabled`` when ``host``'s switches speak for ``product`` too: the host's own state, or
+    (off wins) the product's. The other products a shared switch covers still keep it off."""
+    return disabled(name, wanted) or (disabled(product, wanted) if name == host else None)
+
+
+def _hosted_note(gate: Gate, host: str, product: str) -> str:
+    reached = dict.fromkeys(c for s in gate.catalogue.manifests[host].native if product in s.covers for c in s.covers)
+    others = [p for p in reached if p != product]
+    also = f", which reach {', '.join(others)} as well" if others else ""
+    return f"{product} has no switch of its own: it reads {host}'s{also}"
 
 
 def _user_disabled(fresh: Gate, name: str, wanted: str) -> str | None:
@@ -207,14 +246,17 @@ def _make_system_dir(path: Path) -> None:
 
 
 def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
-                      system: bool, dry_run: bool = False) -> tuple[SwitchResult, list[str]]:
+                      system: bool, dry_run: bool = False, force: bool = False) -> tuple[SwitchResult, list[str]]:
     """``enable``/``disable``, then one history line: the effective states before and after
-    (none for a dry run, which changes nothing).
+    (none for a dry run, which changes nothing). A ``product`` nothing here knows is refused
+    (``check_product``) unless ``force``.
 
     The whole read-modify-write (settings, the products' own switches, the generated
     environment files, the history) holds the user's switch lock: two commands at once take
     turns, each reading what the other wrote (12 parallel ``disable -p P`` keep all 12), and
     the files agree with the settings whichever comes last. The gate is read again inside it."""
+    if product is not None and not force:  # a typo is refused before anything, the lock file included
+        check_product(gate, product)
     if dry_run:  # reads only: no lock, nothing created
         return switch(gate, enable, facet, product, system, dry_run)[0], []
     with locked(lock_file(gate.paths), LOCK_WAIT, "another telemetry enable or disable"):

@@ -32,9 +32,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
+from telemetry_gate.policy.paths import is_name
+
 KEYS = frozenset({"products", "paths", "kept_days", "url", "method", "content_type", "headers", "source"})
 METHODS = ("POST", "PUT")
-_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
 _CONTENT_TYPE = r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(; ?[a-z0-9_-]+=[A-Za-z0-9_.-]+)*"
 _USER_HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME")
 
@@ -115,7 +116,7 @@ def parse_saved(table: Any, product: str, fail: Fail) -> Saved | None:
         fail(f"[saved] does not take {unknown[0]!r}; an unknown key is refused, never ignored", unknown[0])
     products = table.get("products", [product])
     if not isinstance(products, list) or not products or any(
-            not isinstance(p, str) or not re.fullmatch(_NAME, p) for p in products) or product not in products:
+            not is_name(p) for p in products) or product not in products:
         fail(f"[saved] products must list product names, {product} included", "products")
     paths = table.get("paths")
     if not isinstance(paths, list) or not paths:

@@ -27,14 +27,13 @@ from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.policy.held import Saved, parse_saved
 from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.own.powers import hook
-from telemetry_gate.policy.paths import Paths, is_version
+from telemetry_gate.policy.paths import Paths, is_name, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS, NO_WORDS
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 UNREADABLE = "telemetry collects and sends nothing while a manifest directory cannot be read"
 SHIPPED = Path(__file__).resolve().parent.parent / "catalog"
 _SHIPPED_TEXT = str(SHIPPED)
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 # The keys each table of a manifest knows, in one place: a new key is added here (and read in
@@ -109,6 +108,19 @@ class Catalogue(NamedTuple):
         flagged = {covered for name, m in self.manifests.items() for s in m.native
                    if s.kind == "flag-file" and s.scope == "user" for covered in (s.covers or (name,))}
         return frozenset(switched - flagged)
+
+    def host(self, product: str) -> str | None:
+        """The manifest whose own switches reach ``product`` when it has none of its own (Space
+        Ranger reads Cell Ranger's flag files: their ``covers`` name it); ``None`` otherwise."""
+        own = self.manifests.get(product)
+        if own is not None and own.native:
+            return None
+        return next((name for name, m in sorted(self.manifests.items())
+                     if name != product and any(product in s.covers for s in m.native)), None)
+
+    def named(self) -> set[str]:
+        """Every product a manifest names: its own, and each one its switches cover."""
+        return set(self.manifests) | {c for m in self.manifests.values() for s in m.native for c in s.covers}
 
     def broken(self, product: str) -> InvalidFileError | None:
         """The error of the product's manifest file (``<product>.toml``) when it is malformed
@@ -331,7 +343,7 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
         raise fail("a manifest needs a [product] table", "product")
     _known_keys(data, fail)
     name = product.get("name")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not is_name(name):
         raise fail(f"[product] name must be a lower-case name, not {name!r}", "name")
     strings = {}
     for key in ("description", "version", "endpoint", "config_url", "format", "privacy_url", "retention",

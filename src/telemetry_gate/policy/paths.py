@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 from telemetry_gate.errors import UnsafePath, UsageError
 
@@ -30,12 +30,19 @@ VENDOR_VARIABLE = "TELEMETRY_VENDOR"
 SYSTEM_DIR_VARIABLE = "TELEMETRY_SYSTEM_DIR"
 FLAG_FILES = ("disable", "disable_upload", "disable_update")
 
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+"""A vendor or product name, part of paths: the one pattern (settings tables, manifests, ``covers``,
+spool directories, completion all use it)."""
+
+
+def is_name(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a vendor or product name (``NAME``)."""
+    return isinstance(value, str) and NAME.fullmatch(value) is not None
 
 
 def check_name(kind: str, value: str) -> str:
     """A vendor or product name is used in paths: refuse anything that could escape them."""
-    if not _NAME.fullmatch(value) or value in (".", ".."):
+    if not is_name(value):
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise UsageError(
             f"invalid {kind} name {shown!r}",
@@ -132,7 +139,7 @@ class Paths(NamedTuple):
     def config_cache(self, product: str, version: str) -> Path:
         """``<cache>/<product>/<product>-<version>``; ``UnsafePath`` for a product or version
         that could lead anywhere else (``1/../../../x``)."""
-        if not _NAME.fullmatch(product) or not is_version(version):
+        if not is_name(product) or not is_version(version):
             raise UnsafePath(f"refusing the cache path of {product[:40]!r} version {version[:40]!r}: "
                              "not a plain product name and version")
         return inside(self.cache_dir, product, f"{product}-{version}")

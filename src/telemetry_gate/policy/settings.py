@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
 from telemetry_gate.fs import atomic_write
+from telemetry_gate.policy.paths import is_name
 from telemetry_gate.vocabulary import FORMATS
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -40,7 +41,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_bytes": (int,),
 }  # the keys of [telemetry] and of each [products.<name>]: add a key here, and only here
 TABLES = ("telemetry", "products")  # the top-level tables; nothing else belongs at the top
-_PRODUCT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # as policy.paths.check_name
 
 
 class Settings(NamedTuple):
@@ -122,10 +122,10 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> None:
         if not isinstance(products, dict):
             raise InvalidFileError(path, "'products' must be a table", _line_of(text, (), "products"))
         for name, table in products.items():
-            if _PRODUCT.fullmatch(name):
+            if is_name(name):
                 tables.append((("products", name), table))
                 continue
-            hint = f"; did you mean [products.{name.lower()}]?" if _PRODUCT.fullmatch(name.lower()) else ""
+            hint = f"; did you mean [products.{name.lower()}]?" if is_name(name.lower()) else ""
             problems.append((_line_of(text, ("products",), name), f"[products.{name}] is not a product telemetry "
                              f"can name: lower-case letters, digits, '.', '_' and '-'{hint}"))
     for where, table in tables:

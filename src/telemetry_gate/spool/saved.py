@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from telemetry_gate.policy.held import Saved
+from telemetry_gate.policy.paths import is_version
 
 MAX_BYTES = 64 * 1024
 EXTRAS = ("extras", "telemetry")  # <pipestance>/extras/telemetry/
@@ -43,7 +44,6 @@ WARN_DAYS = 3  # inspect warns about held events the product deletes within this
 # text: ``re`` compiles one on first use, so ``check`` pays nothing while no file is saved
 _TIME = r"(?P<event>[^/]*)_(?P<time>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2}Z)[^/]*\.json"
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_VERSION = r"[A-Za-z0-9][A-Za-z0-9_.+~-]{0,63}"
 
 
 class SavedFile(NamedTuple):
@@ -188,7 +188,7 @@ def _walk(base: str, parts: list[str], product: str, version: str, owner: str) -
         return
     if part == "{version}":
         for entry in _dirs(base):
-            if re.fullmatch(_VERSION, entry.name):
+            if is_version(entry.name):
                 yield from _walk(entry.path, rest, product, entry.name, owner)
     elif any(c in part for c in "*?["):
         for entry in _dirs(base):

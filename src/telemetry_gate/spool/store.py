@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from telemetry_gate.errors import RecordError, SpoolUnreadable
 from telemetry_gate.fs import DIR_MODE, FILE_MODE, ensure_dir, write_all
+from telemetry_gate.policy.paths import is_name
 from telemetry_gate.spool.ids import timestamp
 
 DEFAULT_MAX_RECORDS = 10_000
@@ -37,7 +38,6 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os
 
 
 _READ_AT_ONCE = MAX_RECORD_BYTES + 1
-_PRODUCT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}").fullmatch  # as policy.paths.check_name
 _RECORD_NAME = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.json").fullmatch  # <ULID>.json: one C call a name
 ANSWER_SUFFIX = ".answer"  # rejected/<product>/<batch>.answer: the collector's answer to a refused batch
 
@@ -138,7 +138,7 @@ class Spool:
             raise _unreadable(root, exc) from exc
         names = []
         for entry in found:
-            if _PRODUCT_NAME(entry.name) and entry.name not in (".", "..") and entry.is_dir(follow_symlinks=False):
+            if is_name(entry.name) and entry.is_dir(follow_symlinks=False):
                 names.append(entry.name)
             elif strays is not None:
                 strays.append(entry.path)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from telemetry_gate.policy.own import powers
+from telemetry_gate.policy.paths import is_name
 
 KINDS = ("env", "flag-file", "config-file")
 FORMATS = ("toml", "yaml", "json", "ini")
@@ -46,7 +47,6 @@ Scalar = str | bool | int | float
 
 # patterns as text: ``re`` compiles (and caches) one on first use, so ``check``, which rebuilds
 # manifests from the catalogue's index, never pays for the validation patterns
-_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"
 _EXECUTABLE = r"[A-Za-z0-9_.+-]+"
 _DISTRIBUTION = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
 _HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$APPDATA", "$SYSTEM")
@@ -183,7 +183,7 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
             fail(f"[[native]] path {template!r} {problem}", index, "path")
     if kind == "flag-file":
         covers = item.get("covers", [product])
-        if not isinstance(covers, list) or not covers or any(not isinstance(c, str) or not re.fullmatch(_NAME, c)
+        if not isinstance(covers, list) or not covers or any(not is_name(c)
                                                              for c in covers):
             fail("[[native]] covers must list product names", index, "covers")
         if product not in covers:
