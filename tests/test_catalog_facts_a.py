@@ -286,6 +286,10 @@ def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: 
     ("piperider", ["user_id", "ip", "command", "duration", "project_id", "platform"]),
     ("rubrix", ["server_id", "event", "code", "user_hash", "user-agent", "system"]),
     ("argilla", ["server_id", "event", "code", "user_hash", "user-agent", "system"]),
+    ("cellranger", ["name", "properties", "config_version", "group_hash", "product", "replicas"]),
+    ("conda", ["c/", "s/", "e/", "a/"]),
+    ("ray", ["session_id", "library_usages", "total_num_cpus", "os"]),
+    ("julia-pkg", ["Julia-Version", "Julia-System", "Julia-CI-Variables", "Julia-Interactive"]),
 ])
 def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: list[str],
                                                          inprocess: Telemetry) -> None:

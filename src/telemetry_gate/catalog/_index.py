@@ -142,7 +142,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'source': 'https://github.com/bentoml/BentoML/blob/v1.4.38/src/bentoml/_internal/utils/analytics/usage_stats.py#L57-L61',
                                        'note': 'Only true, in any case and not stripped, is off (1 and yes are on); '
                                                'checked at L119 and L347'}]}},
- 'cellranger.toml': {'crc32': 2405050825,
+ 'cellranger.toml': {'crc32': 3123538144,
                      'data': {'product': {'name': 'cellranger',
                                           'description': '10x Genomics single-cell analysis pipelines',
                                           'homepage': 'https://www.10xgenomics.com/support/software/cell-ranger',
@@ -204,7 +204,35 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                    'https://github.com/10XGenomics/cellranger/blob/ae7fcd1/lib/go/telemetry/settings/send.go#L103-L153',
                                                    'https://github.com/10XGenomics/cellranger/blob/ae7fcd1/lib/go/telemetry/settings/send.go#L198-L284',
                                                    'https://github.com/10XGenomics/cellranger/blob/ae7fcd1/lib/go/telemetry/settings/settings.go#L38',
-                                                   'https://github.com/10XGenomics/cellranger/blob/ae7fcd1/lib/go/telemetry/event/event.go#L19-L28']}}},
+                                                   'https://github.com/10XGenomics/cellranger/blob/ae7fcd1/lib/go/telemetry/event/event.go#L19-L28']},
+                              'fields': {'config_version': {'category': 'usage',
+                                                            'description': 'The version of the downloaded telemetry '
+                                                                           'configuration that defined the event',
+                                                            'example': '3'},
+                                         'group_hash': {'category': 'usage',
+                                                        'description': "A hash of the metric group's definition"},
+                                         'internal_user': {'category': 'usage',
+                                                           'description': 'Only when _TENX_TELEMETRY_INTERNAL is set: '
+                                                                          "a tag 10x Genomics' own staff set"},
+                                         'name': {'category': 'usage',
+                                                  'description': "The metric group's name, from the telemetry "
+                                                                 'configuration'},
+                                         'product': {'category': 'usage',
+                                                     'description': 'The pipeline and its version (cellranger, '
+                                                                    'spaceranger, ...)',
+                                                     'example': 'cellranger 10.0.0'},
+                                         'properties': {'category': 'usage',
+                                                        'description': "The group's metrics, named by the "
+                                                                       'configuration: e.g. subcommand, runtime '
+                                                                       '(seconds), success, failed_stage, kernel and '
+                                                                       'glibc versions, distro, container, flags '
+                                                                       'given, input sizes, pipeline metrics; numbers '
+                                                                       'may be reported as buckets',
+                                                        'example': '{"subcommand": "count", "success": true}'},
+                                         'replicas': {'category': 'usage',
+                                                      'description': 'How many events the same group produced (one per '
+                                                                     'file a glob matched)',
+                                                      'example': '2'}}}},
  'conda.toml': {'crc32': 2255302108,
                 'data': {'product': {'name': 'conda',
                                      'description': "conda, with Anaconda's anaconda-anon-usage plugin (tokens in "
