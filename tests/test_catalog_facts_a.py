@@ -306,7 +306,7 @@ def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: l
 
 # -- the manifests of issue 22 item 4 --------------------------------------------------------------
 
-NEW = ("conda", "dagster", "gcloud", "julia-pkg", "nextflow", "packer", "prefect", "ray",
+NEW = ("conda", "dagster", "gcloud", "go", "julia-pkg", "nextflow", "packer", "prefect", "ray",
        "terraform", "vagrant", "wandb")
 
 
@@ -383,3 +383,57 @@ def test_conda_is_not_taken_as_present_because_the_home_directory_exists(inproce
     assert "conda" not in json.loads(inprocess("check", "--json").stdout)["products"]
     (Path(os.environ["HOME"]) / ".condarc").write_text("channels:\n  - conda-forge\n")
     assert "conda" in json.loads(inprocess("check", "--json").stdout)["products"]  # its own file is there
+
+
+def _go_mode(path: Path) -> str:
+    """golang.org/x/telemetry Dir.Mode(): no file is "local"; else TrimSpace, then before the first space."""
+    if not path.exists():
+        return "local"
+    mode = path.read_text().strip()
+    return mode[:mode.index(" ")] if " " in mode else mode
+
+
+@pytest.mark.parametrize(("written", "mode"), [("off 2026-01-02", "off"), ("on 2025-12-01\n", "on"), ("local", "local"),
+                                               ("off\t2026-01-02", "off\t2026-01-02"), ("  off  ", "off")])
+def test_gos_mode_file_reads_as_go_reads_it(written: str, mode: str, tmp_path: Path) -> None:
+    (switch,) = MANIFESTS["go"].native
+    path = tmp_path / "mode"
+    path.write_text(written)
+    assert _go_mode(path) == mode
+    state = read(switch._replace(path=str(path)), {})
+    assert state.off is (mode == "off")
+    assert state.state == ("off" if mode == "off" else "on" if mode == "local" else "other")
+
+
+def test_disable_writes_gos_mode_off_and_go_reads_it(inprocess: Telemetry) -> None:
+    mode = Path(os.environ["XDG_CONFIG_HOME"]) / "go" / "telemetry" / "mode"
+    assert _go_mode(mode) == "local"  # Go's default: counters kept here, nothing uploaded
+    assert inprocess("disable", "-p", "go").exit_code == 0
+    assert _go_mode(mode) == "off"
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["go"]
+    assert facets["upload"]["enabled"] is False and facets["collection"]["enabled"] is False
+
+
+@pytest.mark.parametrize(("platform", "expected"), [
+    ("linux", "/x/go/telemetry/mode"),
+    ("macos", "/h/Library/Application Support/go/telemetry/mode"),
+    ("windows", "/a/Roaming/go/telemetry/mode"),
+])
+def test_gos_mode_file_is_under_os_user_config_dir(platform: str, expected: str) -> None:
+    from telemetry_gate.policy.own.model import expand, platform_path
+
+    (switch,) = MANIFESTS["go"].native
+    environ = {"HOME": "/h", "XDG_CONFIG_HOME": "/x", "APPDATA": "/a/Roaming"}
+    assert str(expand(platform_path(switch.paths, platform), environ)) == expected
+
+
+def test_a_text_switch_takes_one_word_and_no_key() -> None:
+    from telemetry_gate.errors import InvalidFileError
+
+    head = '[product]\nname = "p"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n' \
+           'source = "https://example.org/p"\npath = "~/.p/mode"\nformat = "text"\n'
+    assert _manifest(head + 'off = "off"\non = "local"\n').native[0].key == ""
+    for extra in ('off = "off"\non = "local"\nkey = "mode"\n', 'off = "off now"\non = "local"\n',
+                  'off = false\non = true\n'):
+        with pytest.raises(InvalidFileError):
+            _manifest(head + extra)

@@ -113,7 +113,9 @@ def set_key(path: Path, switch: NativeSwitch, value: Scalar, system: bool = Fals
         raise InvalidFileError(path, "is not valid UTF-8; left as it is") from exc
     keys = switch.key.split(".")
     try:
-        if switch.format == "toml":
+        if switch.format == "text":  # the whole file is the value (Go's own `go telemetry off` adds a date)
+            new = f"{value}\n"
+        elif switch.format == "toml":
             new = _toml(text, keys, value, switch.requires)
         elif switch.format == "yaml":
             new = _yaml(text, keys, value, switch.requires)

@@ -31,7 +31,7 @@ from telemetry_gate.policy.own import powers
 from telemetry_gate.policy.paths import is_name
 
 KINDS = ("env", "flag-file", "config-file")
-FORMATS = ("toml", "yaml", "json", "ini")
+FORMATS = ("toml", "yaml", "json", "ini", "text")  # text: the file's first word is the value (Go's mode file)
 SCOPES = ("user", "system")
 FACET_NAMES = ("collection", "upload", "update")
 XDG_DEFAULTS = {
@@ -94,7 +94,7 @@ class NativeSwitch(NamedTuple):
 
         path = expand(self.path, environ)
         shown = str(path) if self.scope == "system" else display(path)
-        return f"{shown} {self.key}" if self.kind == "config-file" else shown
+        return f"{shown} {self.key}" if self.kind == "config-file" and self.key else shown
 
     def is_off_value(self, value: str) -> bool:
         """env: whether the variable's value switches the product off."""
@@ -261,7 +261,11 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
         fail(f"[[native]] format must be one of {', '.join(FORMATS)}, not {fmt!r}", index, "format")
     key = item.get("key")
     parts = key.split(".") if isinstance(key, str) else []
-    if not parts or any(not p.strip() for p in parts) or (fmt == "ini" and len(parts) != 2):
+    if fmt == "text":
+        if key is not None or any(not isinstance(item.get(n), str) for n in ("off", "on")) or item.get("requires"):
+            fail("[[native]] format = 'text' (the file's first word) takes no key and string values", index, "key")
+        key, parts = "", []
+    elif not parts or any(not p.strip() for p in parts) or (fmt == "ini" and len(parts) != 2):
         fail("[[native]] key must be a dotted key path (ini: 'section.key')", index, "key")
     for part in parts:
         _one_line(part, index, "key", fail, 128)
@@ -275,6 +279,8 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
             fail(f"[[native]] of kind config-file needs {name}: a string, boolean or integer", index, name)
         if isinstance(value, str):
             _one_line(value, index, name, fail)
+            if fmt == "text" and (not value or value.split() != [value]):
+                fail(f"[[native]] {name} of format 'text' is one word", index, name)
         values[name] = value
     if values["off"] == values["on"] and type(values["off"]) is type(values["on"]):
         fail("[[native]] off and on must differ", index, "on")

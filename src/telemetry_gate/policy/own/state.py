@@ -134,6 +134,9 @@ def load_key(path: Path, switch: NativeSwitch) -> tuple[bool, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Unreadable("is not valid UTF-8") from exc
+    if switch.format == "text":  # Go's mode file: strings.TrimSpace, then what precedes the first space
+        word = text.strip().partition(" ")[0]
+        return (True, word) if word else (False, None)
     keys = switch.key.split(".")
     if switch.format == "yaml":
         quick = _yaml_top_level(text, keys)
