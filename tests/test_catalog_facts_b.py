@@ -149,6 +149,11 @@ READS: dict[str, dict[str, Rule]] = {
     # usage_stats.py do_not_track: os.environ.get("BENTOML_DO_NOT_TRACK", "False").lower() == "true"
     "bentoml": {"BENTOML_DO_NOT_TRACK": lambda v: _on_off(v.lower() == "true")},
     "soda-core": {"SODA_CORE_TELEMETRY_ENABLED": _soda},
+    # enabledCheck.js: getPropertyValue("disable-telemetry") !== "true"; an empty variable is skipped
+    # by ConfigAggregator (`if (value)`), leaving the (here absent) config files: on
+    "salesforce-cli": {"SF_DISABLE_TELEMETRY": lambda v: _on_off(v == "true")},
+    # helpers/telemetry.py: os.getenv("SCARF_NO_ANALYTICS") != "true" sends
+    "pandasai": {"SCARF_NO_ANALYTICS": lambda v: _on_off(v == "true")},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -174,13 +179,10 @@ def _switch(product: str, variable: str) -> NativeSwitch:
 # off), the difference is only in the safe direction; these are the values it leaves out.
 NARROWER = {
     ("deepeval", "DEEPEVAL_TELEMETRY_OPT_OUT"): {'"1"'},  # parse_bool also strips quotes
-    ("fastlane", "FASTLANE_OPT_OUT_USAGE"): {"False", "FALSE", "OFF"},  # fastlane compares case-sensitively
     # Storybook: any non-empty value but false/0 is off; the manifest lists the usual words
     ("storybook", "STORYBOOK_DISABLE_TELEMETRY"): {" ", "2", "-1", "no", "off", "OFF", "y", "n", "t", "f", "auto",
                                                   "maybe", " true", "true ", " 1", "1 ", " false", "false ", " 0",
                                                   '"1"', "enable", "disabled"},
-    ("yarn", "YARN_ENABLE_TELEMETRY"): {"false"},  # false's case matters to Yarn, not to the reader
-    ("turborepo", "TURBO_TELEMETRY_DISABLED"): {"true"},  # likewise: TRUE is on for turbo
     # unstructured: any non-blank value is off; the manifest lists the usual words
     ("unstructured", "SCARF_NO_ANALYTICS"): {"0", "2", "-1", "false", "False", "FALSE", "no", "off", "OFF", "y",
                                              "n", "t", "f", "auto", "maybe", " false", "false ", " 0", '"1"',

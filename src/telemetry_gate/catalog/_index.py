@@ -494,7 +494,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                     'source': 'https://unpkg.com/@expo/env@2.6.0/build/getenv.js#L40-L46',
                                     'note': 'true (any case, not trimmed) or 1 is off; read at @expo/cli 58.1.21 '
                                             'build/src/utils/env.js#L70-L72 and telemetry/index.js#L44'}]}},
- 'fastlane.toml': {'crc32': 2521685655,
+ 'fastlane.toml': {'crc32': 1727111317,
                    'data': {'product': {'name': 'fastlane',
                                         'description': 'fastlane, iOS and Android release automation',
                                         'homepage': 'https://fastlane.tools',
@@ -509,10 +509,11 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'on': '0',
                                         'off_when': 'unless',
                                         'on_values': ['no', 'false', 'off', '0'],
+                                        'exact': True,
                                         'source': 'https://github.com/fastlane/fastlane/blob/2.237.0/fastlane_core/lib/fastlane_core/env.rb#L3-L7',
                                         'note': 'Every value but no, false, off and 0 is off, the empty one included '
-                                                '(checked at analytics_ingester_client.rb#L20); NO or FALSE are off '
-                                                'for fastlane too but reported here as on'}],
+                                                '(checked at analytics_ingester_client.rb#L20) (case-sensitive: NO and '
+                                                'FALSE are off)'}],
                             'fields': {'client_id': {'category': 'device',
                                                      'description': 'A one-way hash identifying the machine'},
                                        'category': {'category': 'usage',
@@ -998,6 +999,25 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'note': 'Any non-empty value, 0 included, stops the version check and what it '
                                               'reports (version, OS, architecture, signature); the same variable stops '
                                               "every HashiCorp tool's and Prisma's checkpoint"}]}},
+ 'pandasai.toml': {'crc32': 499371347,
+                   'data': {'product': {'name': 'pandasai',
+                                        'description': 'PandasAI, conversational data analysis with LLMs',
+                                        'homepage': 'https://github.com/sinaptik-ai/pandas-ai',
+                                        'telemetry_docs': 'https://github.com/sinaptik-ai/pandas-ai/blob/v3.0.0a20/pandasai/helpers/telemetry.py'},
+                            'detect': {'distributions': ['pandasai']},
+                            'native': [{'kind': 'env',
+                                        'facets': ['collection', 'upload'],
+                                        'variable': 'SCARF_NO_ANALYTICS',
+                                        'off': 'true',
+                                        'off_when': 'values',
+                                        'off_values': ['true'],
+                                        'exact': True,
+                                        'source': 'https://github.com/sinaptik-ai/pandas-ai/blob/v3.0.0a20/pandasai/helpers/telemetry.py#L9-L22',
+                                        'note': "Exactly true is off (True and 1 are on); Scarf's variable, which "
+                                                'unstructured reads with its own rule (no on value is declared: the '
+                                                'shell files keep one rule per variable)'}],
+                            'fields': {'version': {'category': 'device', 'description': "PandasAI's version"},
+                                       'platform': {'category': 'device', 'description': 'platform.system()'}}}},
  'piperider.toml': {'crc32': 1867151748,
                     'data': {'product': {'name': 'piperider',
                                          'description': 'Data reliability tool: profiles data and compares reports',
@@ -1242,6 +1262,30 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                    'description': 'UserInfoRequested: uuid5 of the user name under the '
                                                                   'server id, and whether it is the default user',
                                                    'example': 'is_default_user = true'}}}},
+ 'salesforce-cli.toml': {'crc32': 2955869526,
+                         'data': {'product': {'name': 'salesforce-cli',
+                                              'description': 'The Salesforce CLI (sf, formerly sfdx)',
+                                              'homepage': 'https://developer.salesforce.com/tools/salesforcecli',
+                                              'telemetry_docs': 'https://unpkg.com/@salesforce/plugin-telemetry@4.0.6/lib/hooks/telemetryPrerun.js',
+                                              'limits': ["'sf config set disable-telemetry true --global' writes "
+                                                         '~/.sf/config.json, which the variable overrides; this '
+                                                         'manifest sets only the variable',
+                                                         'SFDX_DISABLE_TELEMETRY=true stops it too when '
+                                                         'SF_DISABLE_TELEMETRY is not set; not modelled, so reported '
+                                                         'as on']},
+                                  'detect': {'executables': ['sf', 'sfdx']},
+                                  'native': [{'kind': 'env',
+                                              'facets': ['collection', 'upload'],
+                                              'variable': 'SF_DISABLE_TELEMETRY',
+                                              'off': 'true',
+                                              'on': 'false',
+                                              'off_when': 'values',
+                                              'off_values': ['true'],
+                                              'exact': True,
+                                              'source': 'https://unpkg.com/@salesforce/telemetry@7.1.9/lib/enabledCheck.js#L31-L37',
+                                              'note': 'Exactly true is off (TRUE is on); an empty value leaves the '
+                                                      'config files to decide (configAggregator.js#L372-L379 of '
+                                                      '@salesforce/core 9.4.0)'}]}},
  'semgrep.toml': {'crc32': 1838933145,
                   'data': {'product': {'name': 'semgrep',
                                        'description': 'Semgrep, the static analysis tool',
@@ -1475,7 +1519,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'note': 'Any non-empty value, 0 included, stops the version check and what it '
                                                  'reports (version, OS, architecture, signature); the same variable '
                                                  "stops every HashiCorp tool's and Prisma's checkpoint"}]}},
- 'turborepo.toml': {'crc32': 1421710264,
+ 'turborepo.toml': {'crc32': 427189450,
                     'data': {'product': {'name': 'turborepo',
                                          'description': 'Turborepo, the JavaScript monorepo build system (turbo)',
                                          'homepage': 'https://turborepo.com',
@@ -1491,10 +1535,10 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'off': '1',
                                          'on': '0',
                                          'off_when': 'values',
-                                         'off_values': ['1'],
+                                         'off_values': ['1', 'true'],
+                                         'exact': True,
                                          'source': 'https://github.com/vercel/turborepo/blob/050a3886dbe2892193d2e1dc476f02e771c68bf7/crates/turborepo-telemetry/src/config.rs#L189-L202',
-                                         'note': "Exactly 1 or true is off; only 1 is reported off here, as true's "
-                                                 'case matters to turbo (TRUE is on) and not to this reader'}]}},
+                                         'note': "Exactly 1 or true is off (TRUE and ' 1' are on)"}]}},
  'unstructured.toml': {'crc32': 1660991396,
                        'data': {'product': {'name': 'unstructured',
                                             'description': 'unstructured, document parsing and partitioning for LLM '
@@ -1640,7 +1684,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'note': 'false in any case, not trimmed; true turns metrics on whatever the '
                                                 'saved choice (metrics-config.ts#L64-L78); another value stops the '
                                                 'command (factory.ts#L185-L211)'}]}},
- 'yarn.toml': {'crc32': 3682645252,
+ 'yarn.toml': {'crc32': 1760367372,
                'data': {'product': {'name': 'yarn',
                                     'description': 'Yarn 2 and later (berry), the JavaScript package manager',
                                     'homepage': 'https://yarnpkg.com',
@@ -1656,12 +1700,12 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                     'off': '0',
                                     'on': '1',
                                     'off_when': 'values',
-                                    'off_values': ['0'],
+                                    'off_values': ['0', 'false'],
+                                    'exact': True,
                                     'source': 'https://unpkg.com/@yarnpkg/core@4.9.3/lib/miscUtils.js#L445-L462',
-                                    'note': '0 or false (exactly: FALSE stops yarn) are off; only 0 is reported off '
-                                            "here, as false's case matters to Yarn and not to this reader (the "
+                                    'note': "Exactly 0 or false is off (FALSE and ' 0' stop yarn with an error); the "
                                             'variable becomes the setting in Configuration.js#L770-L780; the same code '
-                                            'is bundled in @yarnpkg/cli-dist 4.18.1)'}]}},
+                                            'is bundled in @yarnpkg/cli-dist 4.18.1'}]}},
  'ydata-profiling.toml': {'crc32': 1015284944,
                           'data': {'product': {'name': 'ydata-profiling',
                                                'description': 'ydata-profiling (formerly pandas-profiling), data '
