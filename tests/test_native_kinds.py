@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Env
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
-from telemetry_gate.native import edit
+from telemetry_gate.native import edit, flags
 from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.state import read
 
@@ -47,11 +47,11 @@ def test_flag_file_any_directory_entry_is_off(isolation: Env) -> None:
 
 def test_flag_file_written_off_and_on(isolation: Env) -> None:
     path = isolation.home / ".config" / "demo" / "sub" / "disable"
-    edit.create_flag(path, system=False)
+    flags.create_flag(path, system=False)
     assert path.read_bytes() == b""
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    edit.remove_flag(path)
+    flags.remove_flag(path)
     assert not os.path.lexists(path)
 
 
@@ -59,18 +59,18 @@ def test_flag_file_only_an_empty_regular_file_is_removed(isolation: Env) -> None
     path = isolation.home / "disable"
     path.mkdir()  # even an empty directory: only what a flag file is, is removed
     with pytest.raises(InvalidFileError, match="is a directory"):
-        edit.remove_flag(path)
+        flags.remove_flag(path)
     assert path.is_dir()
     path.rmdir()
     path.write_text("x")
     with pytest.raises(InvalidFileError, match="holds 1 bytes"):
-        edit.remove_flag(path)
+        flags.remove_flag(path)
     assert path.read_text() == "x"
 
 
 def test_flag_file_in_an_unwritable_place(unwritable: Path) -> None:
     with pytest.raises(PermissionDenied) as caught:
-        edit.create_flag(unwritable / "disable", system=False)
+        flags.create_flag(unwritable / "disable", system=False)
     assert str(unwritable) in caught.value.message
     assert not os.path.lexists(unwritable / "disable")
 
@@ -79,7 +79,7 @@ def test_system_flag_is_world_readable_whatever_the_umask(isolation: Env) -> Non
     old = os.umask(0o077)
     try:
         path = isolation.system_root / "demo" / "disable_upload"
-        edit.create_flag(path, system=True)
+        flags.create_flag(path, system=True)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(path.parent.stat().st_mode) == 0o755

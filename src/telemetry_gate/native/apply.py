@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import TelemetryError, UnsafePath
-from telemetry_gate.native import edit
+from telemetry_gate.native import edit, flags
+from telemetry_gate.policy.own import files
 from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
 from telemetry_gate.policy.own.powers import own_file
 from telemetry_gate.policy.own.state import Reading, read, show_value
@@ -278,7 +279,11 @@ def _write(gate: Gate, product: str, reading: Reading, off: bool, system: bool, 
         if off == reading.off:
             return []
         if not dry_run:  # another product's flag is removed only when it is an empty regular file
-            (edit.create_flag(reading.path, system) if off else edit.remove_flag(reading.path, shared=not mine))
+            root = files.root_of(switch.path, reading.path)
+            if off:
+                flags.create_flag(reading.path, system, root)
+            else:
+                flags.remove_flag(reading.path, shared=not mine, root=root)
             if mine:
                 if off:
                     journal.record(gate.paths, system, reading.path, "", journal.ABSENT, "created")

@@ -1,14 +1,15 @@
 """Writing a product's own switch, keeping every other byte of its files.
 
-- flag-file: create an empty file (off) or remove it (on): only an empty regular file is ever
-  removed; anything else at a flag path is reported and left;
-- config-file: set one key. TOML through tomlkit and YAML through ruamel.yaml's round-trip
-  mode (comments, order and layout kept; both imported here only, when a file is edited); JSON
-  and INI by a minimal in-place edit of the value's own characters.
+A config-file switch sets one key (flag files: ``native/flags.py``). TOML through tomlkit and
+YAML through ruamel.yaml's round-trip mode (comments, order and layout kept; both imported here
+only, when a file is edited); JSON and INI by a minimal in-place edit of the value's own characters.
 
-Every write is atomic: a temporary sibling, then ``os.replace``; the file keeps its mode (a new
-one is 0600, a new directory 0700); a symbolic link is followed so the link stays a link. A
-file that cannot be parsed is never rewritten (``Unreadable``), and nothing writes an empty file.
+The file is read under the rules of ``policy/own/files.py`` (a regular file of at most 1 MiB,
+not through a link out of the product's directory nor a directory others can write, owned by this
+user or root). Every write is atomic: a temporary sibling, then ``os.replace``; the file keeps its
+mode and owner (a new one is 0600, a new directory 0700); a symbolic link within the product's
+directory is followed so the link stays a link. A file that cannot be parsed or is refused is
+never rewritten (``InvalidFileError``), and nothing writes an empty file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from telemetry_gate.errors import InvalidFileError, PermissionDenied
 from telemetry_gate.fs import ensure_dir
+from telemetry_gate.policy.own import files
 from telemetry_gate.policy.own.model import NativeSwitch, Scalar
 from telemetry_gate.policy.own.state import Unreadable, parse_yaml, show_value
 
@@ -31,104 +33,44 @@ SYSTEM_FILE_MODE = 0o644  # system switches: every user's programs must see them
 SYSTEM_DIR_MODE = 0o755
 
 
-def create_flag(path: Path, system: bool) -> None:
-    _make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                     SYSTEM_FILE_MODE if system else NEW_FILE_MODE)
-        if system:
-            os.fchmod(fd, SYSTEM_FILE_MODE)  # whatever the umask
-        os.close(fd)
-    except FileExistsError:
-        return
-    except OSError as exc:
-        raise _denied("create", path, exc) from exc
-
-
-def remove_flag(path: Path, shared: bool = False) -> None:
-    """Remove the flag file at ``path``: only an empty regular file (what ``create_flag`` writes);
-    anything else there - a file with content, a directory, a link, a file another user owns - is
-    reported (``InvalidFileError``), never removed. ``shared``: one of telemetry-gate's own flag
-    files, which Cell Ranger shares (``powers.shared_flag``): any entry there goes, as
-    ``cellranger telemetry enable`` removes it (an empty directory too, never one with files)."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _denied("remove", path, exc) from exc
-    if shared:
-        _remove_entry(path, st)
-        return
-    problem = None
-    if stat.S_ISLNK(st.st_mode):
-        problem = "is a symbolic link, not a flag file"
-    elif stat.S_ISDIR(st.st_mode):
-        problem = "is a directory, not a flag file"
-    elif not stat.S_ISREG(st.st_mode):
-        problem = "is not a regular file"
-    elif st.st_size:
-        problem = f"holds {st.st_size} bytes; a flag file is empty"
-    elif st.st_uid not in (os.geteuid(), 0):
-        problem = "belongs to another user"
-    if problem:
-        raise InvalidFileError(path, f"{problem}; telemetry-gate removes only an empty flag file, so it is "
-                               "left as it is", hint="remove it yourself if the product should run with it on")
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _denied("remove", path, exc) from exc
-
-
-def _remove_entry(path: Path, st: os.stat_result) -> None:
-    try:
-        if stat.S_ISDIR(st.st_mode):
-            os.rmdir(path)
-        else:
-            os.unlink(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-            raise PermissionDenied(f"cannot remove {path}: it is a directory with files in it",
-                                   "remove it yourself if nothing in it is needed") from exc
-        raise _denied("remove", path, exc) from exc
-
-
 def set_key(path: Path, switch: NativeSwitch, value: Scalar, system: bool = False) -> None:
-    """Set the switch's key to ``value`` in ``path`` (created when missing), keeping the rest."""
-    target = Path(os.path.realpath(path))
+    """Set the switch's key to ``value`` in ``path`` (created when missing), keeping the rest.
+    The file is read and replaced under the rules of ``policy/own/files.py`` (regular, at most
+    1 MiB, within the product's directory, no directory others can write), keeping its owner."""
     try:
-        raw = target.read_bytes()
-        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        raw, mode = b"", None
-    except OSError as exc:
-        raise _denied("read", path, exc) from exc
-    try:
+        try:
+            target, raw, st = files.read_bytes(path, files.root_of(switch.path, path))
+        except FileNotFoundError:
+            target, raw, st = files.check_place(path, files.root_of(switch.path, path)), b"", None
+        if st is not None and st.st_uid != os.geteuid() and os.geteuid() != 0:
+            raise Unreadable(f"belongs to uid {st.st_uid}; replacing it would make it yours")
         text = raw.decode("utf-8")
+        new = _edit(text, switch.key.split("."), value, switch)
     except UnicodeDecodeError as exc:
         raise InvalidFileError(path, "is not valid UTF-8; left as it is") from exc
-    keys = switch.key.split(".")
-    try:
-        if switch.format == "text":  # the whole file is the value (Go's own `go telemetry off` adds a date)
-            new = f"{value}\n"
-        elif switch.format == "toml":
-            new = _toml(text, keys, value, switch.requires)
-        elif switch.format == "yaml":
-            new = _yaml(text, keys, value, switch.requires)
-        elif switch.format == "json":
-            new = _json(text, keys, value, switch.requires)
-        else:
-            new = _ini(text, keys, value)
+    except RecursionError as exc:
+        raise InvalidFileError(path, "is nested too deeply to read; left as it is") from exc
     except Unreadable as exc:
         raise InvalidFileError(path, f"{exc}; left as it is") from exc
+    except OSError as exc:
+        raise denied("read", path, exc) from exc
     if new == text:
         return
     assert new.strip(), "never write an empty file"
-    write_atomic(target, new.encode("utf-8"), mode, system)
+    owner = (st.st_uid, st.st_gid) if st is not None else None
+    write_atomic(Path(target), new.encode("utf-8"), stat.S_IMODE(st.st_mode) if st else None, system, owner)
+
+
+def _edit(text: str, keys: list[str], value: Scalar, switch: NativeSwitch) -> str:
+    if switch.format == "text":  # the whole file is the value (Go's own `go telemetry off` adds a date)
+        return f"{value}\n"
+    if switch.format == "toml":
+        return _toml(text, keys, value, switch.requires)
+    if switch.format == "yaml":
+        return _yaml(text, keys, value, switch.requires)
+    if switch.format == "json":
+        return _json(text, keys, value, switch.requires)
+    return _ini(text, keys, value)
 
 
 def generate(kind: str) -> str:
@@ -139,9 +81,11 @@ def generate(kind: str) -> str:
     raise ValueError(kind)
 
 
-def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False) -> None:
-    """Temporary sibling + ``os.replace``; ``mode`` None: a new file (0600, or 0644 system-wide)."""
-    _make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
+def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False,
+                 owner: tuple[int, int] | None = None) -> None:
+    """Temporary sibling + ``os.replace``; ``mode`` None: a new file (0600, or 0644 system-wide);
+    ``owner``: the replaced file's (uid, gid), given back to the new one (the uid only by root)."""
+    make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
     final_mode = mode if mode is not None else (SYSTEM_FILE_MODE if system else NEW_FILE_MODE)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.telemetry-gate.tmp")
     try:
@@ -150,6 +94,8 @@ def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            if owner is not None:
+                _chown(fd, owner)
             os.fchmod(fd, final_mode)
             os.fsync(fd)
         finally:
@@ -160,14 +106,25 @@ def write_atomic(path: Path, data: bytes, mode: int | None, system: bool = False
             os.unlink(tmp)
         except OSError:
             pass
-        raise _denied("write", path, exc) from exc
+        raise denied("write", path, exc) from exc
 
 
-def _make_dirs(path: Path, mode: int) -> None:
+def _chown(fd: int, owner: tuple[int, int]) -> None:
+    st = os.fstat(fd)
+    if (st.st_uid, st.st_gid) == owner:
+        return
+    try:
+        os.fchown(fd, owner[0] if os.geteuid() == 0 else -1, owner[1])
+    except PermissionError:  # a group this user is not in: the file takes the user's group
+        if os.geteuid() == 0:
+            raise
+
+
+def make_dirs(path: Path, mode: int) -> None:
     ensure_dir(path, mode, follow=True)  # a product's directory may be a dotfile manager's link
 
 
-def _denied(verb: str, path: Path, exc: OSError) -> PermissionDenied:
+def denied(verb: str, path: Path, exc: OSError) -> PermissionDenied:
     reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
     hint = None
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

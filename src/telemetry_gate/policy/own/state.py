@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from telemetry_gate.policy.own.files import Unreadable as Unreadable  # raised by load_key and parse_yaml
+from telemetry_gate.policy.own.files import read_bytes, root_of
 from telemetry_gate.policy.own.model import NativeSwitch, Scalar, expand
 
 
@@ -36,10 +38,6 @@ class Reading(NamedTuple):
     @property
     def off(self) -> bool:
         return self.state == "off"
-
-
-class Unreadable(Exception):
-    """A configuration file that exists but cannot be parsed: never rewritten."""
 
 
 def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
@@ -128,12 +126,26 @@ def show_value(value: Any) -> str:
 
 
 def load_key(path: Path, switch: NativeSwitch) -> tuple[bool, Any]:
-    """``(found, value)`` of the switch's key; raises ``FileNotFoundError`` or ``Unreadable``."""
-    raw = path.read_bytes()
+    """``(found, value)`` of the switch's key; raises ``FileNotFoundError`` or ``Unreadable``
+    (a file refused by ``files.read_bytes``: not regular, over 1 MiB, through a link out of the
+    product's directory or a directory others can write, owned by another user)."""
+    _, raw, _ = read_bytes(path, root_of(switch.path, path))
+    return parse_key(raw, switch)
+
+
+def parse_key(raw: bytes, switch: NativeSwitch) -> tuple[bool, Any]:
+    """``(found, value)`` of the switch's key in a file's bytes; raises ``Unreadable``."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Unreadable("is not valid UTF-8") from exc
+    try:
+        return _parse_key(text, switch)
+    except RecursionError as exc:  # JSON, TOML or YAML nested thousands deep
+        raise Unreadable("is nested too deeply to read") from exc
+
+
+def _parse_key(text: str, switch: NativeSwitch) -> tuple[bool, Any]:
     if switch.format == "text":  # Go's mode file: strings.TrimSpace, then what precedes the first space
         word = text.strip().partition(" ")[0]
         return (True, word) if word else (False, None)
@@ -175,14 +187,24 @@ def _dig(data: Any, keys: list[str]) -> tuple[bool, Any]:
 
 
 def parse_yaml(text: str) -> Any:
-    """The document as ruamel.yaml's round-trip loader reads it (YAML 1.2, as PipeRider does)."""
+    """The document as ruamel.yaml's round-trip loader reads it (YAML 1.2, as PipeRider does).
+    Anchors and aliases are refused before anything is built: a few hundred bytes of aliases
+    expand to billions of nodes (a "billion laughs"), and a switch's file never needs them."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
+        if "&" in text or "*" in text:  # only then can there be an anchor or an alias
+            from ruamel.yaml.events import AliasEvent
+
+            for event in YAML().parse(text):
+                if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                    raise Unreadable("uses YAML anchors or aliases (& and *), which telemetry-gate does not expand")
         return YAML().load(text)
     except YAMLError as exc:
         raise Unreadable(f"not valid YAML: {str(exc).splitlines()[0]}") from exc
+    except RecursionError as exc:
+        raise Unreadable("is nested too deeply to read") from exc
 
 
 _SIMPLE_LINE = r"[A-Za-z_][A-Za-z0-9_-]*:(\s.*)?"  # text: compiled on first use only
