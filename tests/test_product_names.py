@@ -86,3 +86,14 @@ def test_the_product_name_pattern_is_written_once() -> None:
     found = [path.relative_to(package).as_posix() for path in sorted(package.rglob("*.py"))
              for line in path.read_text().splitlines() if "[a-z0-9][a-z0-9_.-]" in line]
     assert found == ["policy/paths.py"]  # paths.NAME; everything else asks paths.is_name
+
+
+def test_the_shared_switch_reaches_no_product_it_does_not_name(inprocess: Telemetry, isolation: Env) -> None:
+    # Cell Ranger's flag in telemetry-gate's namespace is the user's setting for the products it
+    # covers and those with no switch of their own; whylogs has its own (a flag file elsewhere)
+    assert inprocess("disable", "-p", "spaceranger").exit_code == 0
+    lines = (isolation.config_dir / "env.sh").read_text().splitlines()
+    off = next(line for line in lines if line.startswith("# off: "))
+    assert off == "# off: (none)"  # no product's variable set: WHYLOGS_NO_ANALYTICS was
+    assert inprocess("check", "collection", "-q", "-p", "whylogs").exit_code == 0  # still on
+    assert inprocess("check", "collection", "-q", "-p", "cellranger-arc").exit_code == 1

@@ -88,6 +88,16 @@ class Manifest(NamedTuple):
         return tuple(f.name for f in self.fields) if self.strict else None
 
 
+def _user_flag(path: str | None) -> bool:
+    """Whether a flag file is one of the vendor's user flags, ``<config>/<vendor>/telemetry/disable*``
+    (Cell Ranger's, read as the user's settings), not a product's own flag elsewhere (whylogs'
+    ``~/.whylogs/disable_telemetry`` speaks for whylogs alone)."""
+    from telemetry_gate.policy.paths import FLAG_FILES
+
+    parts = (path or "").split("/")
+    return len(parts) == 4 and parts[0] == "$XDG_CONFIG_HOME" and parts[2] == "telemetry" and parts[3] in FLAG_FILES
+
+
 class Catalogue(NamedTuple):
     manifests: dict[str, Manifest]
     errors: dict[str, InvalidFileError]  # keyed by source
@@ -106,7 +116,8 @@ class Catalogue(NamedTuple):
         for them, so ``disable upload -p cellranger`` cannot turn off StripePy or Angular."""
         switched = {name for name, m in self.manifests.items() if m.native}
         flagged = {covered for name, m in self.manifests.items() for s in m.native
-                   if s.kind == "flag-file" and s.scope == "user" for covered in (s.covers or (name,))}
+                   if s.kind == "flag-file" and s.scope == "user" and _user_flag(s.path)
+                   for covered in (s.covers or (name,))}
         return frozenset(switched - flagged)
 
     def host(self, product: str) -> str | None:
