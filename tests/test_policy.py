@@ -245,7 +245,8 @@ def test_a_value_reads_as_yes_no_or_not_understood(value: str, expected: bool | 
 @pytest.mark.parametrize("value", [None, "", "relative/dir", "/abs/xdg", "/abs/with space/"])
 def test_linux_user_directories_are_the_ones_platformdirs_gives(value: str | None,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import platformdirs
+    from platformdirs.unix import Unix  # not PlatformDirs: older platformdirs pick that class once, at import,
+    # and a test that ran before under a patched sys.platform ("darwin") may have imported it
 
     for variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         if value is None:
@@ -253,7 +254,7 @@ def test_linux_user_directories_are_the_ones_platformdirs_gives(value: str | Non
         else:
             monkeypatch.setenv(variable, f"{value}{variable.lower()}" if value.startswith("/") else value)
     paths = Paths.for_vendor("acme")
-    dirs = platformdirs.PlatformDirs("acme", appauthor=False)
+    dirs = Unix("acme", appauthor=False)
     assert (paths.config_dir, paths.state_dir, paths.cache_dir, paths.data_dir) == tuple(
         Path(d) / "telemetry" for d in (dirs.user_config_dir, dirs.user_state_dir, dirs.user_cache_dir,
                                         dirs.user_data_dir))
