@@ -6,7 +6,8 @@ reach. Before one is read or written:
 - the *product's directory* (``root_of``: the first directory of the switch's path below its
   base, ``~/.piperider`` for ``~/.piperider/profile.yml``) is where it must stay: a symbolic link
   leading out of it is refused (the product's directory may itself be a link: where it points is
-  then the product's directory);
+  then the product's directory; so may a directory below it that belongs to the user or root, as
+  a dotfile manager links ``~/.config/tenx/telemetry`` into a repository - never the file itself);
 - every directory from there down must not be writable by others (world-writable without the
   sticky bit) or belong to another user (root excepted): someone else could swap the file;
 - the file must be a regular file (a FIFO would hang the reader, a device would never end), of
@@ -39,7 +40,7 @@ def root_of(template: str, path: Path) -> Path:
 def check_place(path: Path, root: Path) -> str:
     """``path`` with its links resolved, once every rule of the module holds for it (the file
     may be missing); raises ``Unreadable``."""
-    base = os.path.realpath(root)
+    base = _base(path, root)
     target = os.path.realpath(path)
     if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
         raise Unreadable(f"leads out of {root} through a symbolic link")
@@ -64,6 +65,26 @@ def check_place(path: Path, root: Path) -> str:
         return target
     _check_file(st)
     return target
+
+
+def _base(path: Path, root: Path) -> str:
+    """Where the product's directory really is: ``root`` resolved, or where the deepest directory
+    link between it and the file leads, when that link belongs to the user or root."""
+    base = os.path.realpath(root)
+    try:
+        below = path.parent.relative_to(root).parts
+    except ValueError:
+        return base
+    current, owners = root, (os.geteuid(), 0)
+    for part in below:
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except OSError:
+            break
+        if stat.S_ISLNK(st.st_mode) and st.st_uid in owners:
+            base = os.path.realpath(current)
+    return base
 
 
 def _check_file(st: os.stat_result) -> None:
