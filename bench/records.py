@@ -1,12 +1,14 @@
 """The record path and the spool views, each against its floor, in one run.
 
-Run: python bench/records.py [--records 100000]
+Run: python bench/records.py [--records 100000] [--runs 6]
 
 Prints a table: one record written by a warm Recorder vs a plain atomic write, on disk and on
 tmpfs (/dev/shm: create + write + rename of the same JSON by hand); import of
 the library vs bare Python; `telemetry inspect` (first page) over N pending vs
 `telemetry check` and vs listing+sorting N names; `purge --all` vs raw unlink; peak
 memory of `inspect --all --json`. All commands run with the interpreter of the install.
+The two budgets (one record on tmpfs, the first page of inspect) are ratios taken within a
+round; their range over --runs rounds is printed after the table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _setup import setup
+from _setup import machine, setup, spread
 
 
 def per_call_us(fn, n: int) -> float:
@@ -46,8 +48,9 @@ def run_ms(argv: list[str], env: dict[str, str], runs: int = 5) -> tuple[float, 
 
 
 def main() -> None:
-    n, script, home, env = setup("tg-bench-")
+    n, runs, script, home, env = setup("tg-bench-", runs=6)
     rows: list[tuple[str, str, str, str]] = []
+    budgets: list[str] = []
 
     # -- one record ------------------------------------------------------------------
     from telemetry_gate import Recorder
@@ -73,7 +76,7 @@ def main() -> None:
     # floor and ours are measured side by side, not one after the other
     floor_times: list[float] = []
     record_times: list[float] = []
-    for _ in range(6):
+    for _ in range(runs):
         floor_times.append(per_call_us(plain_write, 500))
         record_times.append(per_call_us(lambda: rec.record("count", category="performance", metrics=metrics), 500))
     floor_us, record_us = statistics.median(floor_times), statistics.median(record_times)
@@ -102,11 +105,13 @@ def main() -> None:
             os.rename(os.path.join(floor_tmp, name), os.path.join(floor_new, name))
 
         hand_times, mem_times = [], []
-        for _ in range(6):
+        for _ in range(runs):
             hand_times.append(per_call_us(by_hand, 500))
             mem_times.append(per_call_us(lambda: mem.record("count", category="performance", metrics=metrics), 500))
         hand_us, mem_us = statistics.median(hand_times), statistics.median(mem_times)
         assert mem.problem is None, mem.problem
+        budgets.append(f"one record on tmpfs <= 1.5x create + rename by hand: "
+                       f"{spread([m / h for m, h in zip(mem_times, hand_times, strict=True)])}")
         rows.append(("one record on tmpfs (/dev/shm)", f"{mem_us:.1f} us",
                      f"create + rename by hand {hand_us:.1f} us", f"{mem_us / hand_us:.2f}x"))
         shutil.rmtree(shm)
@@ -149,8 +154,9 @@ def main() -> None:
         found.sort(reverse=True)
 
     list_ms = per_call_us(list_sort, 5) / 1000
-    check_ms, _ = run_ms([script, "check"], env)
-    inspect_ms, inspect_rss = run_ms([script, "inspect"], env)
+    pairs = [(run_ms([script, "check"], env, 1)[0], run_ms([script, "inspect"], env, 1)[0]) for _ in range(runs)]
+    check_ms, inspect_ms = statistics.median(c for c, _ in pairs), statistics.median(i for _, i in pairs)
+    budgets.append(f"inspect first page at {total} pending <= 1.2x check: {spread([i / c for c, i in pairs])}")
     rows.append((f"inspect, first page of {total} pending", f"{inspect_ms:.0f} ms",
                  f"check {check_ms:.0f} ms; list+sort+stat {list_ms:.0f} ms", f"{inspect_ms / check_ms:.2f}x check"))
     json_ms, json_rss = run_ms([script, "inspect", "--all", "--json"], env, 1)
@@ -171,11 +177,15 @@ def main() -> None:
     rows.append((f"purge --all, {total}", f"{purge_ms:.0f} ms", f"raw unlink {unlink_ms:.0f} ms",
                  f"{purge_ms / (unlink_ms + check_ms):.2f}x (unlink + start-up)"))
 
-    print(f"python {sys.version.split()[0]}; spool filled with {total} records in {fill_s:.1f} s")
+    print(machine())
+    print(f"`python bench/records.py --records {n} --runs {runs}`; spool filled with {total} records in {fill_s:.1f} s")
     print(f"| {'measure':<40} | {'ours':>9} | {'baseline':<36} | {'ratio':<24} |")
     print(f"| {'-' * 40} | {'-' * 8}: | {'-' * 36} | {'-' * 24} |")
     for label, ours, base, ratio in rows:
         print(f"| {label:<40} | {ours:>9} | {base:<36} | {ratio:<24} |")
+    print()
+    for line in budgets:
+        print(f"budget {line}")
 
 
 if __name__ == "__main__":

@@ -286,12 +286,10 @@ def _tagged(items: list[tuple[str, str]], tag: Callable[[str], str] = bold) -> l
 
 
 def man_page(date: int) -> str:
-    import typer.main
-
     from telemetry_gate import __version__
-    from telemetry_gate.cli.app import app
+    from telemetry_gate.cli.app import every_command
 
-    group = typer.main.get_command(app)
+    group = every_command()
     day = time.strftime("%Y-%m-%d", time.gmtime(date))
     lines = [
         f'.TH TELEMETRY 1 "{day}" "telemetry-gate {__version__}" "User Commands"',

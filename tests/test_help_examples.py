@@ -13,10 +13,10 @@ import pytest
 import typer.main
 
 from conftest import Telemetry
-from telemetry_gate.cli.app import app
+from telemetry_gate.cli.app import every_command
 
 REPO = Path(__file__).resolve().parent.parent
-GROUP = typer.main.get_command(app)
+GROUP = every_command()
 COMMANDS: dict[str, typer.core.TyperCommand] = GROUP.commands  # type: ignore[attr-defined]
 RECORD_ID = re.compile(r"^01[0-9A-HJKMNP-TV-Z]{6,24}$")  # a ULID (prefix): the example needs that record
 

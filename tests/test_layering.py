@@ -11,7 +11,7 @@ PACKAGE = Path(telemetry_gate.__file__).parent
 OWNERS = {
     "rich": {"cli/render/text.py", "cli/render/records.py", "cli/render/sending.py"},
     "httpx": {"send/upload.py"},
-    "typer": {"cli/base.py", "cli/policy_commands.py", "cli/spool_commands.py", "cli/send_commands.py",
+    "typer": {"cli/app.py", "cli/base.py", "cli/policy_commands.py", "cli/spool_commands.py", "cli/send_commands.py",
               "cli/completion.py"},
     "tomli_w": {"policy/settings.py"},  # the whole-file rewrite when tomlkit cannot edit a layout
     "tomlkit": {"policy/settings.py", "native/edit.py"},

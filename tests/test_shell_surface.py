@@ -16,7 +16,7 @@ import typer.main
 
 from conftest import Env, script_path
 from telemetry_gate import Recorder
-from telemetry_gate.cli.app import app
+from telemetry_gate.cli.app import app, every_command
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = ["completions/telemetry.bash", "completions/_telemetry", "completions/telemetry.fish", "man/telemetry.1"]
@@ -129,7 +129,7 @@ def _rendered() -> str:
 
 def test_man_page_names_every_command_option_variable_and_flag_file() -> None:
     text = _rendered()
-    group = typer.main.get_command(app)
+    group = every_command()
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert f"telemetry {name}" in text
         for param in command.params:

@@ -1,49 +1,117 @@
 """The ``telemetry`` command: parse, call one domain function, hand the result to render.
 
 The commands live by concern in ``policy_commands``, ``spool_commands`` and ``send_commands``;
-importing them registers them on ``base.app``. ``main`` is the console script.
+importing a module registers its commands on ``base.app``. The group loads them lazily
+(click's LazyGroup pattern): ``telemetry check`` imports and builds ``check`` alone, while
+``--help`` and TAB completion list every command from ``COMMANDS`` below, without importing
+one. ``main`` is the console script.
 """
 
-import os
+import importlib
 import sys
+from typing import Any
 
-from telemetry_gate.cli import completion, policy_commands, send_commands, spool_commands  # noqa: F401
-from telemetry_gate.cli.base import _quiet_stdout, app, examples
+import typer.main
+from typer.core import TyperCommand
+
+from telemetry_gate.cli import completion
+from telemetry_gate.cli.base import GateGroup, _quiet_stdout, app, examples
 from telemetry_gate.errors import ExitCode
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "every_command", "main"]
 
-app.command(epilog=examples(  # the other commands register themselves on import
-    "telemetry completion bash > ~/.local/share/bash-completion/completions/telemetry",
-    'telemetry completion zsh > "${fpath[1]}/_telemetry"',
-    "telemetry completion fish > ~/.config/fish/completions/telemetry.fish",
-))(completion.completion)
+# name -> (module that registers it, its help's first paragraph), in the order of
+# `telemetry --help`, the man page and completion (the tour's order, not the modules').
+# tests/test_lazy_commands.py holds each short help to its command's docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("telemetry_gate.cli.policy_commands",
+              "Show whether telemetry is on, facet by facet, and who decided."),
+    "enable": ("telemetry_gate.cli.policy_commands",
+               "Turn telemetry (or one facet) on in your settings, or remove a system flag."),
+    "disable": ("telemetry_gate.cli.policy_commands",
+                "Turn telemetry (or one facet) off in your settings, or create a system flag."),
+    "inspect": ("telemetry_gate.cli.spool_commands",
+                "Show what is collected: pending records, one record in full, or a product's fields."),
+    "purge": ("telemetry_gate.cli.spool_commands",
+              "Delete pending records (by product and age) and say how many and how large."),
+    "send": ("telemetry_gate.cli.send_commands",
+             "Upload pending records of every product whose upload is enabled, or the chosen ones."),
+    "update": ("telemetry_gate.cli.send_commands",
+               "Download each product's telemetry configuration, unless update is disabled; say what it changes."),
+    "products": ("telemetry_gate.cli.policy_commands",
+                 "List the catalogue: each product, whether it is installed, its own switches and their state."),
+    "shell-init": ("telemetry_gate.cli.policy_commands",
+                   "Print the line for your shell's rc file: new shells get the products' own off-switches."),
+    "completion": (__name__, "Print the shell completion script for bash, zsh or fish."),
+}
 
-# the order of `telemetry --help`, the man page and completion: the tour's order, not the modules'
-ORDER = ("check", "enable", "disable", "inspect", "purge", "send", "update", "products", "shell-init", "completion")
-app.registered_commands.sort(key=lambda c: ORDER.index(c.name or c.callback.__name__))  # type: ignore[union-attr]
+
+def _register_completion() -> None:
+    """``completion`` lives in ``cli.completion`` (imported for the options' completers anyway)."""
+    if not any(c.callback is completion.completion for c in app.registered_commands):
+        app.command(epilog=examples(
+            "telemetry completion bash > ~/.local/share/bash-completion/completions/telemetry",
+            'telemetry completion zsh > "${fpath[1]}/_telemetry"',
+            "telemetry completion fish > ~/.config/fish/completions/telemetry.fish",
+        ))(completion.completion)
 
 
-def _keep_only_the_named_command(args: list[str]) -> None:
-    """Typer turns every registered command into a click command at each start; a run needs
-    only the one it names (``check``: 15M of 393M instructions). Without a known command
-    name (none, a typo, TAB completion) every command stays, for help and suggestions."""
-    if any(name.startswith("_TELEMETRY_COMPLETE") for name in os.environ):
-        return
-    words = iter(args)
-    for word in words:
-        if word == "--vendor":
-            next(words, None)
-        elif not word.startswith("-"):
-            named = [c for c in app.registered_commands if (c.name or c.callback.__name__) == word]  # type: ignore[union-attr]
-            if named:
-                app.registered_commands[:] = named
-            return
+def _name(info: Any) -> str:
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def _load(name: str) -> TyperCommand:
+    """Import the module of ``name`` (which registers its commands) and build that one command."""
+    module = COMMANDS[name][0]
+    if module == __name__:
+        _register_completion()
+    else:
+        importlib.import_module(module)
+    info = next(i for i in app.registered_commands if _name(i) == name)
+    return typer.main.get_command_from_info(  # type: ignore[return-value]
+        info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+
+
+class _Listed(TyperCommand):
+    """A command as listed (name and short help) before its module is imported."""
+
+
+class LazyGroup(GateGroup):
+    """``GateGroup`` whose commands are imported when one is run or its own help asked for."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, (_, short) in COMMANDS.items():
+            if name not in self.commands:
+                self.commands[name] = _Listed(name=name, help=short, callback=None)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [name for name in COMMANDS if name in self.commands]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and isinstance(self.commands.get(args[0]), _Listed):
+            self.commands[args[0]] = _load(args[0])
+        return super().resolve_command(ctx, args)
+
+    def load_all(self) -> "LazyGroup":
+        for name, command in list(self.commands.items()):
+            if isinstance(command, _Listed):
+                self.commands[name] = _load(name)
+        return self
+
+
+app.info.cls = LazyGroup
+
+
+def every_command() -> LazyGroup:
+    """The click group with every command built (the man page, tests of each command's help)."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyGroup)
+    return group.load_all()
 
 
 def main() -> None:
     """The console script."""
-    _keep_only_the_named_command(sys.argv[1:])
     try:
         app(prog_name="telemetry")
     except KeyboardInterrupt:
