@@ -154,6 +154,8 @@ READS: dict[str, dict[str, Rule]] = {
     "salesforce-cli": {"SF_DISABLE_TELEMETRY": lambda v: _on_off(v == "true")},
     # helpers/telemetry.py: os.getenv("SCARF_NO_ANALYTICS") != "true" sends
     "pandasai": {"SCARF_NO_ANALYTICS": lambda v: _on_off(v == "true")},
+    # lib/telemetry.ts computeTelemetryEffective: getEnv()["SENTRY_CLI_NO_TELEMETRY"] === "1"
+    "sentry": {"SENTRY_CLI_NO_TELEMETRY": lambda v: _on_off(v == "1")},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
