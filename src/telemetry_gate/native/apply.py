@@ -281,7 +281,7 @@ def _write(gate: Gate, product: str, reading: Reading, off: bool, system: bool, 
         if not dry_run:  # another product's flag is removed only when it is an empty regular file
             root = files.root_of(switch.path, reading.path)
             if off:
-                flags.create_flag(reading.path, system, root)
+                flags.create_flag(reading.path, system, root, shared=not mine)
             else:
                 flags.remove_flag(reading.path, shared=not mine, root=root)
             if mine:

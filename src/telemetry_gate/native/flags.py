@@ -22,9 +22,12 @@ from telemetry_gate.native.edit import NEW_DIR_MODE, NEW_FILE_MODE, SYSTEM_DIR_M
 from telemetry_gate.policy.own import files
 
 
-def create_flag(path: Path, system: bool, root: Path | None = None) -> None:
-    """``root``: the product's directory (``files.root_of``); the flag's own directory by default."""
-    _check(path, root)
+def create_flag(path: Path, system: bool, root: Path | None = None, shared: bool = False) -> None:
+    """``root``: the product's directory (``files.root_of``); the flag's own directory by default.
+    ``shared``: telemetry-gate's own directory, checked as such (``policy/trust.py``, ``fs.ensure_dir``:
+    a link of the user's to a directory nobody else can write is followed)."""
+    if not shared:
+        _check(path, root)
     make_dirs(path.parent, SYSTEM_DIR_MODE if system else NEW_DIR_MODE)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
