@@ -307,7 +307,7 @@ def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: l
 # -- the manifests of issue 22 item 4 --------------------------------------------------------------
 
 NEW = ("conda", "dagster", "gcloud", "go", "julia-pkg", "nextflow", "packer", "prefect", "ray",
-       "terraform", "vagrant", "wandb")
+       "terraform", "vagrant", "vscode", "wandb")
 
 
 @pytest.mark.parametrize("name", NEW)
@@ -437,3 +437,53 @@ def test_a_text_switch_takes_one_word_and_no_key() -> None:
                   'off = false\non = true\n'):
         with pytest.raises(InvalidFileError):
             _manifest(head + extra)
+
+
+def _vscode_reads_off(settings: Path) -> bool:
+    """getTelemetryLevel: telemetry.telemetryLevel (default all) off, or an old switch false."""
+    data = json.loads(settings.read_text()) if settings.exists() else {}
+    return data.get("telemetry.telemetryLevel", "all") == "off" or data.get("telemetry.enableTelemetry") is False \
+        or data.get("telemetry.enableCrashReporter") is False
+
+
+def test_disable_writes_vscodes_flat_dotted_key_keeping_the_rest(inprocess: Telemetry) -> None:
+    settings = Path(os.environ["XDG_CONFIG_HOME"]) / "Code" / "User" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{\n    "editor.fontSize": 14,\n    "telemetry.telemetryLevel": "all"\n}\n')
+    assert not _vscode_reads_off(settings)
+    assert inprocess("disable", "-p", "vscode").exit_code == 0
+    assert _vscode_reads_off(settings)
+    assert json.loads(settings.read_text()) == {"editor.fontSize": 14, "telemetry.telemetryLevel": "off"}
+    assert "telemetry" not in json.loads(settings.read_text())  # one member with a dot, never a nested table
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["vscode"]
+    assert facets["collection"]["enabled"] is False
+
+
+@pytest.mark.parametrize(("level", "state"), [("off", "off"), ("all", "on"), ("error", "other"), ("crash", "other")])
+def test_vscodes_levels_read_as_vscode_reads_them(level: str, state: str, tmp_path: Path) -> None:
+    (switch,) = MANIFESTS["vscode"].native
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"telemetry.telemetryLevel": level}))
+    assert read(switch._replace(path=str(settings)), {}).state == state
+    assert _vscode_reads_off(settings) is (state == "off")
+
+
+def test_settings_with_comments_are_left_alone(inprocess: Telemetry) -> None:
+    settings = Path(os.environ["XDG_CONFIG_HOME"]) / "Code" / "User" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    original = '{\n  // my font\n  "editor.fontSize": 14,\n}\n'
+    settings.write_text(original)
+    out = inprocess("disable", "-p", "vscode")
+    assert "Traceback" not in out.stderr and settings.read_text() == original
+    assert "settings.json" in out.stderr + out.stdout
+
+
+def test_a_flat_key_is_json_only() -> None:
+    from telemetry_gate.errors import InvalidFileError
+
+    head = '[product]\nname = "p"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n' \
+           'source = "https://example.org/p"\npath = "~/.p/p.json"\nkey = "a.b"\nflat_key = true\n' \
+           'off = false\non = true\n'
+    assert _manifest(head + 'format = "json"\n').native[0].flat_key
+    with pytest.raises(InvalidFileError):
+        _manifest(head + 'format = "toml"\n')

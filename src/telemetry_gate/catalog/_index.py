@@ -1637,6 +1637,35 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                  'description': 'The Vercel team the command ran for'},
                                      'user_id': {'category': 'usage', 'description': 'The logged-in Vercel user'},
                                      'project_id': {'category': 'usage', 'description': 'The linked Vercel project'}}}},
+ 'vscode.toml': {'crc32': 3183202298,
+                 'data': {'product': {'name': 'vscode',
+                                      'description': "Visual Studio Code (Microsoft's build; its own telemetry and, by "
+                                                     "convention, its extensions')",
+                                      'homepage': 'https://code.visualstudio.com',
+                                      'telemetry_docs': 'https://github.com/microsoft/vscode/blob/04233eb29272c42a4c2922b0d72b726d5fcffc79/src/vs/platform/telemetry/common/telemetryUtils.ts#L131-L158',
+                                      'limits': ['settings.json may hold comments and trailing commas (VS Code reads '
+                                                 'JSON with comments); telemetry-gate then reads it as unreadable and '
+                                                 'leaves it alone: set telemetry.telemetryLevel to off in VS Code',
+                                                 'VSCODE_APPDATA, --user-data-dir or portable mode move the settings; '
+                                                 'Insiders and VSCodium keep their own (Code - Insiders, VSCodium)',
+                                                 'error and crash still send error or crash reports; extensions that '
+                                                 'ignore the setting send their own telemetry']},
+                          'detect': {'executables': ['code']},
+                          'native': [{'kind': 'config-file',
+                                      'facets': ['collection', 'upload'],
+                                      'path': {'linux': '$XDG_CONFIG_HOME/Code/User/settings.json',
+                                               'macos': '~/Library/Application Support/Code/User/settings.json',
+                                               'windows': '$APPDATA/Code/User/settings.json'},
+                                      'format': 'json',
+                                      'key': 'telemetry.telemetryLevel',
+                                      'flat_key': True,
+                                      'off': 'off',
+                                      'on': 'all',
+                                      'absent': 'on',
+                                      'source': 'https://github.com/microsoft/vscode/blob/04233eb29272c42a4c2922b0d72b726d5fcffc79/src/vs/platform/telemetry/common/telemetryUtils.ts#L137-L158',
+                                      'note': 'One member whose name holds a dot, as VS Code writes it '
+                                              '({"telemetry.telemetryLevel": "off"}); error and crash are shown as '
+                                              'they are'}]}},
  'wandb.toml': {'crc32': 4150895948,
                 'data': {'product': {'name': 'wandb',
                                      'description': 'Weights & Biases, the experiment-tracking SDK (its own error and '

@@ -45,7 +45,7 @@ def set_key(path: Path, switch: NativeSwitch, value: Scalar, system: bool = Fals
         if st is not None and st.st_uid != os.geteuid() and os.geteuid() != 0:
             raise Unreadable(f"belongs to uid {st.st_uid}; replacing it would make it yours")
         text = raw.decode("utf-8")
-        new = _edit(text, switch.key.split("."), value, switch)
+        new = _edit(text, [switch.key] if switch.flat_key else switch.key.split("."), value, switch)
     except UnicodeDecodeError as exc:
         raise InvalidFileError(path, "is not valid UTF-8; left as it is") from exc
     except RecursionError as exc:

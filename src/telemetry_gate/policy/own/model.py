@@ -78,6 +78,7 @@ class NativeSwitch(NamedTuple):
     # config-file
     format: str = ""
     key: str = ""  # dotted; for ini "section.key"
+    flat_key: bool = False  # json: ``key`` is one member name that holds dots (VS Code's "telemetry.telemetryLevel")
     # the value written for off / on (env: a string; config-file: a TOML scalar); None: not declared
     off: Scalar | None = None
     on: Scalar | None = None
@@ -127,7 +128,7 @@ _COMMON = {"kind", "facets", "source", "note", "scope", "part"}
 _KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact"},
     "flag-file": _COMMON | {"path", "covers"},
-    "config-file": _COMMON | {"path", "format", "key", "off", "on", "absent", "requires"},
+    "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "requires"},
 }
 
 
@@ -265,6 +266,12 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
         if key is not None or any(not isinstance(item.get(n), str) for n in ("off", "on")) or item.get("requires"):
             fail("[[native]] format = 'text' (the file's first word) takes no key and string values", index, "key")
         key, parts = "", []
+    elif item.get("flat_key", False) is not False:
+        if item["flat_key"] is not True or fmt != "json" or not isinstance(key, str) or not key.strip() \
+                or item.get("requires"):
+            fail("[[native]] flat_key = true names one JSON member (a key holding dots), with no requires",
+                 index, "flat_key")
+        parts = [key]
     elif not parts or any(not p.strip() for p in parts) or (fmt == "ini" and len(parts) != 2):
         fail("[[native]] key must be a dotted key path (ini: 'section.key')", index, "key")
     for part in parts:
@@ -294,7 +301,8 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
              index, "requires")
     for name in requires:
         _one_line(name, index, "requires", fail, 128)
-    return NativeSwitch(**common, path=path, format=fmt, key=str(key), off=values["off"], on=values["on"],
+    return NativeSwitch(**common, path=path, format=fmt, key=str(key), flat_key=item.get("flat_key") is True,
+                        off=values["off"], on=values["on"],
                         absent=absent, covers=(common["product"],), requires=tuple(requires.items()))
 
 

@@ -149,7 +149,7 @@ def _parse_key(text: str, switch: NativeSwitch) -> tuple[bool, Any]:
     if switch.format == "text":  # Go's mode file: strings.TrimSpace, then what precedes the first space
         word = text.strip().partition(" ")[0]
         return (True, word) if word else (False, None)
-    keys = switch.key.split(".")
+    keys = [switch.key] if switch.flat_key else switch.key.split(".")
     if switch.format == "yaml":
         quick = _yaml_top_level(text, keys)
         if quick is not None:
