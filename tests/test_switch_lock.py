@@ -156,3 +156,18 @@ def test_the_spool_still_refuses_a_link(isolation: Env) -> None:
     with pytest.raises(PermissionDenied, match="is a symbolic link; refusing to use it"):
         ensure_dir(link)
     assert ensure_dir(link, follow=True) == elsewhere
+
+
+def test_shell_init_writes_the_environment_files_under_the_lock(inprocess: Telemetry, isolation: Env,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry_gate.fs import locked
+
+    monkeypatch.setattr(switching, "SHELL_INIT_WAIT", 0.2)
+    with locked(switching.lock_file(isolation.paths)):  # a disable at work: its files are not overwritten
+        out = inprocess("shell-init", "bash")
+    assert out.exit_code == 0  # the line is printed all the same: the shell starts
+    assert out.stdout.startswith("if [ -r ")
+    assert out.stderr.splitlines()[0].startswith("warning: a telemetry enable or disable (process ")
+    assert not (isolation.config_dir / "env.sh").exists()
+    assert inprocess("shell-init", "bash").exit_code == 0
+    assert (isolation.config_dir / "env.sh").exists()

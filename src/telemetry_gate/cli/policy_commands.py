@@ -191,12 +191,12 @@ def shell_init(
 ) -> None:
     """Print the line for your shell's rc file: new shells get the products' own off-switches."""
     from telemetry_gate.cli.render import products as products_view
-    from telemetry_gate.native import environment
+    from telemetry_gate.native import environment, switching
     from telemetry_gate.policy.paths import Paths, resolve_vendor
 
     paths = Paths.for_vendor(resolve_vendor(ctx.obj))
     try:  # the generated file the line loads: current, so DO_NOT_TRACK works before any disable
-        environment.sync(_gate(ctx), system=False, dry_run=False)
+        switching.sync_environment(_gate(ctx))
     except TelemetryError as exc:  # a broken settings file must not cost the user the line
         products_view.not_synced(exc.message)
     products_view.shell_init(environment.shell_init(paths, shell.value))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SYSTEM_FLAG_FOR = {"all": "disable", "upload": "disable_upload", "update": "disable_update"}
 LOCK_NAME = ".switch.lock"  # in the user's config directory, beside the settings it guards
 LOCK_WAIT = 30.0  # seconds: a switch takes well under one; a holder that long is stuck
+SHELL_INIT_WAIT = 3.0  # shell-init may run as a shell starts: it never hangs it for long
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,16 @@ def switch_and_record(gate: Gate, enable: bool, facet: str, product: str | None,
         return switch(gate, enable, facet, product, system, dry_run)[0], []
     with locked(lock_file(gate.paths), LOCK_WAIT, "another telemetry enable or disable"):
         return _switch_and_record(Gate.open(gate.paths.vendor, gate.policy.environ), enable, facet, product, system)
+
+
+def sync_environment(gate: Gate) -> list[str]:
+    """``shell-init``: the generated environment files brought up to date under the switch lock,
+    from the settings read inside it (files made from the settings before a ``disable`` running
+    meanwhile would undo what it wrote). ``Busy`` after a short wait."""
+    from telemetry_gate.native import environment
+
+    with locked(lock_file(gate.paths), SHELL_INIT_WAIT, "a telemetry enable or disable"):
+        return environment.sync(Gate.open(gate.paths.vendor, gate.policy.environ), system=False, dry_run=False)
 
 
 def lock_file(paths: Paths) -> Path:
