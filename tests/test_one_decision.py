@@ -74,6 +74,26 @@ def test_send_id_never_overrides_the_products_own_switch(how: str, inprocess: Te
     assert len(isolation.pending(product)) == 2
 
 
+def test_hf_hub_disable_telemetry_false_is_on_as_huggingface_hub_reads_it(inprocess: Telemetry) -> None:
+    # huggingface_hub v1.28.0 constants.py: only 1/ON/YES/TRUE are off; "false" keeps it collecting
+    out = json.loads(inprocess("check", "--json", "-p", "huggingface-hub",
+                               env={"HF_HUB_DISABLE_TELEMETRY": "false"}).stdout)
+    assert out["products"]["huggingface-hub"]["collection"]["enabled"] is True
+    notes = json.loads(inprocess("check", "--json", env={"HF_HUB_DISABLE_TELEMETRY": "maybe"}).stdout)["notes"]
+    assert len([n for n in notes if "HF_HUB_DISABLE_TELEMETRY" in n]) == 1  # gradio declares it too: said once
+
+
+@pytest.mark.parametrize("value", ["no", "off", "0", "~", "'false'", "'true'", "yes"])
+def test_piperider_sends_only_for_the_boolean_true(value: str, inprocess: Telemetry, isolation: Env,
+                                                   collector: Collector) -> None:
+    # PipeRider 0.41.0 log_event(): `if not (tracking and isinstance(tracking, bool))`: nothing else sends
+    _profile(isolation, f"user_id: a\nanonymous_tracking: {value}\n")
+    assert inprocess("check", "collection", "-p", "piperider", "--quiet").exit_code == 1
+    assert Recorder("piperider", "0.41.0").record("run") is None
+    inprocess("send", "--endpoint", collector.url)
+    assert collector.connections == 0
+
+
 def test_astros_string_false_is_not_its_off(inprocess: Telemetry, isolation: Env) -> None:
     # @astrojs/telemetry: only the JSON boolean false turns it off ("false" the string does not)
     config = isolation.home / ".config" / "astro" / "config.json"
@@ -136,8 +156,8 @@ def _cases() -> list[tuple[str, str, str | None]]:
     cases = []
     for switch in _env_switches():
         values: list[str | None] = [switch.off, "", None]
-        if switch.on is not None:
-            values.append(switch.on)
+        if switch.on is not None:  # a yes/no variable: its on value, a word meaning the same, one not understood
+            values += [switch.on, "false" if switch.on.lower() in ("0", "false", "no", "off") else "TRUE", "maybe"]
         cases += [(switch.product, switch.variable, v) for v in values]
     return cases
 
@@ -218,10 +238,8 @@ def test_the_generated_shell_file_agrees_with_check(product: str, variable: str,
     env = {variable: value} if value is not None else {}
     data = json.loads(inprocess("check", "--json", "-p", product, env=env).stdout)
     enabled = data["products"][product]["collection"]["enabled"]
-    if value is not None and not switch.is_off_value(value) and switch.on is not None \
-            and value.strip().lower() != str(switch.on).lower():
-        assert enabled is False  # not understood: ambiguity never turns telemetry on
-        return
+    if value == "maybe" and switch.on is not None and not switch.is_off_value(value):
+        assert enabled is False  # not understood: ambiguity never turns telemetry on (and env.sh overrides it)
     sh = isolation.config_dir / "env.sh"
     shell_env = {"PATH": os.environ["PATH"], "HOME": str(isolation.home), **env}
     out = subprocess.run(["sh", "-c", f'. "{sh}"; if [ -n "${{{variable}+x}}" ]; then printf "=%s" "${variable}"; fi'],

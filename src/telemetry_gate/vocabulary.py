@@ -22,7 +22,7 @@ YES_WORDS = frozenset({"1", "true", "yes", "on"})
 def meaning(value: str) -> bool | None:
     """``True`` for a yes word, ``False`` for a no word (any case, spaces around ignored),
     ``None`` for anything else: a value that is not understood never turns telemetry on."""
-    word = value.strip().lower()
+    word = value.strip(" \t\n\r\f\v").lower()  # the ASCII spaces the shell files trim too ([[:space:]])
     if word in YES_WORDS:
         return True
     if word in NO_WORDS:

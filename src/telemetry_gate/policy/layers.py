@@ -120,6 +120,16 @@ def origin(reading: Reading) -> str:
     return reading.where
 
 
+def means_on(switch: NativeSwitch, value: str) -> bool:
+    """A value of a yes/no variable that is not off: its declared on value, one of its on values,
+    or a word that means what ``on`` means (``HF_HUB_DISABLE_TELEMETRY=false`` when on is ``0``).
+    Anything else is not understood: it disables (ambiguity never turns telemetry on)."""
+    on = str(switch.on)
+    word = meaning(on)
+    return value.strip().lower() == on.lower() or value.lower() in switch.on_values \
+        or (word is not None and meaning(value) is word)
+
+
 def vendor_prefix(vendor: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", vendor.upper())
 
@@ -170,7 +180,7 @@ class Policy:
             opt_in=opt_in,
             unflagged=unflagged,
         )
-        policy.notes.extend(policy._environment_notes())
+        policy.notes.extend(dict.fromkeys(policy._environment_notes()))  # a variable two products declare: once
         return policy
 
     # -- the ordered list ------------------------------------------------------------
@@ -284,9 +294,7 @@ class Policy:
                              and s.is_off_value(self.environ[s.variable])}:
                     return Say(4, "environment", " + ".join(partial_off), False)
             elif switch.on is not None and not switch.part:  # a yes/no variable: only its on value enables
-                on = value.strip().lower() == str(switch.on).lower() or value.lower() in switch.on_values \
-                    or (meaning(str(switch.on)) is True and meaning(value) is True)  # a yes word, as on is
-                return Say(4, "environment", shown(switch.variable, value), on)
+                return Say(4, "environment", shown(switch.variable, value), means_on(switch, value))
         names = " / ".join(s.variable for s in declared) or f"(no variable declared by {product})"
         return Say(4, "environment", names, None)
 
@@ -398,7 +406,7 @@ class Policy:
                     if switch.off_when in ("set", "nonempty") and (meaning(value) is False or not value.strip()):
                         notes.append(f"{shown(switch.variable, value)} disables telemetry for {switch.product}; "
                                      "unset it to re-enable")
-                elif switch.on is not None and value.strip().lower() != str(switch.on).lower():
+                elif switch.on is not None and not means_on(switch, value):
                     notes.append(f"{shown(switch.variable, value)} is not understood (expected "
                                  f"{switch.off} or {switch.on}); telemetry stays disabled")
         return notes

@@ -83,6 +83,7 @@ class NativeSwitch(NamedTuple):
     off: Scalar | None = None
     on: Scalar | None = None
     absent: str = "on"  # config-file: what a missing file or key means
+    other: str = "other"  # config-file: what a value neither off nor on means ("off": only on is on)
     # config-file: keys the product needs beside the switch (else it rewrites the file), with the
     # generator of a value for a missing one: (("user_id", "uuid4-hex"),)
     requires: tuple[tuple[str, str], ...] = ()
@@ -128,7 +129,7 @@ _COMMON = {"kind", "facets", "source", "note", "scope", "part"}
 _KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact"},
     "flag-file": _COMMON | {"path", "covers"},
-    "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "requires"},
+    "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "other", "requires"},
 }
 
 
@@ -294,6 +295,9 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
     absent = item.get("absent", "on")
     if absent not in ("on", "off"):
         fail(f"[[native]] absent must be 'on' or 'off', not {absent!r}", index, "absent")
+    other = item.get("other", "other")
+    if other not in ("other", "off"):
+        fail(f"[[native]] other must be 'off' (only the on value is on), not {other!r}", index, "other")
     requires = item.get("requires", {})
     if not isinstance(requires, dict) or any(not isinstance(k, str) or not k or v not in GENERATORS
                                              for k, v in requires.items()) or fmt == "ini" and requires:
@@ -303,7 +307,7 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
         _one_line(name, index, "requires", fail, 128)
     return NativeSwitch(**common, path=path, format=fmt, key=str(key), flat_key=item.get("flat_key") is True,
                         off=values["off"], on=values["on"],
-                        absent=absent, covers=(common["product"],), requires=tuple(requires.items()))
+                        absent=absent, other=other, covers=(common["product"],), requires=tuple(requires.items()))
 
 
 def _one_line(value: str, index: int, key: str, fail: "Fail", limit: int = powers.MAX_TEXT) -> None:

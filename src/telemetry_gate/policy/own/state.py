@@ -107,7 +107,7 @@ def classify(switch: NativeSwitch, value: Any) -> str:
         return "off"
     if same(value, switch.on, switch.format == "ini"):
         return "on"
-    return "other"
+    return switch.other  # "off" where the product is on only for its on value (PipeRider: the boolean true)
 
 
 def same(value: Any, expected: Scalar | None, text: bool = False) -> bool:
