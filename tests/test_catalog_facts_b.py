@@ -156,6 +156,8 @@ READS: dict[str, dict[str, Rule]] = {
     "pandasai": {"SCARF_NO_ANALYTICS": lambda v: _on_off(v == "true")},
     # lib/telemetry.ts computeTelemetryEffective: getEnv()["SENTRY_CLI_NO_TELEMETRY"] === "1"
     "sentry": {"SENTRY_CLI_NO_TELEMETRY": lambda v: _on_off(v == "1")},
+    # envs.py: os.environ.get("VLLM_NO_USAGE_STATS", "0") == "1"
+    "vllm": {"VLLM_NO_USAGE_STATS": lambda v: _on_off(v == "1")},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
@@ -349,3 +351,15 @@ def test_datahub_keeps_an_opt_out_made_with_its_own_command(inprocess: Telemetry
     config.write_text(json.dumps({"client_id": "0b9c", "enabled": False}, indent=2))  # datahub telemetry disable
     assert inprocess("enable", "-p", "datahub").exit_code == 0
     assert _datahub_reads_off(config)
+
+
+def test_disable_gives_vllm_its_do_not_track_file_where_vllm_looks(inprocess: Telemetry, isolation: Env,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    config_home = isolation.home / "xdg-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    # envs.py get_default_config_root + "vllm", usage_lib.py: os.path.exists(<root>/do_not_track)
+    vllm_flag = os.path.join(os.getenv("XDG_CONFIG_HOME", os.path.expanduser("~/.config")), "vllm", "do_not_track")
+    assert inprocess("disable", "-p", "vllm").exit_code == 0
+    assert os.path.exists(vllm_flag) and os.path.getsize(vllm_flag) == 0
+    assert inprocess("enable", "-p", "vllm").exit_code == 0
+    assert not os.path.exists(vllm_flag)
