@@ -158,6 +158,8 @@ READS: dict[str, dict[str, Rule]] = {
     "sentry": {"SENTRY_CLI_NO_TELEMETRY": lambda v: _on_off(v == "1")},
     # envs.py: os.environ.get("VLLM_NO_USAGE_STATS", "0") == "1"
     "vllm": {"VLLM_NO_USAGE_STATS": lambda v: _on_off(v == "1")},
+    # env_options.py Options.get: os.getenv(name, "False").lower() in ("true", "1")
+    "skypilot": {"SKYPILOT_DISABLE_USAGE_COLLECTION": lambda v: _on_off(v.lower() in ("true", "1"))},
 }
 
 SAMPLES = ["", " ", "0", "1", "2", "-1", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "YES", "no",
