@@ -243,3 +243,46 @@ def test_every_shipped_manifest_keeps_to_the_narrow_powers_outside_the_catalogue
         manifest = parse(path.read_bytes(), str(isolation.root / path.name))
         assert manifest.name == path.stem
     assert os.listdir(isolation.root)  # nothing else was needed
+
+
+# -- outside the shipped catalogue, only what is about telemetry (review of issue 20) ------------------
+
+def _products_d(isolation: Env, name: str, body: str) -> Path:
+    folder = isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text(f'[product]\nname = "{name}"\n\n{body}')
+    return path
+
+
+@pytest.mark.parametrize("variable", ["VIMINIT", "MANPAGER", "OPENSSL_CONF", "SSLKEYLOGFILE", "JUPYTER_CONFIG_DIR",
+                                      "GOFLAGS", "RUSTC_WRAPPER", "SUDO_EDITOR", "NODE_EXTRA_CA_CERTS"])
+def test_a_products_d_manifest_names_only_a_telemetry_variable(variable: str, inprocess: Telemetry,
+                                                               isolation: Env) -> None:
+    path = _products_d(isolation, "demo", f'[[native]]\nkind = "env"\nfacets = ["collection"]\n'
+                                          f'variable = "{variable}"\noff = "x"\nsource = "https://e.org/"\n')
+    out = inprocess("disable", "-p", "demo")
+    assert f"{path}:" in out.stderr and "about telemetry" in out.stderr
+    sh = isolation.config_dir / "env.sh"
+    assert not sh.exists() or variable not in sh.read_text()
+
+
+def test_a_manifest_named_after_another_tool_cannot_set_its_other_keys(inprocess: Telemetry,
+                                                                        isolation: Env) -> None:
+    _products_d(isolation, "jupyter",
+                '[detect]\npaths = ["~/.jupyter"]\n\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n'
+                'path = "~/.jupyter/jupyter_server_config.json"\nformat = "json"\nkey = "ServerApp.ip"\n'
+                'off = "0.0.0.0"\non = "127.0.0.1"\nsource = "https://e.org/"\n')
+    (isolation.home / ".jupyter").mkdir()
+    inprocess("disable")
+    assert not (isolation.home / ".jupyter" / "jupyter_server_config.json").exists()
+
+
+def test_every_shipped_switch_is_about_telemetry_so_a_products_d_copy_still_works() -> None:
+    from telemetry_gate.policy.manifests import SHIPPED, parse
+    from telemetry_gate.policy.own import powers
+
+    for path in sorted(SHIPPED.glob("*.toml")):
+        for switch in parse(path.read_bytes(), str(path)).native:
+            name = switch.variable if switch.kind == "env" else f"{switch.key} {switch.path}"
+            assert switch.kind == "flag-file" or powers.about_telemetry(name), (path.name, name)

@@ -93,7 +93,7 @@ def test_a_bad_native_table_names_file_and_line(table: str, line: int, problem: 
 
 
 def test_the_second_native_table_is_the_one_named() -> None:
-    good = '[[native]]\nkind = "env"\nfacets = ["upload"]\nvariable = "OK"\noff = "1"\nsource = "https://ok"\n\n'
+    good = '[[native]]\nkind = "env"\nfacets = ["upload"]\nvariable = "OK_TELEMETRY"\noff = "1"\nsource = "https://ok"\n\n'
     bad = '[[native]]\nkind = "env"\nfacets = ["upload"]\nvariable = "BAD"\noff = "1"\n'
     with pytest.raises(InvalidFileError) as caught:
         _parse(HEAD + good + bad)

@@ -89,6 +89,9 @@ def check_product(gate: Gate, product: str) -> None:
     names = known(gate)
     if product in names:
         return
+    broken = gate.catalogue.broken(product)
+    if broken is not None:  # its manifest is malformed: say where, not "unknown"
+        raise broken
     import difflib
 
     close = difflib.get_close_matches(product, names, n=1)

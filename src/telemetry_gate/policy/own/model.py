@@ -172,7 +172,11 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
     common = {"product": product, "kind": kind, "facets": ordered, "source": source, "note": note, "scope": scope,
               "part": part}
     if kind == "env":
-        return _env(item, index, common, fail)
+        switch = _env(item, index, common, fail)
+        if trusted is not None and not powers.about_telemetry(switch.variable):
+            fail(f"[[native]] variable {switch.variable} does not say it is about telemetry: outside the shipped "
+                 "catalogue a manifest may only name such a variable", index, "variable")
+        return switch
     paths = _platform_paths(item.get("path"), index, fail)
     common["paths"] = paths if isinstance(item.get("path"), dict) else ()
     path = platform_path(paths)
@@ -191,7 +195,12 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
         if product not in covers:
             fail(f"[[native]] covers must include the product itself ({product})", index, "covers")
         return NativeSwitch(**common, path=path, covers=tuple(covers))
-    return _config(item, index, common, path, fail)
+    switch = _config(item, index, common, path, fail)
+    if trusted is not None and (switch.kind, switch.path) not in trusted \
+            and not powers.about_telemetry(f"{switch.key} {switch.path}"):
+        fail(f"[[native]] key {switch.key!r} of {switch.path} does not say it is about telemetry: outside the "
+             "shipped catalogue a manifest may only set such a key", index, "key")
+    return switch
 
 
 def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail") -> NativeSwitch:

@@ -68,6 +68,22 @@ def hook(variable: object) -> str | None:
     return None
 
 
+# what a switch that is about telemetry is called: a manifest outside the shipped catalogue may
+# name only such a variable, and set only such a key (in its name or its file's), so that a
+# products.d file cannot export VIMINIT or set a Jupyter server's token; the shipped catalogue's
+# every name matches too (tests/test_manifest_powers.py), so a products.d copy of it still works
+_TELEMETRY_WORDS = (r"TELEMETRY|ANALYTIC|TRACK|USAGE|STATS|METRIC|REPORT|OPT_?OUT|OPT_?IN|CONSENT|CHECKPOINT"
+                    r"|PHONE_?HOME|UPDATE|VERSION_?CHECK|CHECK_?LATEST|DIAGNOSTIC|CRASH|SENTRY|ANON|BEACON|OTEL")
+
+
+def about_telemetry(name: str) -> bool:
+    """Whether a variable, key or file name says it is about telemetry (any case, any separator)."""
+    import re
+
+    return re.search(_TELEMETRY_WORDS, re.sub(r"[^A-Z0-9]+", "_", name.upper()).replace("_", "")
+                     ) is not None or re.search(_TELEMETRY_WORDS, name.upper()) is not None
+
+
 def one_line(value: str, limit: int = MAX_TEXT) -> str | None:
     """Why ``value`` cannot be written into a product's file or a shell file, or ``None``."""
     if len(value) > limit:
