@@ -186,7 +186,7 @@ name = "p"
 [[native]]
 kind = "env"
 facets = ["collection"]
-variable = "P_ON"
+variable = "P_TELEMETRY_ON"
 source = "https://example.org/p"
 off = "0"
 off_when = "unless"
@@ -196,7 +196,7 @@ off_when = "unless"
 def test_off_when_unless_names_the_only_values_that_mean_on() -> None:
     switch = _manifest(_UNLESS + 'on_values = ["1", "True"]\non = "1"\n').native[0]
     assert [v for v in ("1", "true", "TRUE", "", "0", "yes", " 1") if switch.is_off_value(v)] == ["", "0", "yes", " 1"]
-    assert read(switch, {"P_ON": "true"}).state == "on"
+    assert read(switch, {"P_TELEMETRY_ON": "true"}).state == "on"
 
 
 @pytest.mark.parametrize(("extra", "problem"), [
@@ -431,7 +431,7 @@ def test_a_text_switch_takes_one_word_and_no_key() -> None:
     from telemetry_gate.errors import InvalidFileError
 
     head = '[product]\nname = "p"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n' \
-           'source = "https://example.org/p"\npath = "~/.p/mode"\nformat = "text"\n'
+           'source = "https://example.org/p"\npath = "~/.p/telemetry-mode"\nformat = "text"\n'
     assert _manifest(head + 'off = "off"\non = "local"\n').native[0].key == ""
     for extra in ('off = "off"\non = "local"\nkey = "mode"\n', 'off = "off now"\non = "local"\n',
                   'off = false\non = true\n'):
@@ -482,7 +482,7 @@ def test_a_flat_key_is_json_only() -> None:
     from telemetry_gate.errors import InvalidFileError
 
     head = '[product]\nname = "p"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n' \
-           'source = "https://example.org/p"\npath = "~/.p/p.json"\nkey = "a.b"\nflat_key = true\n' \
+           'source = "https://example.org/p"\npath = "~/.p/p.json"\nkey = "telemetry.level"\nflat_key = true\n' \
            'off = false\non = true\n'
     assert _manifest(head + 'format = "json"\n').native[0].flat_key
     with pytest.raises(InvalidFileError):

@@ -37,7 +37,7 @@ name = "nuxtish"
 
 [[native]]
 kind = "env"
-variable = "NUXTISH_OFF"
+variable = "NUXTISH_TELEMETRY_OFF"
 off = "1"
 off_when = "nonempty"
 facets = ["collection", "upload"]
@@ -45,7 +45,7 @@ source = "https://example.org/nuxtish"
 
 [[native]]
 kind = "env"
-variable = "ANGULARISH"
+variable = "ANGULARISH_ANALYTICS"
 off = "false"
 off_when = "values"
 off_values = ["0", "false"]
@@ -157,9 +157,9 @@ def test_a_value_the_product_reads_as_on_only_by_default_is_overridden_as_the_po
     # and a non-off word of a "values" variable without an on value do not speak, so the settings decide
     manifest(isolation, "nuxtish", NUXTISH)
     assert inprocess("disable").exit_code == 0
-    script = 'eval "$(telemetry shell-init bash)"; printf "%s|%s" "$NUXTISH_OFF" "$ANGULARISH"'
-    assert bash(script, NUXTISH_OFF="", ANGULARISH="true") == "1|false"
-    assert bash(script, NUXTISH_OFF="x", ANGULARISH="FALSE") == "x|FALSE"  # they speak: kept
+    script = 'eval "$(telemetry shell-init bash)"; printf "%s|%s" "$NUXTISH_TELEMETRY_OFF" "$ANGULARISH_ANALYTICS"'
+    assert bash(script, NUXTISH_TELEMETRY_OFF="", ANGULARISH_ANALYTICS="true") == "1|false"
+    assert bash(script, NUXTISH_TELEMETRY_OFF="x", ANGULARISH_ANALYTICS="FALSE") == "x|FALSE"  # they speak: kept
 
 
 def test_the_files_load_under_set_eu_in_sh_and_bash(products: Env, inprocess: Telemetry) -> None:
