@@ -30,6 +30,7 @@ from telemetry_gate.errors import (
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.paths import display
 from telemetry_gate.send import payloads, upload
+from telemetry_gate.send.overlap import Ahead, Unlinker
 from telemetry_gate.spool import outcomes, records
 from telemetry_gate.spool.claims import Claim, recover
 from telemetry_gate.spool.store import Entry, Spool
@@ -296,52 +297,27 @@ def _show(spool: Spool, product: str, source: Path, pending: list[str], target: 
             show(product, target.shown_url, batch.body, len(batch.ids))
 
 
-class _Unlinker:
-    """Unlinks accepted records on a thread of its own while the next batch is read, built
-    and posted (an unlink costs 80-150 µs once the file has reached the disk, and releases
-    the GIL). ``close`` waits for every file handed over: the claim is released only after,
-    so an accepted record can never go back to ``pending/``."""
-
-    def __init__(self, spool: Spool) -> None:
-        import queue
-        import threading
-
-        self.spool = spool
-        self.queue: queue.SimpleQueue[list[Entry] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._work, name="telemetry-unlink", daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while (entries := self.queue.get()) is not None:
-            try:
-                self.spool.remove(entries)
-            except OSError:
-                pass  # left in the claim: returned to pending/ and sent again (at least once)
-
-    def put(self, entries: list[Entry]) -> None:
-        self.queue.put(entries)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-
-
 def _deliver(spool: Spool, product: str, target: Target, result: Result,
              http: Client, deadline: upload.Deadline, retry: upload.Retry,
              progress: Progress | None, source: Path, names: list[str] | None = None) -> None:
     """Claim the product's records (only ``names``, file names, when given), post them in
-    batches and settle each batch by its answer."""
+    batches and settle each batch by its answer. The next batches are read, built and
+    compressed on a thread while one is posted, accepted ones unlinked on another
+    (``send/overlap.py``); only this thread settles, in the order posted."""
     claim = Claim(spool, source=source)
-    unlinker = _Unlinker(spool)
+    unlinker = Unlinker(spool)
+    ahead: Ahead | None = None
     try:
         claimed = claim.take_all(product) if names is None else claim.take(product, names)
         total = len(claimed)
         readable = _readable(spool, product, iter(claimed), result, True)
-        for batch in payloads.batches(readable, target.format):
+        ahead = Ahead(payloads.batches(readable, target.format))  # the next batches, read and built meanwhile
+        for batch, compressed in ahead:
             if deadline.remaining() <= 0:
                 result.problem = "the deadline was reached (--timeout)"
                 break
-            answer = upload.send(batch.body, target.url, client=http, deadline=deadline, retry=retry)
+            answer = upload.send(batch.body, target.url, client=http, deadline=deadline, retry=retry,
+                                 compressed=compressed)
             result.requests += 1
             now = time.time()
             if answer.outcome == "accepted":
@@ -373,7 +349,9 @@ def _deliver(spool: Spool, product: str, target: Target, result: Result,
             if progress is not None:
                 progress(product, result.sent + result.rejected, total)
     finally:
-        unlinker.close()
+        if ahead is not None:
+            ahead.close()  # nothing is read or quarantined once the claim goes back
+        unlinker.close()  # every accepted record unlinked before the claim goes back
         claim.release()
 
 

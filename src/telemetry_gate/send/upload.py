@@ -336,10 +336,14 @@ def exchange(http: httpx.Client, method: str, url: str, *, content: bytes | None
 
 
 def send(batch_body: bytes, url: str, *, client: httpx.Client, deadline: Deadline,
-         retry: Retry = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep) -> Answer:
+         retry: Retry = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep,
+         compressed: bytes | None = None) -> Answer:
     """POST one batch, gzip-compressed, over ``client`` (inject an ``httpx.MockTransport``
-    client in tests); a 2xx with an OTLP ``partialSuccess`` is accepted and reported."""
-    compressed = gzip.compress(batch_body, compresslevel=5, mtime=0)
+    client in tests); a 2xx with an OTLP ``partialSuccess`` is accepted and reported.
+    ``compressed``: the body already gzipped (``gzip.compress(batch_body, 5, mtime=0)``, done
+    ahead on another thread by ``send``)."""
+    if compressed is None:
+        compressed = gzip.compress(batch_body, compresslevel=5, mtime=0)
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     answer, head = exchange(client, "POST", url, content=compressed, headers=headers,
                             deadline=deadline, retry=retry, sleep=sleep, keep=65536)
