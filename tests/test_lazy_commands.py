@@ -10,14 +10,14 @@ import sys
 
 from telemetry_gate.cli.app import COMMANDS, every_command
 
-MODULES = {module for module, _ in COMMANDS.values()} - {"telemetry_gate.cli.app"}
-
 
 def _fresh(args: list[str], **env: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """``telemetry ARGS`` in a fresh interpreter; the command modules it imported."""
-    code = ("import sys\nfrom telemetry_gate.cli.app import main\nsys.argv = ['telemetry', *sys.argv[1:]]\n"
+    """``telemetry ARGS`` through the console script's function in a fresh interpreter; the
+    command modules it imported (and ``gc`` when the garbage collector was on at the end)."""
+    code = ("import gc, sys\nfrom telemetry_gate.cli.console import main\nsys.argv = ['telemetry', *sys.argv[1:]]\n"
             "try:\n    main()\nfinally:\n"
-            "    sys.stderr.write('\\nMODULES ' + ' '.join(m for m in sys.modules if m.endswith('_commands')))\n")
+            "    found = [m for m in sys.modules if m.endswith('_commands')] + (['gc'] if gc.isenabled() else [])\n"
+            "    sys.stderr.write('\\nMODULES ' + ' '.join(found))\n")
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
                           env={**os.environ, "COLUMNS": "200", **env})
     err, _, modules = done.stderr.rpartition("\nMODULES ")
@@ -48,13 +48,13 @@ def test_check_imports_its_own_module_alone() -> None:
     done, modules = _fresh(["check", "--json"])
     assert done.returncode == 0, done.stderr
     assert '"json_version"' in done.stdout
-    assert modules == {"telemetry_gate.cli.policy_commands"}
+    assert modules == {"telemetry_gate.cli.policy_commands", "gc"}  # the collector is back for the command
 
 
 def test_a_command_s_own_help_and_a_typo_still_work() -> None:
     done, modules = _fresh(["send", "--help"])
     assert done.returncode == 0 and "--endpoint" in done.stdout
-    assert modules == {"telemetry_gate.cli.send_commands"}
+    assert modules == {"telemetry_gate.cli.send_commands", "gc"}
     done, modules = _fresh(["chek"])
     assert done.returncode == 2
     assert "Did you mean 'check'?" in done.stderr
@@ -68,4 +68,4 @@ def test_completion_offers_every_command_and_a_command_s_options() -> None:
     done, modules = _fresh([], _TELEMETRY_COMPLETE="complete_bash", COMP_WORDS="telemetry inspect --li",
                            COMP_CWORD="2")
     assert "--limit" in done.stdout.split()
-    assert modules == {"telemetry_gate.cli.spool_commands"}
+    assert modules == {"telemetry_gate.cli.spool_commands", "gc"}

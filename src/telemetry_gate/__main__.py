@@ -1,3 +1,3 @@
-from telemetry_gate.cli.app import main
+from telemetry_gate.cli.console import main
 
 main()

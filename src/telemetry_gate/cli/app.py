@@ -4,9 +4,11 @@ The commands live by concern in ``policy_commands``, ``spool_commands`` and ``se
 importing a module registers its commands on ``base.app``. The group loads them lazily
 (click's LazyGroup pattern): ``telemetry check`` imports and builds ``check`` alone, while
 ``--help`` and TAB completion list every command from ``COMMANDS`` below, without importing
-one. ``main`` is the console script.
+one. ``main`` runs the app; ``cli.console.main``, the console script, calls it with the garbage
+collector paused, and it resumes once the command is loaded.
 """
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -72,6 +74,18 @@ def _load(name: str) -> TyperCommand:
         info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
 
 
+_gc = {"paused": False}
+
+
+def _resume_gc() -> None:
+    """The collector back on, once, for what the command builds: everything start-up made
+    lives until the end, so it is frozen out of every later collection."""
+    if _gc["paused"]:
+        _gc["paused"] = False
+        gc.freeze()
+        gc.enable()
+
+
 class _Listed(TyperCommand):
     """A command as listed (name and short help) before its module is imported."""
 
@@ -91,6 +105,7 @@ class LazyGroup(GateGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and isinstance(self.commands.get(args[0]), _Listed):
             self.commands[args[0]] = _load(args[0])
+            _resume_gc()
         return super().resolve_command(ctx, args)
 
     def load_all(self) -> "LazyGroup":
@@ -110,8 +125,10 @@ def every_command() -> LazyGroup:
     return group.load_all()
 
 
-def main() -> None:
-    """The console script."""
+def main(gc_paused: bool = False) -> None:
+    """Run the app; ``gc_paused``: the caller turned the garbage collector off before importing
+    this module, and it comes back on once the command is loaded."""
+    _gc["paused"] = gc_paused
     try:
         app(prog_name="telemetry")
     except KeyboardInterrupt:
