@@ -339,3 +339,23 @@ def test_any_bytes_in_a_product_file_are_read_or_refused_never_a_crash(isolation
         edit.set_key(path, switch, value)  # type: ignore[arg-type]
     except TelemetryError:
         assert path.read_bytes() == raw  # refused: left as it was
+
+
+@pytest.mark.parametrize("where", ["settings", "products.d", "history"])
+def test_a_fifo_among_telemetry_gates_own_files_never_hangs_a_command(where: str, isolation: Env) -> None:
+    # the review of issue 20: a FIFO at ~/.config/tenx/telemetry/settings.toml hung check for ever
+    target = {
+        "settings": isolation.config_dir / "settings.toml",
+        "products.d": isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d" / "demo.toml",
+        "history": isolation.home / ".local" / "state" / "tenx" / "telemetry" / "history.jsonl",
+    }[where]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(target)
+    args = ["check", "--history"] if where == "history" else ["check"]
+    proc = subprocess.run([script_path(), *args], capture_output=True, text=True, timeout=30)
+    assert "Traceback" not in proc.stderr
+    if where == "settings":
+        assert proc.returncode == 3 and "not a regular file" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert "not a regular file" in proc.stdout + proc.stderr

@@ -2,7 +2,9 @@
 
 ``atomic_write``: a temporary file in the same directory, then ``os.replace``, so a
 reader sees the old bytes or the new ones, never half of either (hatch ``utils/fs.py``).
-``ensure_dir``: a directory of ours, 0700 whatever the umask. ``locked``: an exclusive
+``read_regular``: a file of ours read whole, only when it is a regular file and not too large
+(a FIFO put where a settings file goes must never hang a command). ``ensure_dir``: a directory
+of ours, 0700 whatever the umask. ``locked``: an exclusive
 ``flock`` on a lock file, so that read-modify-write sequences of two processes take turns.
 """
 
@@ -203,3 +205,32 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+class NotRegular(OSError):
+    """A path that is not a regular file of a sensible size (a FIFO, a device, a huge file)."""
+
+
+def read_regular(path: Path, limit: int = 1 << 20) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes; opened without
+    blocking (a FIFO opens at once and is refused by ``fstat``), raising ``FileNotFoundError``,
+    ``PermissionError``, ``IsADirectoryError`` or ``NotRegular`` (``strerror`` says why)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(errno.EINVAL, "is not a regular file (a FIFO, socket or device)", str(path))
+        if st.st_size > limit:
+            raise NotRegular(errno.EFBIG, f"is larger than {limit} bytes", str(path))
+        chunks = []
+        size = 0
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise NotRegular(errno.EFBIG, f"is larger than {limit} bytes", str(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from telemetry_gate.errors import PermissionDenied
-from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir, write_all
+from telemetry_gate.fs import DIR_MODE, SYSTEM_DIR_MODE, ensure_dir, read_regular, write_all
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
@@ -179,7 +179,7 @@ def read(paths: Paths, facet: str | None = None, product: str | None = None) -> 
     warnings: list[str] = []
     for path in (system_file(paths), user_file(paths)):
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path, 64 << 20)  # a FIFO or a huge file there: reported, never a hang
         except FileNotFoundError:
             continue
         except OSError as exc:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
+from telemetry_gate.fs import read_regular
 from telemetry_gate.policy.held import Saved, parse_saved
 from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
 from telemetry_gate.policy.own.powers import hook
@@ -240,7 +241,7 @@ def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str,
         if only and not path.is_file():
             return
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)
             known = index.get(name) if index else None
             if isinstance(known, dict) and known.get("crc32") == zlib.crc32(raw):
                 manifest = build(known["data"], str(path), "")
@@ -248,7 +249,7 @@ def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str,
                 manifest = parse(raw, str(path))
         except InvalidFileError as exc:
             errors[str(path)] = exc
-        except OSError as exc:
+        except OSError as exc:  # NotRegular too: a FIFO in products.d never hangs a command
             errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
         else:
             manifests[manifest.name] = manifest

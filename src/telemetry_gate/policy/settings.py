@@ -77,14 +77,18 @@ class Settings(NamedTuple):
 
 def load(path: Path) -> Settings | None:
     """Parse and validate ``path``; ``None`` when the file does not exist."""
+    from telemetry_gate.fs import NotRegular, read_regular
+
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return None
     except NotADirectoryError:
         return None
     except IsADirectoryError as exc:
         raise InvalidFileError(path, "is a directory, not a settings file") from exc
+    except NotRegular as exc:  # a FIFO there must not hang every command
+        raise InvalidFileError(path, f"{exc.strerror}, not a settings file") from exc
     except PermissionError as exc:
         raise PermissionDenied(f"cannot read {path}: permission denied") from exc
     return parse(path, raw)
