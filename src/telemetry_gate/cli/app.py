@@ -100,7 +100,8 @@ class LazyGroup(GateGroup):
                 self.commands[name] = _Listed(name=name, help=short, callback=None)
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [name for name in COMMANDS if name in self.commands]
+        """The table's order; a command registered without a row in it (a test's) comes last."""
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and isinstance(self.commands.get(args[0]), _Listed):
