@@ -68,7 +68,8 @@ def test_json_keys_are_a_contract(fake: Env, telemetry: Telemetry) -> None:
     assert set(data) == {"json_version", "products", "errors"}
     product = next(p for p in data["products"] if p["name"] == "fakeprod")
     assert set(product) == {"name", "description", "manifest", "installed", "homepage", "telemetry_docs", "limits",
-                            "switches"}
+                            "switches", "versions", "version", "version_notes"}
+    assert (product["versions"], product["version"], product["version_notes"]) == ("", None, [])
     assert product["description"] == "A product made up for the test"
     assert (product["homepage"], product["telemetry_docs"], product["limits"]) == (
         "https://example.org/fakeprod", "", ["Crash reports are sent whatever the switches say"])

@@ -115,7 +115,8 @@ def test_products(inprocess: Telemetry, isolation: Env) -> None:
     _shape(data, {"json_version": INT, "products": LIST, "errors": LIST})
     first = next(p for p in data["products"] if p["switches"])
     _shape(first, {"name": STR, "description": (STR, NONE), "manifest": STR, "installed": BOOL,
-                   "homepage": (STR, NONE), "telemetry_docs": (STR, NONE), "limits": LIST, "switches": LIST})
+                   "homepage": (STR, NONE), "telemetry_docs": (STR, NONE), "limits": LIST, "switches": LIST,
+                   "versions": STR, "version": (STR, NONE), "version_notes": LIST})
     _shape(first["switches"][0], {"kind": STR, "where": STR, "scope": STR, "facets": LIST, "state": STR,
                                   "covers": LIST, "source": STR, "note": (STR, NONE)})
 

@@ -521,16 +521,16 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'action': {'category': 'usage',
                                                   'description': 'What happened (launched, completed, ...)'},
                                        'label': {'category': 'usage', 'description': "The event's label"}}}},
- 'gatsby.toml': {'crc32': 1524041000,
+ 'gatsby.toml': {'crc32': 3634295860,
                  'data': {'product': {'name': 'gatsby',
                                       'description': 'The Gatsby static site framework',
                                       'homepage': 'https://www.gatsbyjs.com',
                                       'telemetry_docs': 'https://www.gatsbyjs.com/docs/telemetry/',
+                                      'versions': '<5.14.0',
                                       'limits': ['Gatsby 5.14.0 removed its telemetry: neither gatsby nor gatsby-cli '
                                                  '5.14.0 depends on gatsby-telemetry any more '
                                                  '(packages/gatsby/package.json at 5397fbf5554e, the 5.14.0 release); '
-                                                 'the switch matters for versions before it only (a version range is '
-                                                 'not in the schema yet)']},
+                                                 'the switch matters for versions before it only']},
                           'detect': {'executables': ['gatsby']},
                           'native': [{'kind': 'env',
                                       'facets': ['collection', 'upload'],

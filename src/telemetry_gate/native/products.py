@@ -12,6 +12,9 @@ match is enough), and each of its own switches with the state the product would 
   product does what it does by default;
 - ``unknown``: the configuration file is there but cannot be read.
 
+A switch whose ``versions`` range leaves out the installed version is not listed (nor read): a
+note says so (``policy/own/versions.py``).
+
 Detection is ``policy.own.detect`` (distributions: a listing of the ``*.dist-info`` and ``*.egg-info``
 directories of ``sys.path``, no ``importlib.metadata``, which costs ~20 ms to import).
 """
@@ -43,6 +46,9 @@ class Product(NamedTuple):
     homepage: str = ""
     telemetry_docs: str = ""
     limits: tuple[str, ...] = ()  # what no switch stops
+    versions: str = ""  # the range of versions with telemetry ("": all)
+    version: str | None = None  # the installed version, when a range needs it and it is known
+    version_notes: tuple[str, ...] = ()  # switches left out for the installed version
 
 
 class Listing(NamedTuple):
@@ -72,7 +78,8 @@ def listing(gate: Gate, environ: Mapping[str, str] | None = None) -> Listing:
         manifest = gate.catalogue.manifests[name]
         switches = tuple(SwitchState(s, s.where(env), state(s, env)) for s in manifest.native)
         products.append(Product(name, manifest.description, manifest.source, installed(manifest.detect, env, created),
-                                switches, manifest.homepage, manifest.telemetry_docs, manifest.limits))
+                                switches, manifest.homepage, manifest.telemetry_docs, manifest.limits,
+                                manifest.versions, manifest.installed_version, manifest.version_notes))
     errors = tuple(error.message for error in gate.catalogue.errors.values())
     return Listing(tuple(products), errors)
 
@@ -89,6 +96,9 @@ def as_json(result: Listing) -> dict[str, Any]:
                 "homepage": p.homepage,
                 "telemetry_docs": p.telemetry_docs,
                 "limits": list(p.limits),
+                "versions": p.versions,
+                "version": p.version,
+                "version_notes": list(p.version_notes),
                 "switches": [
                     {
                         "kind": s.switch.kind,

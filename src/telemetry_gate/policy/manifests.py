@@ -44,7 +44,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "": frozenset({"product", "fields", "native", "detect", "saved"}),
     "product": frozenset({"name", "description", "version", "endpoint", "format", "config_url", "strict", "env",
                           "homepage", "telemetry_docs", "limits", "default", "privacy_url", "retention",
-                          "contact", "notice"}),
+                          "contact", "notice", "versions"}),
     "product.env": frozenset({"name", "kind", "facets"}),
     "fields.*": frozenset({"category", "description", "example"}),
 }
@@ -78,6 +78,9 @@ class Manifest(NamedTuple):
     native: tuple[NativeSwitch, ...] = ()  # the product's own switches (issue 13)
     detect: Detect = Detect()
     saved: Saved | None = None  # where the product keeps its own events and how it uploads one
+    versions: str = ""  # the range of versions with telemetry (``policy/own/versions.py``); "": all
+    installed_version: str | None = None  # known only when a range is declared (``versions.installed``)
+    version_notes: tuple[str, ...] = ()  # switches left out because the installed version is outside their range
 
     @property
     def shipped(self) -> bool:
@@ -421,6 +424,8 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
     declared = {s.variable for s in native if s.kind == "env"}
     native += tuple(v for v in variables if v.variable not in declared)  # one declaration per fact
     detect = parse_detect(data.get("detect"), fail_native)
+    versions, installed, version_notes, native = _versions(product.get("versions"), native, detect, name,
+                                                           strings["version"], fail)
 
     def fail_saved(problem: str, key: str) -> NoReturn:
         raise InvalidFileError(path, problem, _line(text, key, "saved") or _line(text, "saved"))
@@ -433,7 +438,29 @@ def build(data: dict[str, Any], source: str, text: str) -> Manifest:
                     retention=strings["retention"], contact=strings["contact"], notice=notice,
                     homepage=strings["homepage"] or "",
                     telemetry_docs=strings["telemetry_docs"] or "", limits=tuple(limits),
-                    native=native, detect=detect, saved=saved)
+                    native=native, detect=detect, saved=saved, versions=versions, installed_version=installed,
+                    version_notes=version_notes)
+
+
+def _versions(declared: Any, native: tuple[NativeSwitch, ...], detect: Detect, name: str, version: str | None,
+              fail: Any) -> tuple[str, str | None, tuple[str, ...], tuple[NativeSwitch, ...]]:
+    """The manifest's range, the installed version, and the switches that apply to it, with a
+    note for each range that leaves some out (``policy/own/versions.py``). Nothing is looked up
+    unless a range is declared."""
+    if declared is None and not any(s.versions for s in native):
+        return "", None, (), native
+    from telemetry_gate.policy.own import versions as ranges
+
+    try:
+        whole = None if declared is None else ranges.parse_range(declared)
+    except ValueError as exc:
+        raise fail(f"[product] {exc}", "versions", "product") from None
+    found = ranges.installed(detect.distributions, version,
+                             distribution_dirs(tuple(sys.path)) if detect.distributions else ())
+    kept, notes = ranges.applying(name, whole, native, tuple(ranges.parse_range(s.versions) if s.versions else None
+                                                            for s in native), found)
+    return (whole.text if whole else ""), (found.version if found else None), tuple(notes), \
+        tuple(native[i] for i in kept)
 
 
 def legacy_env(variable: str, kind: str, facets: tuple[str, ...], product: str, source: str) -> NativeSwitch:

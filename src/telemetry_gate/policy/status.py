@@ -96,6 +96,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         collection = product_decisions[name].get("collection")
         if manifest.opt_in and collection is not None and collection.layer == "product default":
             notes.append(f"{name} is opt-in: nothing is collected until 'telemetry enable -p {name}'")
+        notes.extend(manifest.version_notes)
         if manifest.limits:
             notes.append(f"{name} limits (no switch stops these): {'; '.join(manifest.limits)}")
         if not manifest.native:

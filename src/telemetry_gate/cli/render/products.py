@@ -41,5 +41,8 @@ def products(listing: Listing, as_json: bool) -> None:
         installed = sum(p.installed for p in listing.products)
         sys.stdout.write(f"\n{counted(len(listing.products), 'product')}, {installed} installed; "
                          "'telemetry disable' turns their switches off, 'telemetry check' shows what they read\n")
+        for product in listing.products:
+            for note in product.version_notes:
+                sys.stdout.write(f"note: {escape(note)}\n")
     for error in listing.errors:
         message(f"warning: manifest skipped: {escape(error)}")

@@ -22,8 +22,6 @@ import os
 import stat
 from pathlib import Path
 
-from telemetry_gate.fs import read_bounded
-
 MAX_BYTES = 1 << 20  # 1 MiB: a product's settings file is a few hundred bytes
 
 
@@ -108,9 +106,16 @@ def read_bytes(path: Path, root: Path) -> tuple[str, bytes, os.stat_result]:
     try:
         st = os.fstat(fd)
         _check_file(st)  # what was opened, not what was looked at
-        data = read_bounded(fd, MAX_BYTES)
-        if len(data) > MAX_BYTES:
+        chunks = []
+        size = 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BYTES:
             raise Unreadable(f"is larger than {MAX_BYTES // (1 << 20)} MiB")
-        return target, data, st
+        return target, b"".join(chunks), st
     finally:
         os.close(fd)

@@ -13,6 +13,8 @@ Terms (the schema is ``tools/NATIVE_SCHEMA.md``; SPEC 6b):
   holds ``..``. A switch's ``path`` may instead be a table of templates per platform
   (``{ linux = ..., macos = ..., windows = ... }``, ``linux`` required and used on every other
   system) where the product computes its place per platform; the running platform's is used.
+- *versions*: the range of the product's versions that read a switch (``<5.14.0``; ``versions.py``);
+  one the installed version is outside is neither read nor written.
 - *part*: switches that each stop only a part of the product (Gradio's apps and its client) name
   that part; a facet is off by them only when every part has a switch off for it.
 
@@ -71,6 +73,7 @@ class NativeSwitch(NamedTuple):
     trim: bool = False  # "values": the product strips spaces before comparing (click, Enum.TryParse)
     exact: bool = False  # "values"/"unless": compared as written (== "true" in bash), not in any case
     part: str = ""  # the part of the product the switch stops, when it stops only a part
+    versions: str = ""  # the range of product versions that read it (``versions.py``); "": every version
     # flag-file and config-file
     path: str = ""  # a path template (see the module docstring): this platform's
     paths: tuple[tuple[str, str], ...] = ()  # a per-platform path: (platform, template) for each declared
@@ -125,7 +128,7 @@ if TYPE_CHECKING:  # not evaluated at run time: check imports this module
     Fail = Callable[[str, int | None, str], NoReturn]
     """``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
 
-_COMMON = {"kind", "facets", "source", "note", "scope", "part"}
+_COMMON = {"kind", "facets", "source", "note", "scope", "part", "versions"}
 _KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact"},
     "flag-file": _COMMON | {"path", "covers"},
@@ -168,9 +171,17 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
     part = _string(item, "part", index, fail, "")
     if "\n" in part or len(part) > 200:
         fail("[[native]] part is one line naming the part of the product the switch stops", index, "part")
+    versions = item.get("versions")
+    if versions is not None:
+        from telemetry_gate.policy.own.versions import parse_range
+
+        try:
+            versions = parse_range(versions).text
+        except ValueError as exc:
+            fail(f"[[native]] {exc}", index, "versions")
     ordered = tuple(f for f in FACET_NAMES if f in facets)
     common = {"product": product, "kind": kind, "facets": ordered, "source": source, "note": note, "scope": scope,
-              "part": part}
+              "part": part, "versions": versions or ""}
     if kind == "env":
         switch = _env(item, index, common, fail)
         if trusted is not None and not powers.about_telemetry(switch.variable):
