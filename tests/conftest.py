@@ -95,6 +95,16 @@ def _only_tools_the_test_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(products, "installed", installed)
 
 
+def install_tools(isolation: Env, *names: str) -> dict[str, str]:
+    """Fake executables on PATH, what ``[detect] executables`` looks for: the environment to pass."""
+    bin_dir = isolation.root / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in names:
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def fill(n: int, product: str = "cellranger", event: str = "count", version: str = "9.0.0") -> list[str]:
     """Keep ``n`` records through the library (metrics ``{"n": i}``); their ids, oldest first."""
     from telemetry_gate import Recorder

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, Telemetry
+from conftest import install_tools as _install
 
 
 def _cellranger_dir(isolation: Env) -> Path:
@@ -33,14 +34,6 @@ def _profile(isolation: Env) -> Path:
     return isolation.home / ".piperider" / "profile.yml"
 
 
-def _install(isolation: Env, *names: str) -> dict[str, str]:
-    """Fake executables on PATH: what ``[detect] executables`` looks for."""
-    bin_dir = isolation.root / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for name in names:
-        (bin_dir / name).write_text("#!/bin/sh\n")
-        (bin_dir / name).chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _piperider_profile(isolation: Env, text: str) -> Path:

@@ -15,6 +15,7 @@ import pytest
 
 from collector import Collector
 from conftest import Env, Telemetry
+from conftest import install_tools as _install
 from telemetry_gate import Recorder
 from telemetry_gate.policy.manifests import SHIPPED, discover
 from telemetry_gate.policy.own.model import NativeSwitch
@@ -26,13 +27,6 @@ def collector() -> Iterator[Collector]:
         yield running
 
 
-def _install(isolation: Env, *names: str) -> dict[str, str]:
-    bin_dir = isolation.root / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for name in names:
-        (bin_dir / name).write_text("#!/bin/sh\n")
-        (bin_dir / name).chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _profile(isolation: Env, text: str | None = None) -> Path:

@@ -222,15 +222,23 @@ def read_regular(path: Path, limit: int = 1 << 20) -> bytes:
             raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
         if not stat.S_ISREG(st.st_mode):
             raise NotRegular(errno.EINVAL, "is not a regular file (a FIFO, socket or device)", str(path))
-        if st.st_size > limit:
+        data = read_bounded(fd, limit) if st.st_size <= limit else b""
+        if st.st_size > limit or len(data) > limit:
             raise NotRegular(errno.EFBIG, f"is larger than {limit} bytes", str(path))
-        chunks = []
-        size = 0
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise NotRegular(errno.EFBIG, f"is larger than {limit} bytes", str(path))
-        return b"".join(chunks)
+        return data
     finally:
         os.close(fd)
+
+
+def read_bounded(fd: int, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes from ``fd``: more than ``limit`` means the file is too large,
+    whatever ``fstat`` said a moment before (a file can grow between the two)."""
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = os.read(fd, limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

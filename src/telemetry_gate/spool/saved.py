@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from telemetry_gate.fs import read_bounded
 from telemetry_gate.policy.held import Saved
 from telemetry_gate.policy.paths import is_version
 
@@ -281,15 +282,7 @@ def read(saved: SavedFile) -> tuple[dict[str, Any], bytes]:
             raise SavedError(f"{saved.file}: not a regular file")
         if info.st_size > MAX_BYTES:
             raise SavedError(f"{saved.file}: {info.st_size} bytes, more than 64 KiB; not read")
-        chunks = []
-        total = 0
-        while total <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        data = b"".join(chunks)
+        data = read_bounded(fd, MAX_BYTES)
     except OSError as exc:
         raise SavedError(f"{saved.file}: {exc.strerror or exc}") from exc
     finally:

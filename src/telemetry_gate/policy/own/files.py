@@ -22,6 +22,8 @@ import os
 import stat
 from pathlib import Path
 
+from telemetry_gate.fs import read_bounded
+
 MAX_BYTES = 1 << 20  # 1 MiB: a product's settings file is a few hundred bytes
 
 
@@ -106,16 +108,9 @@ def read_bytes(path: Path, root: Path) -> tuple[str, bytes, os.stat_result]:
     try:
         st = os.fstat(fd)
         _check_file(st)  # what was opened, not what was looked at
-        chunks = []
-        size = 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_BYTES:
+        data = read_bounded(fd, MAX_BYTES)
+        if len(data) > MAX_BYTES:
             raise Unreadable(f"is larger than {MAX_BYTES // (1 << 20)} MiB")
-        return target, b"".join(chunks), st
+        return target, data, st
     finally:
         os.close(fd)
