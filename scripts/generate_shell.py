@@ -153,7 +153,9 @@ SECTIONS: dict[str, Section] = {
         ("OTEL_SDK_DISABLED", "true stops any OpenTelemetry SDK."),
         ("Other products' variables", "A manifest's [[product.env]] variables are read as layer 4; its "
          "[[native]] variables are the product's own switches, which the environment files (FILES) set when "
-         "the policy turns the product off. telemetry products and telemetry inspect --catalog list them."),
+         "the policy turns the product off. telemetry products and telemetry inspect --catalog list them. "
+         "A manifest's versions range (versions = \"<5.14.0\" on [product] or a switch) leaves a switch unread "
+         "and unwritten when the installed version is known and outside it (docs/catalog.md)."),
         ("XDG_CONFIG_HOME", "The user's settings, flag files and generated environment files (default "
          "~/.config)."),
         ("XDG_STATE_HOME", "The spool and the consent history (default ~/.local/state)."),

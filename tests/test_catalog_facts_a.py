@@ -290,6 +290,7 @@ def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: 
     ("conda", ["c/", "s/", "e/", "a/"]),
     ("ray", ["session_id", "library_usages", "total_num_cpus", "os"]),
     ("julia-pkg", ["Julia-Version", "Julia-System", "Julia-CI-Variables", "Julia-Interactive"]),
+    ("genozip", ["license_num", "genozip_gain", "fields_gain", "features", "programs", "hash_issues", "flags"]),
 ])
 def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: list[str],
                                                          inprocess: Telemetry) -> None:

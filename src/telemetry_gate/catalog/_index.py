@@ -563,7 +563,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'source': 'https://github.com/google-cloud-sdk-unofficial/google-cloud-sdk/blob/v578.0.0/lib/googlecloudsdk/core/properties.py#L4701-L4722',
                                       'note': '1, true, on, yes or y (any case) disables usage statistics; the '
                                               'variable outranks every configuration file (metrics.py L380-L391)'}]}},
- 'genozip.toml': {'crc32': 1598565770,
+ 'genozip.toml': {'crc32': 424042348,
                   'data': {'product': {'name': 'genozip',
                                        'description': 'Compressor for genomic files; sends one record per file '
                                                       'compressed: aggregate compression statistics and metadata (see '
@@ -586,7 +586,39 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                   "'genozip --telemetry' sends the record of one compression even "
                                                   "while Genozip's telemetry is off; 'genozip --telemetry=FILE' dumps "
                                                   'that record to telemetry.json in the current directory']},
-                           'detect': {'executables': ['genozip', 'genounzip', 'genocat', 'genols']}}},
+                           'detect': {'executables': ['genozip', 'genounzip', 'genocat', 'genols']},
+                           'fields': {'license_num': {'category': 'usage',
+                                                      'description': 'The number of the Genozip licence the file was '
+                                                                     'compressed under',
+                                                      'example': '32412351324'},
+                                      'genozip_gain': {'category': 'performance',
+                                                       'description': 'Compression ratio of the .genozip file against '
+                                                                      'the uncompressed source',
+                                                       'example': '5.4'},
+                                      'fields_gain': {'category': 'performance',
+                                                      'description': 'For each field of the file (QUAL, QNAME, '
+                                                                     'FORMAT/GT, ...): its name, its share of the '
+                                                                     '.genozip file and its compression ratio',
+                                                      'example': 'FORMAT/GT,20%,78;...'},
+                                      'features': {'category': 'usage',
+                                                   'description': 'What Genozip detected in the file: number of lines '
+                                                                  'and blocks, sorting, aligner, read-name style, '
+                                                                  'sequencer and similar metadata',
+                                                   'example': 'Sorted'},
+                                      'programs': {'category': 'usage',
+                                                   'description': "The programs named in the file's header that "
+                                                                  'produced it (SAM/BAM @PG lines, VCF header '
+                                                                  'programs)'},
+                                      'hash_issues': {'category': 'performance',
+                                                      'description': 'Fields whose hash table is over-populated: name, '
+                                                                     'type, hash size, occupancy, and the first and '
+                                                                     "last three values of that field's dictionary "
+                                                                     '(read names of an unrecognised style too)',
+                                                      'example': 'RNAME,64.0 KB,102%'},
+                                      'flags': {'category': 'usage',
+                                                'description': 'The command-line options in effect (best, fast, '
+                                                               'optimize, reference type, encrypted, tar, ...)',
+                                                'example': 'best,reference=INTERNAL'}}}},
  'go.toml': {'crc32': 610049525,
              'data': {'product': {'name': 'go',
                                   'description': "The Go toolchain's telemetry (go, gopls, ...: counters kept locally, "
