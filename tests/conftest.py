@@ -105,6 +105,16 @@ def install_tools(isolation: Env, *names: str) -> dict[str, str]:
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def bash_env(script: str) -> dict[str, str]:
+    """The environment a new bash has after ``script``, with the installed console script first on PATH."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
+    return {name: value for name, value in pairs}
+
+
 def fill(n: int, product: str = "cellranger", event: str = "count", version: str = "9.0.0") -> list[str]:
     """Keep ``n`` records through the library (metrics ``{"n": i}``); their ids, oldest first."""
     from telemetry_gate import Recorder

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Telemetry
+from conftest import bash_env as _bash_env
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
 from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.state import read
@@ -128,13 +128,6 @@ def test_gradio_apps_switch_alone_leaves_its_client_reporting(inprocess: Telemet
     assert facets["collection"]["origin"] == "GRADIO_ANALYTICS_ENABLED=False"  # type: ignore[index]
 
 
-def _bash_env(script: str) -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
-                          env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
-    return {name: value for name, value in pairs}
 
 
 def test_disable_gradio_reaches_its_client_through_huggingface_hub(inprocess: Telemetry) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import Env, Telemetry
+from conftest import bash_env as _bash_env
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
 from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.state import read
@@ -254,13 +253,6 @@ def test_check_reports_the_product_off_by_its_own_variable(product: str, variabl
         assert facets[facet]["origin"] == f"{variable}={switch.off}"
 
 
-def _bash_env(script: str) -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}; env -0"], capture_output=True,
-                          env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    pairs = (item.decode().split("=", 1) for item in proc.stdout.split(b"\0") if b"=" in item)
-    return {name: value for name, value in pairs}
 
 
 def test_after_disable_a_new_shell_gives_each_product_a_value_it_reads_as_off(inprocess: Telemetry,
