@@ -5,6 +5,7 @@ real loopback collector, real shells."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -136,14 +137,15 @@ def test_an_old_product_env_table_is_read_as_the_native_switch_it_means(inproces
     assert Recorder("oldtool", "1.0").record("x") is None
 
 
-def _env_switches() -> list[NativeSwitch]:
+@functools.cache
+def _env_switches() -> tuple[NativeSwitch, ...]:
     from telemetry_gate.policy.manifests import parse
 
     found = []
     for path in sorted(SHIPPED.glob("*.toml")):
         manifest = parse(path.read_bytes(), str(path))
         found += [s for s in manifest.native if s.kind == "env" and "collection" in s.facets and not s.part]
-    return found
+    return tuple(found)
 
 
 def _cases() -> list[tuple[str, str, str | None]]:

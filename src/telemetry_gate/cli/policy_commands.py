@@ -58,7 +58,9 @@ def check(
     if quiet:
         decision = (report.products[product] if product else report.facets)[facets[0]]
         raise typer.Exit(int(ExitCode.OK if decision.enabled else ExitCode.DISABLED))
-    if any(marker in gate.policy.environ for marker in ("TELEMETRY_GATE_EXPORTED", "TELEMETRY_GATE_SYSTEM_EXPORTED")):
+    from telemetry_gate.policy.own.detect import exported_by_us
+
+    if exported_by_us(gate.policy.environ):
         from telemetry_gate.native import environment  # only in a shell the generated files set up
 
         line = environment.stale(gate)

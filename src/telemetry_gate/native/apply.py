@@ -71,10 +71,12 @@ class Applied(NamedTuple):
     errors: tuple[TelemetryError, ...]
 
 
-def affected(gate: Gate, product: str | None, system: bool = False) -> list[Manifest]:
+def affected(gate: Gate, product: str | None, system: bool = False,
+             created: frozenset[str] | None = None) -> list[Manifest]:
     """The product named; else every manifest with switches of its own that is not a shipped
     one absent from this machine. ``system``: every one (an administrator's PATH, under sudo,
-    rarely shows the tools users run, and system-wide switches are the administrator's to set)."""
+    rarely shows the tools users run, and system-wide switches are the administrator's to set).
+    ``created``: ``journal.created`` when the caller has it (the journal is read once)."""
     from telemetry_gate.policy.own import journal
     from telemetry_gate.policy.own.detect import present
 
@@ -83,19 +85,18 @@ def affected(gate: Gate, product: str | None, system: bool = False) -> list[Mani
         found = manifests.get(product)
         return [found] if found is not None and found.native else []
     environ = gate.policy.environ
+    made = journal.created(gate.paths) if created is None else created
     return [m for _, m in sorted(manifests.items())
-            if m.native and (system or not m.shipped or present(m, environ, journal.created(gate.paths)))]
+            if m.native and (system or not m.shipped or present(m, environ, made))]
 
 
-def ahead(gate: Gate) -> list[Manifest]:
+def ahead(gate: Gate, created: frozenset[str]) -> list[Manifest]:
     """Catalogued products not found here whose own switch is a configuration file in the user's
     home: ``telemetry disable`` (everything) writes it ahead, so the product starts off when it runs
     from an environment this shell cannot see (PipeRider usually lives in a project's own venv)."""
     from telemetry_gate.policy.own.detect import present
-    from telemetry_gate.policy.own.journal import created as made
 
     environ = gate.policy.environ
-    created = made(gate.paths)
     return [m for _, m in sorted(gate.catalogue.manifests.items())
             if m.shipped and not present(m, environ, created)
             and any(s.kind == "config-file" and s.scope == "user" for s in m.native)]
@@ -113,9 +114,12 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     changes: list[Change] = []
     notes: list[str] = []
     errors: list[TelemetryError] = []
-    targets = [(m, False) for m in affected(gate, product, system)]
+    from telemetry_gate.policy.own.journal import created as made
+
+    created = made(gate.paths)  # read once: what telemetry-gate wrote is no sign of a product
+    targets = [(m, False) for m in affected(gate, product, system, created)]
     if not system and product is None and (enable or set(facets) == set(FACETS)):
-        targets += [(m, True) for m in ahead(gate)]  # enable: undoes only what the journal says we wrote
+        targets += [(m, True) for m in ahead(gate, created)]  # enable: undoes only what the journal says we wrote
     for manifest, written_ahead in targets:
         files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen
                  and (not written_ahead or s.kind == "config-file")]

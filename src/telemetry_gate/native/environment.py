@@ -37,7 +37,7 @@ from telemetry_gate.native.shellcode import Export
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.layers import Policy, shown, vendor_prefix
 from telemetry_gate.policy.manifests import Manifest
-from telemetry_gate.policy.own.detect import EXPORT_MARKERS
+from telemetry_gate.policy.own.detect import EXPORT_MARKERS, exported_by_us
 from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.paths import DEFAULT_VENDOR, Paths, display
 from telemetry_gate.vocabulary import FACETS, NO_WORDS, YES_WORDS, meaning
@@ -204,11 +204,11 @@ def stale(gate: Gate) -> str | None:
     """One line when this shell still carries switches an older generated file exported and the
     current one no longer does (``telemetry enable`` in a shell opened before it)."""
     environ = gate.policy.environ
-    names = [n for m in EXPORT_MARKERS for n in environ.get(m, "").split(":") if n]
+    names = exported_by_us(environ)
     if not names:
         return None
     current = {e.variable for system in (False, True) for e in exports(gate, system, []) if e.off}
-    old = [n for n in dict.fromkeys(names) if n not in current and n in environ]
+    old = [n for n in names if n not in current and n in environ]
     if not old:
         return None
     shown = ", ".join(old[:3]) + (f" and {len(old) - 3} more" if len(old) > 3 else "")

@@ -180,7 +180,7 @@ class Policy:
             opt_in=opt_in,
             unflagged=unflagged,
         )
-        policy.notes.extend(dict.fromkeys(policy._environment_notes()))  # a variable two products declare: once
+        policy.notes.extend(dict.fromkeys(policy.environment_notes()))  # a variable two products declare: once
         return policy
 
     # -- the ordered list ------------------------------------------------------------
@@ -385,7 +385,7 @@ class Policy:
 
     # -- notes -----------------------------------------------------------------------
 
-    def _environment_notes(self) -> list[str]:
+    def environment_notes(self) -> list[str]:
         notes: list[str] = []
         value = self.environ.get("DO_NOT_TRACK", "")
         if value and meaning(value) is False:

@@ -104,7 +104,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         from telemetry_gate.policy.own.report import assess  # only when a product has switches of its own
 
         every = {f: product_decisions[name].get(f) or policy.decide(f, name) for f in FACETS}
-        found = assess(manifest, every, policy.environ)
+        found = assess(manifest, every, policy.environ, policy.readings(name))
         native[name] = found.states
         notes.extend(f"cannot read {name}'s own switch: {problem}" for problem in found.problems)
         if found.drift:

@@ -51,9 +51,10 @@ def _ours(where: str, created: frozenset[str]) -> bool:
 EXPORT_MARKERS = ("TELEMETRY_GATE_EXPORTED", "TELEMETRY_GATE_SYSTEM_EXPORTED")  # set by the shell files
 
 
-def exported_by_us(environ: Mapping[str, str]) -> frozenset[str]:
-    """The variables the generated shell files exported into this shell (their marker lists them)."""
-    return frozenset(n for m in EXPORT_MARKERS for n in environ.get(m, "").split(":") if n)
+def exported_by_us(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The variables the generated shell files exported into this shell (their marker lists them),
+    in the order they were exported."""
+    return tuple(dict.fromkeys(n for m in EXPORT_MARKERS for n in environ.get(m, "").split(":") if n))
 
 
 def switch_exists(switch: NativeSwitch, environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:

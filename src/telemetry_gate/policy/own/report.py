@@ -42,9 +42,12 @@ class Assessment(NamedTuple):
     problems: tuple[str, ...]  # switches that could not be read
 
 
-def assess(manifest: "Manifest", decisions: Mapping[str, Decision], environ: Mapping[str, str]) -> Assessment:
-    """``decisions``: ``Policy.decide`` for every facet (all three, so drift can be judged)."""
-    readings = [read(s, environ) for s in manifest.native]
+def assess(manifest: "Manifest", decisions: Mapping[str, Decision], environ: Mapping[str, str],
+           known: Sequence[Reading] = ()) -> Assessment:
+    """``decisions``: ``Policy.decide`` for every facet (all three, so drift can be judged);
+    ``known``: readings already made (``Policy.readings``), not read again."""
+    done = {r.switch: r for r in known}
+    readings = [done.get(s) or read(s, environ) for s in manifest.native]
     ours_off = {f: _ours_off(d) for f, d in decisions.items()}
     if "upload" in ours_off and "collection" in ours_off:
         ours_off["upload"] = ours_off["upload"] or ours_off["collection"]
