@@ -1,6 +1,7 @@
 """Write src/telemetry_gate/catalog/_index.py: the shipped catalogue's TOML files parsed once, so
 that `telemetry check` and the Recorder load them from a .pyc instead of parsing TOML at every
-start. Run it after editing a file of the catalogue (tests/test_catalog_index.py fails until then).
+start; and the product table of docs/catalog.md (``catalog_table.py``). Run it after editing a file of
+the catalogue (tests/test_catalog_index.py fails until then).
 
 Run: python scripts/generate_catalog_index.py
 """
@@ -8,6 +9,9 @@ Run: python scripts/generate_catalog_index.py
 from __future__ import annotations
 
 import pprint
+from pathlib import Path
+
+from catalog_table import splice
 
 from telemetry_gate.policy.manifests import SHIPPED, catalogue_index
 
@@ -22,8 +26,12 @@ def render() -> str:
     return HEADER + pprint.pformat(catalogue_index(), width=120, sort_dicts=False) + "\n"
 
 
+DOC = Path(__file__).resolve().parent.parent / "docs" / "catalog.md"
+
+
 def main() -> None:
     (SHIPPED / "_index.py").write_text(render(), encoding="utf-8")
+    DOC.write_text(splice(DOC.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":

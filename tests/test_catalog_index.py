@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,14 +15,28 @@ from telemetry_gate.policy import manifests
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_committed_index_is_current() -> None:
+def _generator() -> Any:
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import generate_catalog_index
     finally:
         sys.path.remove(str(ROOT / "scripts"))
+    return generate_catalog_index
+
+
+def test_the_committed_index_is_current() -> None:
     committed = (manifests.SHIPPED / "_index.py").read_text(encoding="utf-8")
-    assert committed == generate_catalog_index.render(), "run: python scripts/generate_catalog_index.py"
+    assert committed == _generator().render(), "run: python scripts/generate_catalog_index.py"
+
+
+def test_the_catalogue_table_in_the_docs_is_the_manifests_own() -> None:
+    generator = _generator()
+    committed = generator.DOC.read_text(encoding="utf-8")
+    assert committed == generator.splice(committed), "run: python scripts/generate_catalog_index.py"
+    rows = [line for line in committed.splitlines() if line.startswith("| ") and " | " in line]
+    named = {row.split(" | ")[0][2:].split()[0] for row in rows[1:]}
+    assert named >= set(manifests.shipped_names())
+    assert not re.search(r"(?m)^(<<<<<<<|=======$|>>>>>>>)", committed), "a merge left its markers"
 
 
 def test_the_index_gives_the_manifests_that_parsing_gives(isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:

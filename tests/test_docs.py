@@ -37,3 +37,15 @@ def test_every_relative_link_of_the_readme_and_docs_resolves() -> None:
                     broken.append(f"{page.name}: {target}")
     assert broken == []
     assert {p.name for p in PAGES} >= {"README.md", "design.md", "speed.md", "reliability.md"}
+
+
+def test_no_file_of_the_project_holds_a_merge_conflicts_markers() -> None:
+    marked = []
+    for top in ("src", "tests", "docs", "scripts", "bench", "completions", "man", ".ci"):
+        for path in sorted((REPO / top).rglob("*")):
+            if path.is_file() and path.suffix not in (".pyc",):
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if re.search(r"(?m)^(<<<<<<< |=======$|>>>>>>> )", text):
+                    marked.append(str(path.relative_to(REPO)))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert not marked and not re.search(r"(?m)^(<<<<<<< |>>>>>>> )", readme), marked
