@@ -140,7 +140,7 @@ def test_503_forever_leaves_everything_pending_and_exits_5(inprocess: Telemetry,
     fill(7)
     before = isolation.pending()
     with Collector([Reply(503)]) as collector:
-        out = telemetry("send", "--endpoint", collector.url, "--timeout", "1.2")
+        out = telemetry("send", "--endpoint", collector.url, "--timeout", "3")
     assert out.exit_code == 5, out.stderr
     assert "0 sent, 0 rejected, 7 still pending" in out.stderr and "HTTP 503" in out.stderr
     assert len(collector.requests) >= 2  # it did retry

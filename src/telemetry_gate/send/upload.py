@@ -304,9 +304,9 @@ def exchange(http: httpx.Client, method: str, url: str, *, content: bytes | None
         try:
             status, head, after = _within(remaining, _exchange, http, method, url, content,
                                           dict(headers or {}), min(remaining, REQUEST_TIMEOUT), keep)
-        except _Overdue:
-            return Answer("failed", None, "the deadline was reached (--timeout) while waiting for an answer",
-                          attempts), b""
+        except _Overdue:  # the last answer before it (a 503...) still says why nothing went
+            return Answer("failed", status, "the deadline was reached (--timeout) while waiting for an answer"
+                          + (f"; before it: {detail}" if detail else ""), attempts), b""
         except _Redirected as exc:
             return Answer("failed", exc.status or None, str(exc), attempts), b""
         except (httpx.TransportError, OSError) as exc:
