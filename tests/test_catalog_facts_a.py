@@ -71,6 +71,9 @@ PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
     ("wandb", "WANDB_ERROR_REPORTING"): lambda v: v.lower() not in {"y", "yes", "t", "true", "on", "1"},
     ("gcloud", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING"): lambda v: v.lower() in {"1", "true", "on", "yes", "y"},
     ("nextflow", "NXF_DISABLE_CHECK_LATEST"): lambda v: v == "true",  # bash [[ ... == true ]]
+    # pulumi util/env/env.go BoolValue.Value: v == "1" || strings.EqualFold(v, "true")
+    ("pulumi", "PULUMI_SKIP_UPDATE_CHECK"): lambda v: v == "1" or v.lower() == "true",
+    ("cocoapods", "COCOAPODS_DISABLE_STATS"): lambda v: True,  # cocoapods-stats: ENV[...].nil? ("" is set)
 }
 # where we knowingly read less than the product does (the safe side: we say "on", it is off)
 SAFE_SIDE: dict[tuple[str, str], set[str]] = {}
@@ -283,6 +286,8 @@ def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: 
     ("conda", ["c/", "s/", "e/", "a/"]),
     ("ray", ["session_id", "library_usages", "total_num_cpus", "os"]),
     ("julia-pkg", ["Julia-Version", "Julia-System", "Julia-CI-Variables", "Julia-Interactive"]),
+    ("pulumi", ["X-Pulumi-Command", "X-Pulumi-Flags", "X-Pulumi-Environment"]),
+    ("cocoapods", ["targets", "cocoapods_version", "pod_try"]),
     ("genozip", ["license_num", "genozip_gain", "fields_gain", "features", "programs", "hash_issues", "flags"]),
 ])
 def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: list[str],
@@ -300,7 +305,7 @@ def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: l
 
 # -- the manifests of issue 22 item 4 --------------------------------------------------------------
 
-NEW = ("conda", "dagster", "gcloud", "go", "julia-pkg", "nextflow", "packer", "prefect", "ray",
+NEW = ("cocoapods", "conda", "dagster", "gcloud", "go", "julia-pkg", "nextflow", "packer", "prefect", "pulumi", "ray",
        "terraform", "vagrant", "vscode", "wandb")
 
 

@@ -233,6 +233,40 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                       'description': 'How many events the same group produced (one per '
                                                                      'file a glob matched)',
                                                       'example': '2'}}}},
+ 'cocoapods.toml': {'crc32': 3643368138,
+                    'data': {'product': {'name': 'cocoapods',
+                                         'description': 'CocoaPods, the dependency manager for Swift and Objective-C '
+                                                        '(its cocoapods-stats plugin)',
+                                         'homepage': 'https://cocoapods.org',
+                                         'telemetry_docs': 'https://github.com/CocoaPods/cocoapods-stats/blob/v1.1.0/lib/cocoapods_plugin.rb',
+                                         'limits': ['CocoaPods 1.10.0 and later no longer load cocoapods-stats and '
+                                                    'send no install statistics; a Podfile that still names plugin '
+                                                    "'cocoapods-stats' (1.1.0) does, and reads "
+                                                    'COCOAPODS_DISABLE_STATS']},
+                             'detect': {'executables': ['pod'], 'paths': ['~/.cocoapods']},
+                             'native': [{'kind': 'env',
+                                         'facets': ['collection', 'upload'],
+                                         'variable': 'COCOAPODS_DISABLE_STATS',
+                                         'off': 'true',
+                                         'off_when': 'set',
+                                         'source': 'https://github.com/CocoaPods/cocoapods-stats/blob/v1.1.0/lib/cocoapods_plugin.rb#L8-L12',
+                                         'note': 'Merely set is off (Ruby: ENV[...] is nil only when unset; an empty '
+                                                 'value and false stop it too); read by the cocoapods-stats plugin, '
+                                                 'default in CocoaPods up to 1.9.x'}],
+                             'fields': {'targets': {'category': 'usage',
+                                                    'description': 'For each user target: the SHA-256 of its Xcode '
+                                                                   'target UUID, its product type, its platform and '
+                                                                   'the pods from the master specs repo it uses (name '
+                                                                   'and version)',
+                                                    'example': '{uuid: <sha256>, type: '
+                                                               'com.apple.product-type.application, platform: ios, '
+                                                               'pods: [{name: Alamofire, version: 5.9.1}]}'},
+                                        'cocoapods_version': {'category': 'device',
+                                                              'description': 'The CocoaPods version',
+                                                              'example': '1.9.3'},
+                                        'pod_try': {'category': 'usage',
+                                                    'description': 'Whether the install ran inside `pod try`',
+                                                    'example': 'false'}}}},
  'conda.toml': {'crc32': 2255302108,
                 'data': {'product': {'name': 'conda',
                                      'description': "conda, with Anaconda's anaconda-anon-usage plugin (tokens in "
@@ -1510,6 +1544,40 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'note': 'Any non-empty value is off, 0 included; the same variable is '
                                               "HashiCorp's checkpoint switch, so it also stops Terraform's and "
                                               "Packer's version checks"}]}},
+ 'pulumi.toml': {'crc32': 1120984095,
+                 'data': {'product': {'name': 'pulumi',
+                                      'description': 'The Pulumi CLI (infrastructure as code)',
+                                      'homepage': 'https://www.pulumi.com',
+                                      'telemetry_docs': 'https://github.com/pulumi/pulumi/blob/v3.259.0/pkg/cmd/pulumi/pulumi.go#L703-L761',
+                                      'limits': ['The update check is also how the CLI reports which command ran, with '
+                                                 'which flags and PULUMI_* variables, to the Pulumi Cloud you are '
+                                                 'logged in to; PULUMI_SKIP_UPDATE_CHECK stops both. Using the Pulumi '
+                                                 "Cloud as the state backend sends your stacks' updates there; that is "
+                                                 'the service, with no switch']},
+                          'detect': {'executables': ['pulumi'], 'paths': ['~/.pulumi']},
+                          'native': [{'kind': 'env',
+                                      'facets': ['upload', 'update'],
+                                      'variable': 'PULUMI_SKIP_UPDATE_CHECK',
+                                      'off': 'true',
+                                      'on': 'false',
+                                      'off_when': 'values',
+                                      'off_values': ['1', 'true'],
+                                      'source': 'https://github.com/pulumi/pulumi/blob/v3.259.0/sdk/go/common/util/env/env.go#L338-L347',
+                                      'note': 'Only 1 or true (any case, not trimmed) skips the check '
+                                              '(pkg/cmd/pulumi/pulumi.go L411-L422); 0, yes or an empty value leave it '
+                                              'on'}],
+                          'fields': {'X-Pulumi-Command': {'category': 'usage',
+                                                          'description': 'The command run (its path; for plugin run '
+                                                                         'and do, the first positional arguments)',
+                                                          'example': 'pulumi up'},
+                                     'X-Pulumi-Flags': {'category': 'usage',
+                                                        'description': 'The names of the flags given on the command '
+                                                                       'line, without their values',
+                                                        'example': '--yes --skip-preview'},
+                                     'X-Pulumi-Environment': {'category': 'device',
+                                                              'description': 'The names (not the values) of the '
+                                                                             'PULUMI_* variables set',
+                                                              'example': 'PULUMI_ACCESS_TOKEN PULUMI_BACKEND_URL'}}}},
  'ragas.toml': {'crc32': 514783793,
                 'data': {'product': {'name': 'ragas',
                                      'description': 'Ragas, evaluation of LLM applications',
