@@ -226,7 +226,7 @@ def _astro_config() -> NativeSwitch:
 ])
 def test_astros_config_is_where_astro_puts_it_on_each_platform(platform: str, environ: dict[str, str],
                                                                expected: str) -> None:
-    from telemetry_gate.policy.own.model import expand, platform_path
+    from telemetry_gate.policy.own.places import expand, platform_path
 
     assert str(expand(platform_path(_astro_config().paths, platform), environ)) == expected
 
@@ -419,7 +419,7 @@ def test_disable_writes_gos_mode_off_and_go_reads_it(inprocess: Telemetry) -> No
     ("windows", "/a/Roaming/go/telemetry/mode"),
 ])
 def test_gos_mode_file_is_under_os_user_config_dir(platform: str, expected: str) -> None:
-    from telemetry_gate.policy.own.model import expand, platform_path
+    from telemetry_gate.policy.own.places import expand, platform_path
 
     (switch,) = MANIFESTS["go"].native
     environ = {"HOME": "/h", "XDG_CONFIG_HOME": "/x", "APPDATA": "/a/Roaming"}

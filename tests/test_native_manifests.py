@@ -10,7 +10,7 @@ from conftest import Env, Telemetry
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.policy import manifests
 from telemetry_gate.policy.manifests import SHIPPED, discover, parse
-from telemetry_gate.policy.own.model import expand
+from telemetry_gate.policy.own.places import expand
 
 HEAD = '[product]\nname = "demo"\n\n'
 

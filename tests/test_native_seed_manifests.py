@@ -25,7 +25,8 @@ import pytest
 
 from conftest import Env, Telemetry
 from telemetry_gate.policy.manifests import discover
-from telemetry_gate.policy.own.model import NativeSwitch, expand
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.places import expand
 from telemetry_gate.policy.own.state import read
 
 PYDANTIC_V1_FALSE = ("0", "off", "f", "false", "n", "no")

@@ -28,7 +28,8 @@ from conftest import Env, Telemetry, script_path
 from telemetry_gate.errors import TelemetryError
 from telemetry_gate.native import edit
 from telemetry_gate.policy.own import files
-from telemetry_gate.policy.own.model import NativeSwitch, expand
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.places import expand
 from telemetry_gate.policy.own.state import load_key, read
 
 PROFILE = "~/.piperider/profile.yml"

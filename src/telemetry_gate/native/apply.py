@@ -159,7 +159,7 @@ def _shipped(manifest: Manifest, switch: NativeSwitch) -> bool:
 
 
 def _path(switch: NativeSwitch, environ: Any) -> Any:
-    from telemetry_gate.policy.own.model import expand
+    from telemetry_gate.policy.own.places import expand
 
     return expand(switch.path, environ)
 

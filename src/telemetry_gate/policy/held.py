@@ -15,7 +15,7 @@ source = ["https://github.com/<owner>/<repo>/blob/<commit>/<file>#L1-L9"]
 
 Terms:
 
-- *path glob*: a path template (``policy/own/model.py``: ``~`` or ``$XDG_*`` then a relative
+- *path glob*: a path template (``policy/own/places.py``: ``~`` or ``$XDG_*`` then a relative
   path; the user's own places only) whose segments may be ``{product}`` (each of ``products``),
   ``{version}`` (any directory, read as the version) or a shell pattern (``*``, ``?``, ``[...]``).
 - *header recipe*: how the product computes its request headers from an event; the code knows
@@ -80,7 +80,7 @@ class Saved(NamedTuple):
         first pattern): ``check`` reads no further for a product that never saved one here."""
         import os
 
-        from telemetry_gate.policy.own.model import expand_text
+        from telemetry_gate.policy.own.places import expand_text
 
         for glob in self.paths:
             head, _, rest = glob.partition("/")

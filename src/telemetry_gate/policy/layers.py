@@ -312,7 +312,7 @@ class Policy:
         """A switch among telemetry-gate's own files (Cell Ranger's flags in ``<config>/<vendor>/
         telemetry`` and ``<system>/<vendor>/telemetry``): the user's or the administrator's settings,
         which ``enable`` may remove as ``cellranger telemetry enable`` does."""
-        from telemetry_gate.policy.own.model import expand_text
+        from telemetry_gate.policy.own.places import expand_text
 
         where = os.path.dirname(expand_text(switch.path, self.environ))
         return where in (str(self.paths.config_dir), str(self.paths.system_dir))

@@ -200,7 +200,7 @@ def _walk(base: str, parts: list[str], product: str, version: str, owner: str) -
 
 
 def _glob(spec: Saved, glob: str, product: str, environ: Mapping[str, str]) -> Iterator[SavedFile]:
-    from telemetry_gate.policy.own.model import expand_text
+    from telemetry_gate.policy.own.places import expand_text
 
     head, _, rest = glob.partition("/")
     base = expand_text(head, environ)

@@ -6,13 +6,8 @@ Terms (the schema is ``tools/NATIVE_SCHEMA.md``; SPEC 6b):
   existence means off (``flag-file``), or a key in the product's configuration file
   (``config-file``). Each names the ``facets`` it turns off and the ``source`` (a documentation
   page or a line of the product's code) its facts come from.
-- *path template*: ``~``, ``$XDG_CONFIG_HOME``, ``$XDG_CACHE_HOME``, ``$XDG_DATA_HOME``,
-  ``$XDG_STATE_HOME``, ``$APPDATA`` (Windows' roaming application data, else ``~/AppData/Roaming``)
-  or ``$SYSTEM`` (the system root: ``/etc`` or ``TELEMETRY_SYSTEM_DIR``) followed by a relative
-  path, or an absolute path. ``expand`` resolves it against an environment; a template never
-  holds ``..``. A switch's ``path`` may instead be a table of templates per platform
-  (``{ linux = ..., macos = ..., windows = ... }``, ``linux`` required and used on every other
-  system) where the product computes its place per platform; the running platform's is used.
+- *path template*: where a switch's file is (``places.py``: ``~``, ``$XDG_CONFIG_HOME``, ...,
+  ``$SYSTEM``, or one template per platform).
 - *versions*: the range of the product's versions that read a switch (``<5.14.0``; ``versions.py``);
   one the installed version is outside is neither read nor written.
 - *part*: switches that each stop only a part of the product (Gradio's apps and its client) name
@@ -23,26 +18,18 @@ index, key)`` so the manifest reader can name the file and line; what a switch m
 write is narrowed by ``powers.py`` (docs/manifests.md).
 """
 
-import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from telemetry_gate.policy.own import powers
+from telemetry_gate.policy.own.places import expand, head_of, path_template, platform_path, platform_paths
 from telemetry_gate.policy.paths import is_name
 
 KINDS = ("env", "flag-file", "config-file")
 FORMATS = ("toml", "yaml", "json", "ini", "text")  # text: the file's first word is the value (Go's mode file)
 SCOPES = ("user", "system")
 FACET_NAMES = ("collection", "upload", "update")
-XDG_DEFAULTS = {
-    "XDG_CONFIG_HOME": ".config",
-    "XDG_CACHE_HOME": ".cache",
-    "XDG_DATA_HOME": ".local/share",
-    "XDG_STATE_HOME": ".local/state",
-}
-SYSTEM_DIR_VARIABLE = "TELEMETRY_SYSTEM_DIR"
 GENERATORS = ("uuid4-hex",)  # values for a config-file's ``requires``: uuid.uuid4().hex
 
 Scalar = str | bool | int | float
@@ -51,9 +38,6 @@ Scalar = str | bool | int | float
 # manifests from the catalogue's index, never pays for the validation patterns
 _EXECUTABLE = r"[A-Za-z0-9_.+-]+"
 _DISTRIBUTION = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
-_HEADS = ("~", "$XDG_CONFIG_HOME", "$XDG_CACHE_HOME", "$XDG_DATA_HOME", "$XDG_STATE_HOME", "$APPDATA", "$SYSTEM")
-PLATFORMS = ("linux", "macos", "windows")  # a per-platform path's keys; "linux" also serves other systems
-HOME_DEFAULTS = {**XDG_DEFAULTS, "APPDATA": "AppData/Roaming"}
 
 
 class NativeSwitch(NamedTuple):
@@ -188,14 +172,14 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
             fail(f"[[native]] variable {switch.variable} does not say it is about telemetry: outside the shipped "
                  "catalogue a manifest may only name such a variable", index, "variable")
         return switch
-    paths = _platform_paths(item.get("path"), index, fail)
+    paths = platform_paths(item.get("path"), index, fail)
     common["paths"] = paths if isinstance(item.get("path"), dict) else ()
     path = platform_path(paths)
     if any(p.startswith("$SYSTEM") != (scope == "system") for _, p in paths):
         fail("[[native]] a system-scope path starts with $SYSTEM, and only a system-scope path does", index, "path")
     own = None if trusted is None else frozenset(p for k, p in trusted if k == kind)
     for _, template in paths:
-        problem = powers.place(template, _head(template), product, own)
+        problem = powers.place(template, head_of(template), product, own)
         if problem:
             fail(f"[[native]] path {template!r} {problem}", index, "path")
     if kind == "flag-file":
@@ -343,44 +327,6 @@ def _string(item: dict[str, Any], key: str, index: int, fail: "Fail", default: s
     return value
 
 
-def _platform_paths(value: Any, index: int, fail: "Fail") -> tuple[tuple[str, str], ...]:
-    """``path``: one template, or a table of them per platform (``linux`` required)."""
-    if not isinstance(value, dict):
-        return (("linux", _path_template(value, index, "path", fail)),)
-    unknown = sorted(set(value) - set(PLATFORMS))
-    if unknown or "linux" not in value:
-        fail(f"[[native]] a per-platform path takes linux (required), macos and windows, not {unknown or value}",
-             index, "path")
-    return tuple((p, _path_template(value[p], index, "path", fail)) for p in PLATFORMS if p in value)
-
-
-def running_platform() -> str:
-    """``linux`` (and every system that is neither of the others), ``macos`` or ``windows``."""
-    import sys
-
-    return "macos" if sys.platform == "darwin" else "windows" if sys.platform.startswith(("win", "cygwin")) \
-        else "linux"
-
-
-def platform_path(paths: tuple[tuple[str, str], ...], platform: str | None = None) -> str:
-    """The template for ``platform`` (the running one by default); ``linux`` for any other."""
-    chosen = dict(paths)
-    return chosen.get(platform or running_platform(), chosen["linux"])
-
-
-def _path_template(value: Any, index: int | None, key: str, fail: "Fail") -> str:
-    if not isinstance(value, str) or not value:
-        fail(f"{key} must be a path", index, key)
-    head = _head(value)
-    if not (value.startswith("/") or head):
-        fail(f"{key} {value!r} must start with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, "
-             "$XDG_STATE_HOME, $APPDATA, $SYSTEM or /", index, key)
-    rest = value[len(head):] if head else value
-    if "$" in rest or "\\" in rest or "\0" in rest or any(p in ("..", ".") for p in rest.split("/")):
-        fail(f"{key} {value!r} may use no other variable and no '.' or '..'", index, key)
-    return value.rstrip("/") or "/"
-
-
 def parse_detect(table: Any, fail: "Fail") -> Detect:
     if table is None:
         return Detect()
@@ -396,7 +342,7 @@ def parse_detect(table: Any, fail: "Fail") -> Detect:
             fail(f"[detect] {key} must be a list of strings", None, key)
         for value in values:
             if pattern is None:
-                _path_template(value, None, key, fail)
+                path_template(value, None, key, fail)
             elif not re.fullmatch(pattern, value):
                 fail(f"[detect] {key}: {value!r} is not a valid name", None, key)
         found[key] = tuple(v.rstrip("/") if pattern is None else v for v in values)
@@ -421,32 +367,3 @@ def native_line(text: str, index: int, key: str) -> int | None:
             return number
     return header_line
 
-
-
-def expand(template: str, environ: Mapping[str, str] | None = None) -> Path:
-    """The absolute path a template names in ``environ`` (``os.environ`` by default)."""
-    return Path(expand_text(template, environ))
-
-
-def expand_text(template: str, environ: Mapping[str, str] | None = None) -> str:
-    """``expand`` as text (no ``pathlib`` object: ``check`` expands every catalogued path)."""
-    env = os.environ if environ is None else environ
-    head = _head(template)
-    if not head:
-        return template
-    rest = template[len(head):].lstrip("/")
-    if head == "$SYSTEM":
-        base = env.get(SYSTEM_DIR_VARIABLE) or "/etc"
-    else:
-        home = env.get("HOME") or os.path.expanduser("~")
-        value = env.get(head[1:], "") if head != "~" else ""
-        base = home if head == "~" else value if os.path.isabs(value) else home + "/" + HOME_DEFAULTS[head[1:]]
-    return os.path.normpath(base + "/" + rest) if rest else base
-
-
-def _head(template: str) -> str:
-    """The template's leading ``~`` or variable (followed by ``/`` or the end), else ``""``."""
-    for head in _HEADS:
-        if template.startswith(head) and template[len(head):len(head) + 1] in ("", "/"):
-            return head
-    return ""

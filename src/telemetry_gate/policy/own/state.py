@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 
 from telemetry_gate.policy.own.files import Unreadable as Unreadable  # raised by load_key and parse_yaml
 from telemetry_gate.policy.own.files import read_bytes, root_of
-from telemetry_gate.policy.own.model import NativeSwitch, Scalar, expand
+from telemetry_gate.policy.own.model import NativeSwitch, Scalar
+from telemetry_gate.policy.own.places import expand
 
 
 class Reading(NamedTuple):
