@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import Env
-from telemetry_gate.policy import manifests
+from telemetry_gate.policy import catalogue, manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,25 +35,25 @@ def test_the_catalogue_table_in_the_docs_is_the_manifests_own() -> None:
     assert committed == generator.splice(committed), "run: python scripts/generate_catalog_index.py"
     rows = [line for line in committed.splitlines() if line.startswith("| ") and " | " in line]
     named = {row.split(" | ")[0][2:].split()[0] for row in rows[1:]}
-    assert named >= set(manifests.shipped_names())
+    assert named >= set(catalogue.shipped_names())
     assert not re.search(r"(?m)^(<<<<<<<|=======$|>>>>>>>)", committed), "a merge left its markers"
 
 
 def test_the_index_gives_the_manifests_that_parsing_gives(isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    indexed = manifests.discover(isolation.paths)
-    monkeypatch.setattr(manifests, "_shipped_index", lambda: {})
-    parsed = manifests.discover(isolation.paths)
-    assert indexed.manifests == parsed.manifests and len(parsed.manifests) == len(manifests.shipped_names())
+    indexed = catalogue.discover(isolation.paths)
+    monkeypatch.setattr(catalogue, "shipped_index", lambda: {})
+    parsed = catalogue.discover(isolation.paths)
+    assert indexed.manifests == parsed.manifests and len(parsed.manifests) == len(catalogue.shipped_names())
 
 
 def test_an_entry_whose_file_changed_is_ignored(isolation: Env, monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
-    name = manifests.shipped_names()[0]
+    name = catalogue.shipped_names()[0]
     shipped = tmp_path / "catalog"
     shipped.mkdir()
     original = (manifests.SHIPPED / f"{name}.toml").read_text(encoding="utf-8")
     changed = re.sub(r'(?m)^description = ".*"$', 'description = "changed since the index"', original, count=1)
     assert changed != original
     (shipped / f"{name}.toml").write_text(changed)
-    monkeypatch.setattr(manifests, "SHIPPED", shipped)
-    assert manifests.discover(isolation.paths).manifests[name].description == "changed since the index"
+    monkeypatch.setattr(catalogue, "SHIPPED", shipped)
+    assert catalogue.discover(isolation.paths).manifests[name].description == "changed since the index"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, Telemetry
-from telemetry_gate.policy.manifests import discover
+from telemetry_gate.policy.catalogue import discover
 from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.places import expand
 from telemetry_gate.policy.own.state import read

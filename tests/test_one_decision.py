@@ -18,7 +18,8 @@ from collector import Collector
 from conftest import Env, Telemetry
 from conftest import install_tools as _install
 from telemetry_gate import Recorder
-from telemetry_gate.policy.manifests import SHIPPED, discover
+from telemetry_gate.policy.catalogue import discover
+from telemetry_gate.policy.manifests import SHIPPED
 from telemetry_gate.policy.own.model import NativeSwitch
 
 

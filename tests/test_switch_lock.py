@@ -14,7 +14,7 @@ import pytest
 
 from conftest import Env, Telemetry, script_path
 from telemetry_gate.native import switching
-from telemetry_gate.policy.manifests import discover
+from telemetry_gate.policy.catalogue import discover
 from telemetry_gate.policy.paths import Paths
 
 

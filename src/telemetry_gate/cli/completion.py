@@ -68,7 +68,7 @@ def _spooled(paths: Paths) -> Iterable[str]:
 def _installed_manifests(paths: Paths) -> Iterable[str]:
     """``products.d/`` (a file's name need not be its product's) and, when a distribution
     declares the group, entry points."""
-    from telemetry_gate.policy import manifests
+    from telemetry_gate.policy import catalogue, manifests
 
     for directory in paths.manifest_dirs:
         try:
@@ -80,8 +80,8 @@ def _installed_manifests(paths: Paths) -> Iterable[str]:
                 yield manifests.parse((directory / name).read_bytes(), str(directory / name)).name
             except Exception:  # noqa: BLE001
                 continue
-    if manifests.group_declared():  # rare; only then is importlib.metadata paid for
-        yield from manifests.discover(paths).manifests
+    if catalogue.group_declared():  # rare; only then is importlib.metadata paid for
+        yield from catalogue.discover(paths).manifests
 
 
 def _configured(paths: Paths) -> Iterable[str]:

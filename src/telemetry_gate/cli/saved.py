@@ -26,7 +26,7 @@ class Where(NamedTuple):
 
 def where(vendor: str | None) -> Where:
     from telemetry_gate.policy import trust
-    from telemetry_gate.policy.manifests import discover
+    from telemetry_gate.policy.catalogue import discover
     from telemetry_gate.policy.paths import Paths, resolve_vendor
 
     paths = Paths.for_vendor(resolve_vendor(vendor))

@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 from telemetry_gate.errors import SpoolUnreadable
 from telemetry_gate.policy import trust
+from telemetry_gate.policy.catalogue import Catalogue, discover
 from telemetry_gate.policy.layers import Decision, Policy
-from telemetry_gate.policy.manifests import Catalogue, discover
 from telemetry_gate.policy.paths import Paths
 from telemetry_gate.spool.store import Spool
 

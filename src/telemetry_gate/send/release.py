@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from telemetry_gate.errors import InvalidFileError, UploadIncomplete, UsageError
+from telemetry_gate.policy.catalogue import Catalogue
 from telemetry_gate.policy.gate import Gate
 from telemetry_gate.policy.held import Saved
 from telemetry_gate.policy.layers import Say
-from telemetry_gate.policy.manifests import Catalogue
 from telemetry_gate.send import chosen, upload
 from telemetry_gate.send.chosen import _who as who  # the same words as send ID's refusal
 from telemetry_gate.send.sending import DEFAULT_TIMEOUT

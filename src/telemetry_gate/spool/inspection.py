@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from telemetry_gate.errors import InvalidFileError, UsageError
-from telemetry_gate.policy.manifests import Catalogue, Manifest
+from telemetry_gate.policy.catalogue import Catalogue
+from telemetry_gate.policy.manifests import Manifest
 from telemetry_gate.policy.paths import Paths
 from telemetry_gate.policy.status import stray_note
 from telemetry_gate.spool import records

@@ -63,7 +63,8 @@ class Recorder:
             self.problem = f"telemetry disabled: {type(exc).__name__}: {exc}"
 
     def _setup(self, vendor: str | None, environ: Mapping[str, str]) -> None:
-        from telemetry_gate.policy import manifests, trust
+        from telemetry_gate.policy import trust
+        from telemetry_gate.policy.catalogue import discover
         from telemetry_gate.policy.layers import Policy
         from telemetry_gate.policy.paths import Paths, check_name, check_version, resolve_vendor
 
@@ -72,7 +73,7 @@ class Recorder:
         check_version(self.version)  # it names a cache path: "1/../../x" collects nothing
         paths = Paths.for_vendor(self.vendor, environ)
         trust.check(paths)  # a directory another user can change: collect nothing
-        catalogue = manifests.discover(paths, only=self.product)
+        catalogue = discover(paths, only=self.product)
         policy = Policy.load(paths, environ, catalogue.switches(), catalogue.opt_in(),
                              catalogue.own_switches_only())
         if not policy.decide("collection", self.product).enabled:

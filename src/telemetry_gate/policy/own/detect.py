@@ -15,9 +15,9 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from telemetry_gate.policy.manifests import distribution_dirs
 from telemetry_gate.policy.own.model import Detect, NativeSwitch
 from telemetry_gate.policy.own.places import expand_text
+from telemetry_gate.policy.own.versions import distribution_dirs
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.manifests import Manifest

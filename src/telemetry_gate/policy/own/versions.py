@@ -18,6 +18,7 @@ Terms:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import NamedTuple
@@ -95,7 +96,7 @@ def _compare(op: str, version: tuple[int, ...], bound: tuple[int, ...]) -> bool:
 
 def installed(distributions: tuple[str, ...], declared: str | None, directories: tuple[str, ...]) -> Installed | None:
     """The installed version (see the module docstring), or ``None`` when unknown or not comparable.
-    ``directories``: the metadata directories on ``sys.path`` in its order (``manifests.distribution_dirs``)."""
+    ``directories``: the metadata directories on ``sys.path`` in its order (``distribution_dirs``)."""
     wanted = {_normal(d) for d in distributions}
     for directory in directories if wanted else ():
         name = os.path.basename(directory)
@@ -109,6 +110,21 @@ def installed(distributions: tuple[str, ...], declared: str | None, directories:
         found = comparable(declared)
         return Installed(declared, found, "manifest version") if found is not None else None
     return None
+
+
+@functools.cache
+def distribution_dirs(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``*.dist-info`` and ``*.egg-info`` directories on ``entries`` (``sys.path``), listed
+    once per process: ``installed`` here, ``policy.own.detect`` and the entry-point scan
+    (``policy.catalogue.group_declared``) read them."""
+    found: list[str] = []
+    for entry in entries:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found += [os.path.join(entry or ".", n) for n in names if n.endswith((".dist-info", ".egg-info"))]
+    return tuple(found)
 
 
 def _normal(name: str) -> str:
