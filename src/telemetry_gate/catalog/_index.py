@@ -282,7 +282,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                       'description': 'How many events the same group produced (one per '
                                                                      'file a glob matched)',
                                                       'example': '2'}}}},
- 'cocoapods.toml': {'crc32': 3643368138,
+ 'cocoapods.toml': {'crc32': 1565979385,
                     'data': {'product': {'name': 'cocoapods',
                                          'description': 'CocoaPods, the dependency manager for Swift and Objective-C '
                                                         '(its cocoapods-stats plugin)',
@@ -1730,7 +1730,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'note': 'Any non-empty value is off, 0 included; the same variable is '
                                               "HashiCorp's checkpoint switch, so it also stops Terraform's and "
                                               "Packer's version checks"}]}},
- 'pulumi.toml': {'crc32': 1120984095,
+ 'pulumi.toml': {'crc32': 1872927575,
                  'data': {'product': {'name': 'pulumi',
                                       'description': 'The Pulumi CLI (infrastructure as code)',
                                       'homepage': 'https://www.pulumi.com',
