@@ -175,7 +175,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'note': 'The [core] collect_telemetry setting as a variable '
                                                  '(AZURE_{section}_{name}); knack reads the variable before the config '
                                                  'file (~/.azure/config)'}]}},
- 'bentoml.toml': {'crc32': 702866563,
+ 'bentoml.toml': {'crc32': 971442780,
                   'data': {'product': {'name': 'bentoml',
                                        'description': 'BentoML, model serving and deployment',
                                        'homepage': 'https://github.com/bentoml/BentoML',
@@ -190,7 +190,55 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'off_values': ['true'],
                                        'source': 'https://github.com/bentoml/BentoML/blob/v1.4.38/src/bentoml/_internal/utils/analytics/usage_stats.py#L57-L61',
                                        'note': 'Only true, in any case and not stripped, is off (1 and yes are on); '
-                                               'checked at L119 and L347'}]}},
+                                               'checked at L119 and L347'}],
+                           'fields': {'session_id': {'category': 'usage', 'description': 'A random id of this session'},
+                                      'event_type': {'category': 'usage',
+                                                     'description': 'The event (its class name in snake case): cli, '
+                                                                    'bento_build, model_save, serve_init or '
+                                                                    'serve_update',
+                                                     'example': 'cli'},
+                                      'timestamp': {'category': 'usage', 'description': 'When the event happened'},
+                                      'platform': {'category': 'device',
+                                                   'description': 'The platform, with bentoml_version and '
+                                                                  'python_version',
+                                                   'example': 'Linux-6.8.0-52-generic-x86_64-with-glibc2.39'},
+                                      'is_interactive': {'category': 'device',
+                                                         'description': 'Whether Python runs interactively, and '
+                                                                        '(in_notebook) in Jupyter',
+                                                         'example': 'false'},
+                                      'memory_usage_percent': {'category': 'performance',
+                                                               'description': "The process's share of memory, and "
+                                                                              "(total_memory_in_mb) the machine's "
+                                                                              'memory',
+                                                               'example': '1.2'},
+                                      'client': {'category': 'device',
+                                                 'description': 'A random id and its creation time, kept in '
+                                                                '~/bentoml/client_id',
+                                                 'example': '{"id": "5f0c...", "creation_timestamp": "..."}'},
+                                      'yatai_user_email': {'category': 'device',
+                                                           'description': 'The e-mail address of the BentoCloud/Yatai '
+                                                                          'context logged in, if any'},
+                                      'yatai_version': {'category': 'device',
+                                                        'description': 'The Yatai version and org, cluster and '
+                                                                       'deployment ids from the environment, when '
+                                                                       'deployed by Yatai'},
+                                      'cmd_group': {'category': 'usage',
+                                                    'description': "The CLI command's group and name (cmd_name), with "
+                                                                   'duration_in_ms, error_type and return_code',
+                                                    'example': 'models'},
+                                      'bento_size_in_kb': {'category': 'usage',
+                                                           'description': "A built bento's size, its models' size, "
+                                                                          'number of models and runners and model '
+                                                                          'types (bento build)'},
+                                      'module': {'category': 'usage',
+                                                 'description': 'The framework module of a saved model, and '
+                                                                'model_size_in_kb (model save)',
+                                                 'example': 'bentoml.sklearn'},
+                                      'serve_id': {'category': 'usage',
+                                                   'description': "A serve's id, kind, whether production, from a "
+                                                                  'bento, its models, runners, APIs and their '
+                                                                  'input/output types (serve init); its metrics (serve '
+                                                                  'update)'}}}},
  'cellranger.toml': {'crc32': 3123538144,
                      'data': {'product': {'name': 'cellranger',
                                           'description': '10x Genomics single-cell analysis pipelines',
@@ -359,7 +407,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                     's/': {'category': 'usage',
                                            'description': 'Session: a random id of one conda process',
                                            'example': 's/3ItHH93LRUmCoJZkMOiD3g'}}}},
- 'crewai.toml': {'crc32': 49219148,
+ 'crewai.toml': {'crc32': 60467256,
                  'data': {'product': {'name': 'crewai',
                                       'description': 'CrewAI, the multi-agent orchestration framework',
                                       'homepage': 'https://github.com/crewAIInc/crewAI',
@@ -374,7 +422,40 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'off_values': ['true'],
                                       'source': 'https://github.com/crewAIInc/crewAI/blob/1.15.17/lib/crewai-core/src/crewai_core/telemetry.py#L222-L227',
                                       'note': 'true in any case is off in every version; 1, yes and on are off only '
-                                              'from 1.15.30 and reported here as other'}]}},
+                                              'from 1.15.30 and reported here as other'}],
+                          'fields': {'crewai_version': {'category': 'usage',
+                                                        'description': "crewAI's version (every span), and "
+                                                                       'python_version (Crew Created)',
+                                                        'example': '1.15.17'},
+                                     'crew_key': {'category': 'usage',
+                                                  'description': "The crew's key, its id (crew_id) and fingerprint "
+                                                                 '(crew_fingerprint)'},
+                                     'crew_process': {'category': 'usage',
+                                                      'description': "The crew's process, memory setting, number of "
+                                                                     'tasks and agents (crew_number_of_tasks, '
+                                                                     'crew_number_of_agents)',
+                                                      'example': 'sequential'},
+                                     'crew_agents': {'category': 'usage',
+                                                     'description': "Each agent's key, id, role, LLM, limits, "
+                                                                    'delegation and code execution flags and tool '
+                                                                    'names; with share_crew also its goal, backstory '
+                                                                    'and fingerprint'},
+                                     'crew_tasks': {'category': 'usage',
+                                                    'description': "Each task's key, id, flags, agent's role and key, "
+                                                                   'tool names; with share_crew also its description, '
+                                                                   'expected output and context'},
+                                     'crew_inputs': {'category': 'usage',
+                                                     'description': "The crew's inputs, with platform, "
+                                                                    'platform_release, platform_system, '
+                                                                    'platform_version and cpus (share_crew only)'},
+                                     'tool_name': {'category': 'usage',
+                                                   'description': "A tool used, with the attempts and the LLM's model "
+                                                                  '(llm)'},
+                                     'flow_name': {'category': 'usage',
+                                                   'description': "A flow's name (flow spans), with its node names"},
+                                     'feature': {'category': 'usage',
+                                                 'description': 'A feature used (Feature Usage), and template_name '
+                                                                '(Template Installed)'}}}},
  'dagster.toml': {'crc32': 2224602618,
                   'data': {'product': {'name': 'dagster',
                                        'description': 'Dagster, the data orchestrator',
@@ -534,7 +615,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'uuid': {'category': 'device',
                                                   'description': "A random id written in the installed package's "
                                                                  '.user_id'}}}},
- 'deepeval.toml': {'crc32': 205266004,
+ 'deepeval.toml': {'crc32': 3904013805,
                    'data': {'product': {'name': 'deepeval',
                                         'description': 'DeepEval, the LLM evaluation framework',
                                         'homepage': 'https://github.com/confident-ai/deepeval',
@@ -550,7 +631,95 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'source': 'https://github.com/confident-ai/deepeval/blob/v4.1.8/deepeval/config/settings.py#L1226-L1270',
                                         'note': "parse_bool's truthy words (config/utils.py#L8-L49), stripped and in "
                                                 'any case, are off; a quoted \'"1"\' is off for DeepEval too but '
-                                                'reported here as other'}]}},
+                                                'reported here as other'}],
+                            'fields': {'telemetry.schema_version': {'category': 'usage',
+                                                                    'description': "The telemetry schema's version "
+                                                                                   '(every event)'},
+                                       'sdk.language': {'category': 'device',
+                                                        'description': "The SDK's language (every event)",
+                                                        'example': 'python'},
+                                       'deepeval.version': {'category': 'usage',
+                                                            'description': "DeepEval's version (every event)",
+                                                            'example': '4.1.8'},
+                                       'runtime.kind': {'category': 'device',
+                                                        'description': 'ci_github, ci_gitlab, ci_other, container, '
+                                                                       'notebook, interactive or script (every event)'},
+                                       'user.status': {'category': 'usage', 'description': 'new or old (every event)'},
+                                       'user.unique_id': {'category': 'device',
+                                                          'description': 'The anonymous id of the user (every event)'},
+                                       'user.logged_in': {'category': 'usage',
+                                                          'description': 'Whether logged in to Confident AI (every '
+                                                                         'event)'},
+                                       'eval.entrypoint': {'category': 'usage',
+                                                           'description': 'How the evaluation was started'},
+                                       'eval.run_id': {'category': 'usage',
+                                                       'description': 'A random id of the evaluation run'},
+                                       'eval.outcome': {'category': 'crash',
+                                                        'description': 'completed, errored or interrupted'},
+                                       'eval.error_type': {'category': 'crash', 'description': "The error's type"},
+                                       'eval.test_case_count': {'category': 'usage',
+                                                                'description': 'How many test cases'},
+                                       'eval.golden_count': {'category': 'usage', 'description': 'How many goldens'},
+                                       'eval.turn_kind': {'category': 'usage',
+                                                          'description': 'single_turn, multi_turn or mixed'},
+                                       'eval.metric_runs': {'category': 'usage', 'description': 'How many metric runs'},
+                                       'eval.metrics': {'category': 'usage', 'description': 'The metrics used'},
+                                       'eval.metrics_count': {'category': 'usage', 'description': 'How many metrics'},
+                                       'eval.async_mode': {'category': 'usage',
+                                                           'description': 'Whether run asynchronously'},
+                                       'eval.in_component': {'category': 'usage',
+                                                             'description': 'Whether evaluated inside a traced '
+                                                                            'component'},
+                                       'eval.flush_reason': {'category': 'usage',
+                                                             'description': 'Why a metric batch was sent: threshold, '
+                                                                            'interval, process_exit or manual'},
+                                       'judge.provider': {'category': 'usage',
+                                                          'description': "The judge model's class when it is one of "
+                                                                         "DeepEval's, else custom"},
+                                       'judge.model': {'category': 'usage',
+                                                       'description': "The judge model's name when it is in DeepEval's "
+                                                                      'registries, else other'},
+                                       'tracing.enabled': {'category': 'usage', 'description': 'Whether tracing is on'},
+                                       'tracing.traced': {'category': 'usage',
+                                                          'description': 'Whether the run was traced'},
+                                       'tracing.trace_count': {'category': 'usage', 'description': 'How many traces'},
+                                       'tracing.integration': {'category': 'usage',
+                                                               'description': 'The tracing integration used'},
+                                       'tracing.integrations': {'category': 'usage',
+                                                                'description': 'The tracing integrations installed '
+                                                                               '(every event)'},
+                                       'tracing.integrations_count': {'category': 'usage',
+                                                                      'description': 'How many integrations are '
+                                                                                     'installed (every event)'},
+                                       'tracing.integrations_primary': {'category': 'usage',
+                                                                        'description': 'The first integration '
+                                                                                       'installed, or none (every '
+                                                                                       'event)'},
+                                       'feature.name': {'category': 'usage', 'description': 'A feature used'},
+                                       'feature.status': {'category': 'usage', 'description': "The feature's status"},
+                                       'feature.last': {'category': 'usage', 'description': 'The last feature used'},
+                                       'cli.command': {'category': 'usage',
+                                                       'description': "The CLI command run (a name of DeepEval's CLI, "
+                                                                      'else unknown)'},
+                                       'login.surface': {'category': 'usage',
+                                                         'description': 'Where a login prompt was shown'},
+                                       'login.outcome': {'category': 'usage', 'description': 'How the login ended'},
+                                       'login.method': {'category': 'usage', 'description': 'How the user logged in'},
+                                       'synthesizer.method': {'category': 'usage',
+                                                              'description': "The synthesizer's method"},
+                                       'synthesizer.max_generations': {'category': 'usage',
+                                                                       'description': "The synthesizer's maximum "
+                                                                                      'generations'},
+                                       'synthesizer.num_evolutions': {'category': 'usage',
+                                                                      'description': 'How many evolutions'},
+                                       'synthesizer.evolutions': {'category': 'usage',
+                                                                  'description': 'The evolutions used'},
+                                       'benchmark.name': {'category': 'usage', 'description': 'The benchmark run'},
+                                       'benchmark.num_tasks': {'category': 'usage',
+                                                               'description': 'How many tasks of the benchmark'},
+                                       'simulator.num_conversations': {'category': 'usage',
+                                                                       'description': 'How many conversations the '
+                                                                                      'simulator made'}}}},
  'dlt.toml': {'crc32': 4100738487,
               'data': {'product': {'name': 'dlt',
                                    'description': 'dlt (data load tool), Python data pipelines',
@@ -1764,7 +1933,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                               'description': 'The names (not the values) of the '
                                                                              'PULUMI_* variables set',
                                                               'example': 'PULUMI_ACCESS_TOKEN PULUMI_BACKEND_URL'}}}},
- 'ragas.toml': {'crc32': 514783793,
+ 'ragas.toml': {'crc32': 1040954401,
                 'data': {'product': {'name': 'ragas',
                                      'description': 'Ragas, evaluation of LLM applications',
                                      'homepage': 'https://github.com/vibrantlabsai/ragas',
@@ -1778,7 +1947,39 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                      'off_when': 'values',
                                      'off_values': ['true'],
                                      'source': 'https://github.com/vibrantlabsai/ragas/blob/v0.4.3/src/ragas/_analytics.py#L45-L49',
-                                     'note': 'Only true, in any case and not stripped, is off (1 and yes are on)'}]}},
+                                     'note': 'Only true, in any case and not stripped, is off (1 and yes are on)'}],
+                         'fields': {'event_type': {'category': 'usage',
+                                                   'description': 'evaluation, testset_generation, llm_usage, '
+                                                                  'embedding_usage, prompt_usage, or the name of a '
+                                                                  'tracked function (with is_completed)',
+                                                   'example': 'evaluation'},
+                                    'user_id': {'category': 'device',
+                                                'description': "A random id (a-<hex>) kept in uuid.json in Ragas's "
+                                                               'user data folder',
+                                                'example': 'a-3f2c...'},
+                                    'ragas_version': {'category': 'usage',
+                                                      'description': "Ragas's version",
+                                                      'example': '0.4.3'},
+                                    'metrics': {'category': 'usage',
+                                                'description': 'The metrics of an evaluation, with num_rows, '
+                                                               'evaluation_type (SINGLE_TURN or MULTI_TURN) and '
+                                                               'language',
+                                                'example': '["faithfulness"]'},
+                                    'evolution_names': {'category': 'usage',
+                                                        'description': "A test set generation's evolutions and their "
+                                                                       'percentages, num_rows, language, is_experiment '
+                                                                       'and pipeline version'},
+                                    'is_completed': {'category': 'usage',
+                                                     'description': 'Whether the tracked call completed',
+                                                     'example': 'true'},
+                                    'provider': {'category': 'usage',
+                                                 'description': "An LLM's or embedding's provider, with model, "
+                                                                'llm_type or embedding_type, num_requests and is_async',
+                                                 'example': 'openai'},
+                                    'prompt_type': {'category': 'usage',
+                                                    'description': "A prompt's type, has_examples, num_examples, "
+                                                                   'has_response_model and language',
+                                                    'example': 'pydantic'}}}},
  'ray.toml': {'crc32': 3224839740,
               'data': {'product': {'name': 'ray',
                                    'description': 'Ray, the distributed compute framework (its cluster usage stats)',
@@ -2051,7 +2252,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'off_values': ['1', 'true'],
                                         'source': 'https://github.com/skypilot-org/skypilot/blob/fb6f41bebe993b5f565d60ca2875552d31874a02/sky/utils/env_options.py#L10-L21',
                                         'note': '1 or true (any case, not stripped) is off'}]}},
- 'soda-core.toml': {'crc32': 3710629724,
+ 'soda-core.toml': {'crc32': 1507239626,
                     'data': {'product': {'name': 'soda-core',
                                          'description': 'Soda Core, data quality checks',
                                          'homepage': 'https://github.com/sodadata/soda-core',
@@ -2067,7 +2268,45 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'source': 'https://github.com/sodadata/soda-core/blob/v4.21.1/soda-core/src/soda_core/common/utils.py#L34-L47',
                                          'note': "strtobool's false words, any case, not stripped (read at "
                                                  'common/env_config_helper.py#L42, used at '
-                                                 'telemetry/soda_telemetry.py#L39-L41)'}]}},
+                                                 'telemetry/soda_telemetry.py#L39-L41)'}],
+                             'fields': {'os.architecture': {'category': 'device',
+                                                            'description': 'platform.architecture()',
+                                                            'example': '64bit, ELF'},
+                                        'python.version': {'category': 'device',
+                                                           'description': "Python's version, and "
+                                                                          '(python.implementation) its implementation',
+                                                           'example': '3.12.3'},
+                                        'os.type': {'category': 'device',
+                                                    'description': 'platform.system(), and (os.version) '
+                                                                   'platform.version()',
+                                                    'example': 'Linux'},
+                                        'platform': {'category': 'device',
+                                                     'description': 'platform.platform()',
+                                                     'example': 'Linux-6.8.0-52-generic-x86_64-with-glibc2.39'},
+                                        'service.version': {'category': 'usage',
+                                                            'description': "Soda Core's version",
+                                                            'example': '4.21.1'},
+                                        'name': {'category': 'usage',
+                                                 'description': "The span's name: the traced function's module and "
+                                                                'name'},
+                                        'status': {'category': 'crash',
+                                                   'description': "The span's status: OK, or ERROR with the error's "
+                                                                  'message'},
+                                        'cli__*': {'category': 'usage',
+                                                   'description': 'Every argument of the soda command by its name, '
+                                                                  'with its value as given (file names and paths '
+                                                                  'included)',
+                                                   'example': 'cli__contract = contract.yml, cli__resource = contract, '
+                                                              'cli__command = verify'},
+                                        'cli__exit_code': {'category': 'crash',
+                                                           'description': "The command's exit code",
+                                                           'example': '0'},
+                                        'result__checks_count': {'category': 'usage',
+                                                                 'description': "A contract verification's number of "
+                                                                                'checks, failed '
+                                                                                '(result__checks_failed_count) and '
+                                                                                'passed (result__checks_passed_count)',
+                                                                 'example': '12'}}}},
  'storybook.toml': {'crc32': 3440633942,
                     'data': {'product': {'name': 'storybook',
                                          'description': 'Storybook, the UI component workshop',
