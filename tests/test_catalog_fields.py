@@ -30,6 +30,7 @@ MANIFESTS: dict[str, Manifest] = {name: parse(path.read_bytes(), str(path)) for 
 # with the reason (one line). Every other shipped manifest must declare its fields.
 NO_FIELDS: dict[str, str] = {
     "opentelemetry": "the SDK sends the host program's own spans, metrics and logs, to the program's own exporter",
+    "jupyterlab": "it collects nothing: its server only GETs a news feed and PyPI's JSON (announcements.py)",
 }
 
 # Products whose fields another change of issue 22 item 3 is reading: neither rule is held for them yet.

@@ -1281,6 +1281,62 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'Julia-Version': {'category': 'device',
                                                           'description': "Julia's version",
                                                           'example': '1.12.1'}}}},
+ 'jupyterlab.toml': {'crc32': 671715446,
+                     'data': {'product': {'name': 'jupyterlab',
+                                          'description': 'JupyterLab (its news feed and update check; it collects no '
+                                                         'usage telemetry)',
+                                          'homepage': 'https://jupyter.org',
+                                          'telemetry_docs': 'https://github.com/jupyterlab/jupyterlab/blob/v4.6.3/docs/source/user/announcements.md',
+                                          'privacy_url': 'https://jupyterlab.readthedocs.io/en/stable/privacy_policies.html',
+                                          'versions': '>=3.6.0',
+                                          'limits': ['JUPYTER_CONFIG_DIR, JUPYTER_PLATFORM_DIRS and '
+                                                     'JUPYTERLAB_SETTINGS_DIR move the settings file',
+                                                     'JupyterLab reads its settings as JSON5: telemetry-gate reads '
+                                                     'JSON with comments and trailing commas only, and leaves a file '
+                                                     'with other JSON5 forms (single quotes, unquoted keys) alone as '
+                                                     'unreadable',
+                                                     'fetchNews none (the default) asks in JupyterLab first and '
+                                                     'fetches nothing until answered, the update check included: check '
+                                                     'shows it as on',
+                                                     "A settings file that fails JupyterLab's schema is ignored whole; "
+                                                     "an administrator's LabApp.news_url = None or "
+                                                     'LabApp.check_for_updates_class = jupyterlab.NeverCheckForUpdate '
+                                                     '(jupyter_server_config) is not read here',
+                                                     'jupyter labextension disable '
+                                                     '@jupyterlab/apputils-extension:announcements '
+                                                     '(labconfig/page_config.json) stops both and is not written here: '
+                                                     'enable could only write false back, which would override an '
+                                                     "environment's own disable",
+                                                     "enable writes back JupyterLab's defaults where telemetry-gate "
+                                                     'added the keys (fetchNews none, checkForUpdates true), over an '
+                                                     "administrator's overrides.json defaults for this user"]},
+                              'detect': {'executables': ['jupyter-lab'], 'distributions': ['jupyterlab']},
+                              'native': [{'kind': 'config-file',
+                                          'facets': ['update'],
+                                          'part': 'news',
+                                          'path': '~/.jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings',
+                                          'format': 'jsonc',
+                                          'key': 'fetchNews',
+                                          'off': 'false',
+                                          'on': 'none',
+                                          'absent': 'on',
+                                          'source': 'https://github.com/jupyterlab/jupyterlab/blob/v4.6.3/packages/apputils-extension/src/announcements.ts#L101-L166',
+                                          'note': 'A string: "false" (Never, what JupyterLab\'s No writes) fetches no '
+                                                  'news; "none" (Ask, the default) asks first; "true" fetches '
+                                                  '(schema/notification.json L40-L50)'},
+                                         {'kind': 'config-file',
+                                          'facets': ['update'],
+                                          'part': 'update check',
+                                          'path': '~/.jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings',
+                                          'format': 'jsonc',
+                                          'key': 'checkForUpdates',
+                                          'off': False,
+                                          'on': True,
+                                          'absent': 'on',
+                                          'source': 'https://github.com/jupyterlab/jupyterlab/blob/v4.6.3/packages/apputils-extension/src/announcements.ts#L227-L234',
+                                          'note': 'The boolean false (what Ignore all updates writes) asks the server '
+                                                  'for no version check; runs whenever fetchNews is not none, "false" '
+                                                  'included'}]}},
  'kedro.toml': {'crc32': 1365954006,
                 'data': {'product': {'name': 'kedro',
                                      'description': 'Kedro, the data-science pipeline framework (through its '

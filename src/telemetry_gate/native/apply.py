@@ -27,7 +27,7 @@ from telemetry_gate.native import edit, flags
 from telemetry_gate.policy.own import files
 from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
 from telemetry_gate.policy.own.powers import own_file
-from telemetry_gate.policy.own.state import Reading, read, show_value
+from telemetry_gate.policy.own.state import Reading, read, show_value, stopping
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.gate import Gate
@@ -189,11 +189,14 @@ def _disable(manifest: Manifest, switches: list[NativeSwitch], readings: dict[Na
              done: set[str], carrier_file: str) -> tuple[list[NativeSwitch], list[NativeSwitch]]:
     name = manifest.name
     wanted = {f for f in facets if disabled(name, f)}
-    covered = ({f for s in switches if readings[s].off for f in s.facets} | done) & wanted
+    known = [readings[s] for s in switches]
+    covered = ({f for f in FACET_NAMES if stopping(f, known)} | done) & wanted  # parts: only all together
     to_off: list[NativeSwitch] = []
-    for switch in sorted(switches, key=lambda s: -len(s.facets)):
+    for switch in sorted(switches, key=lambda s: (bool(s.part), -len(s.facets))):  # a whole switch first
         if not readings[switch].off and set(switch.facets) <= wanted and set(switch.facets) - covered:
             to_off.append(switch)
+            to_off.extend([t for t in switches if switch.part and t.part and t not in to_off  # every other part
+                           and not readings[t].off and set(t.facets) & set(switch.facets)])
             covered |= set(switch.facets)
     for facet in [f for f in FACET_NAMES if f in wanted - covered]:
         wider = sorted((s for s in switches if facet in s.facets), key=lambda s: len(s.facets))

@@ -68,8 +68,8 @@ def _edit(text: str, keys: list[str], value: Scalar, switch: NativeSwitch) -> st
         return _toml(text, keys, value, switch.requires)
     if switch.format == "yaml":
         return _yaml(text, keys, value, switch.requires)
-    if switch.format == "json":
-        return _json(text, keys, value, switch.requires)
+    if switch.format in ("json", "jsonc"):
+        return _json(text, keys, value, switch.requires, switch.format == "jsonc")
     return _ini(text, keys, value)
 
 
@@ -249,21 +249,33 @@ def _same_typed(current: Any, value: Scalar) -> bool:
         isinstance(current, bool) and isinstance(value, bool) and bool(current) == value)
 
 
-def _json(text: str, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...]) -> str:
+def _json(text: str, keys: list[str], value: Scalar, requires: tuple[tuple[str, str], ...],
+          comments: bool = False) -> str:
+    """``comments``: JSON with comments (``policy/own/jsonc.py``): found in the text with comments
+    and trailing commas blanked, replaced in the original, so every comment stays."""
     import json
 
+    plain = _plain(text, comments)
     try:
-        data = json.loads(text) if text.strip() else {}
+        data = json.loads(plain) if plain.strip() else {}
     except ValueError as exc:
-        raise Unreadable(f"not valid JSON: {exc}") from exc
+        raise Unreadable(f"not valid JSON{' with comments' if comments else ''}: {exc}") from exc
     if not isinstance(data, dict):
         raise Unreadable("the document is not a JSON object")
-    if not text.strip():
-        text = "{}\n"
+    if not plain.strip():  # empty (or only comments, which stay): a new object
+        text = text + ("" if text.endswith(("\n", "\r")) else "\n") + "{}\n" if text.strip() else "{}\n"
     for key, kind in requires:
         if key not in _json_object(data, keys[:-1]):
-            text = _json_set(text, [*keys[:-1], key], generate(kind))
-    return _json_set(text, keys, value)
+            text = _json_set(text, [*keys[:-1], key], generate(kind), comments)
+    return _json_set(text, keys, value, comments)
+
+
+def _plain(text: str, comments: bool) -> str:
+    if not comments:
+        return text
+    from telemetry_gate.policy.own.jsonc import blank
+
+    return blank(text)
 
 
 def _json_object(data: Any, keys: list[str]) -> dict[str, Any]:
@@ -272,40 +284,48 @@ def _json_object(data: Any, keys: list[str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _json_set(text: str, keys: list[str], value: Scalar) -> str:
-    """Replace the characters of one value (or insert ``"key": value`` first in its object)."""
+def _json_set(text: str, keys: list[str], value: Scalar, comments: bool = False) -> str:
+    """Replace the characters of one value (or insert ``"key": value`` first in its object).
+    The positions are found in the text with comments blanked (same offsets); the change is
+    made in ``text`` itself."""
     import json
 
     decoder = json.JSONDecoder()
     encoded = json.dumps(value)
-    start = _skip_ws(text, 0)
+    plain = _plain(text, comments)
+    start = _skip_ws(plain, 0)
     for depth, key in enumerate(keys):
-        if start >= len(text) or text[start] != "{":
+        if start >= len(plain) or plain[start] != "{":
             raise Unreadable(f"{'.'.join(keys[:depth]) or 'the document'}: not a JSON object")
         span = None
-        pos = _skip_ws(text, start + 1)
-        while pos < len(text) and text[pos] != "}":
-            name, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
-            pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past ':'
-            end = decoder.raw_decode(text, pos)[1]
+        pos = _skip_ws(plain, start + 1)
+        while pos < len(plain) and plain[pos] != "}":
+            name, pos = json.decoder.scanstring(plain, pos + 1)  # type: ignore[attr-defined]
+            pos = _skip_ws(plain, _skip_ws(plain, pos) + 1)  # past ':'
+            end = decoder.raw_decode(plain, pos)[1]
             if name == key:
                 span = (pos, end)  # the last one wins, as json.loads reads it
-            pos = _skip_ws(text, end)
-            if pos < len(text) and text[pos] == ",":
-                pos = _skip_ws(text, pos + 1)
+            pos = _skip_ws(plain, end)
+            if pos < len(plain) and plain[pos] == ",":
+                pos = _skip_ws(plain, pos + 1)
         if span is None:
             rest = keys[depth + 1:]
             inner = encoded
             for name in reversed(rest):
                 inner = f"{{{json.dumps(name)}: {inner}}}"
-            first = _skip_ws(text, start + 1)
-            gap = text[start + 1:first]
+            first = _skip_ws(plain, start + 1)
             entry = f"{json.dumps(key)}: {inner}"
-            if text[first] == "}":
+            if plain[first] == "}":
                 return text[:start + 1] + entry + text[start + 1:]
+            if comments:  # first in the object, before any comment that opens it (comments stay whole)
+                line = text.rfind("\n", 0, first) + 1
+                indent = text[line:first][:len(text[line:first]) - len(text[line:first].lstrip(" \t"))]
+                lead = ("\r\n" if "\r\n" in text else "\n") + indent if "\n" in text[start + 1:first] else ""
+                return text[:start + 1] + lead + entry + "," + text[start + 1:]
+            gap = plain[start + 1:first]
             return text[:first] + entry + "," + (gap or " ") + text[first:]
         if depth == len(keys) - 1:
-            if text[span[0]:span[1]] == encoded:
+            if plain[span[0]:span[1]] == encoded:
                 return text
             return text[:span[0]] + encoded + text[span[1]:]
         start = span[0]

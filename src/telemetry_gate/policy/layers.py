@@ -323,13 +323,16 @@ class Policy:
         readings = [r for r in self.readings(product) if facet in r.switch.facets]
         if not readings:
             return Say(0, "skip", "", None)
-        off = next((r for r in readings if r.off), None)
-        if off is None:
+        from telemetry_gate.policy.own.state import stopping
+
+        stopped = stopping(facet, readings)  # a switch of one part stops the facet only with the others
+        if not stopped:
             return Say(0, OWN_LAYER, " / ".join(r.where for r in readings), None)
+        off = stopped[0]
         layer = OWN_LAYER  # the product reads it: off whatever the layers below say
         if self.in_namespace(off.switch):  # ... and it is also the user's (or administrator's) own setting
             layer = "system policy" if off.switch.scope == "system" else "user settings"
-        return Say(0, layer, origin(off), False)
+        return Say(0, layer, " + ".join(origin(r) for r in stopped) if off.switch.part else origin(off), False)
 
     def _settings_say(self, rank: int, layer: str, loaded: Settings | None, path: Path,
                       facet: str, scope: str | None) -> Say:

@@ -27,7 +27,8 @@ from telemetry_gate.policy.own.places import expand, head_of, path_template, pla
 from telemetry_gate.policy.paths import is_name
 
 KINDS = ("env", "flag-file", "config-file")
-FORMATS = ("toml", "yaml", "json", "ini", "text")  # text: the file's first word is the value (Go's mode file)
+# text: the file's first word is the value (Go's mode file); jsonc: JSON with comments (``jsonc.py``)
+FORMATS = ("toml", "yaml", "json", "jsonc", "ini", "text")
 SCOPES = ("user", "system")
 FACET_NAMES = ("collection", "upload", "update")
 GENERATORS = ("uuid4-hex",)  # values for a config-file's ``requires``: uuid.uuid4().hex
@@ -65,7 +66,7 @@ class NativeSwitch(NamedTuple):
     # config-file
     format: str = ""
     key: str = ""  # dotted; for ini "section.key"
-    flat_key: bool = False  # json: ``key`` is one member name that holds dots (VS Code's "telemetry.telemetryLevel")
+    flat_key: bool = False  # json, jsonc: ``key`` is one member whose name holds dots ("telemetry.telemetryLevel")
     # the value written for off / on (env: a string; config-file: a TOML scalar); None: not declared
     off: Scalar | None = None
     on: Scalar | None = None
@@ -272,7 +273,7 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
             fail("[[native]] format = 'text' (the file's first word) takes no key and string values", index, "key")
         key, parts = "", []
     elif item.get("flat_key", False) is not False:
-        if item["flat_key"] is not True or fmt != "json" or not isinstance(key, str) or not key.strip() \
+        if item["flat_key"] is not True or fmt not in ("json", "jsonc") or not isinstance(key, str) or not key.strip() \
                 or item.get("requires"):
             fail("[[native]] flat_key = true names one JSON member (a key holding dots), with no requires",
                  index, "flat_key")

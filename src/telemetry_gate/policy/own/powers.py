@@ -73,7 +73,7 @@ def hook(variable: object) -> str | None:
 # products.d file cannot export VIMINIT or set a Jupyter server's token; the shipped catalogue's
 # every name matches too (tests/test_manifest_powers.py), so a products.d copy of it still works
 _TELEMETRY_WORDS = (r"TELEMETRY|ANALYTIC|TRACK|USAGE|STATS|METRIC|REPORT|OPT_?OUT|OPT_?IN|CONSENT|CHECKPOINT"
-                    r"|PHONE_?HOME|UPDATE|VERSION_?CHECK|CHECK_?LATEST|DIAGNOSTIC|CRASH|SENTRY|ANON|BEACON|OTEL")
+                    r"|PHONE_?HOME|UPDATE|VERSION_?CHECK|CHECK_?LATEST|NEWS|DIAGNOSTIC|CRASH|SENTRY|ANON|BEACON|OTEL")
 
 
 def about_telemetry(name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from telemetry_gate.policy.layers import OWN_LAYER, Decision
 from telemetry_gate.policy.own.model import FACET_NAMES, NativeSwitch
 from telemetry_gate.policy.own.state import Reading, read
+from telemetry_gate.policy.own.state import stopping as _off
 
 if TYPE_CHECKING:
     from telemetry_gate.policy.manifests import Manifest
@@ -62,18 +63,6 @@ def _ours_off(decision: Decision) -> bool:
     """Whether telemetry-gate's layers (every one but the product's own switch) disable the facet."""
     return next((say.verdict is False for say in decision.chain if say.layer != OWN_LAYER and say.verdict is not None),
                 False)
-
-
-def _off(facet: str, readings: Sequence[Reading]) -> list[Reading]:
-    """The switches that stop ``facet``: any whole-product switch that is off, and the partial ones
-    only when every part they name has one off (Gradio's apps and its client each need theirs)."""
-    mine = [r for r in readings if facet in r.switch.facets]
-    off = [r for r in mine if r.off and not r.switch.part]
-    parts = {r.switch.part for r in mine if r.switch.part}
-    partial = [r for r in mine if r.off and r.switch.part]
-    if parts and parts <= {r.switch.part for r in partial}:
-        off += partial
-    return off
 
 
 def _agrees(reading: Reading, readings: Sequence[Reading], ours_off: Mapping[str, bool],

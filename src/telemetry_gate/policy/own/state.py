@@ -18,7 +18,7 @@ top-level ``key: value`` line (the one case switches use); otherwise ruamel.yaml
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -72,6 +72,19 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
             return Reading(switch, where, path, show_value(value), "on",
                            f"{where}: no {missing}, so {switch.product} rewrites it as on")
     return Reading(switch, where, path, show_value(value), state)
+
+
+def stopping(facet: str, readings: Sequence[Reading]) -> list[Reading]:
+    """The switches that stop ``facet``: any whole-product switch that is off, and the partial ones
+    only when every part they name has one off (Gradio's apps and its client each need theirs;
+    JupyterLab's news and its update check)."""
+    mine = [r for r in readings if facet in r.switch.facets]
+    off = [r for r in mine if r.off and not r.switch.part]
+    parts = {r.switch.part for r in mine if r.switch.part}
+    partial = [r for r in mine if r.off and r.switch.part]
+    if parts and parts <= {r.switch.part for r in partial}:
+        off += partial
+    return off
 
 
 def _missing_required(path: Path, switch: NativeSwitch) -> str | None:
@@ -163,13 +176,17 @@ def _parse_key(text: str, switch: NativeSwitch) -> tuple[bool, Any]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise Unreadable(f"not valid TOML: {exc}") from exc
-    elif switch.format == "json":
+    elif switch.format in ("json", "jsonc"):
         import json
 
+        if switch.format == "jsonc":  # comments and trailing commas as spaces, offsets kept
+            from telemetry_gate.policy.own.jsonc import blank
+
+            text = blank(text)
         try:
             data = json.loads(text) if text.strip() else {}
         except ValueError as exc:
-            raise Unreadable(f"not valid JSON: {exc}") from exc
+            raise Unreadable(f"not valid JSON{' with comments' if switch.format == 'jsonc' else ''}: {exc}") from exc
     else:
         return _ini_value(text, keys)
     return _dig(data, keys)
