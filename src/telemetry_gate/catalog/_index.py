@@ -1093,7 +1093,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                               'defaults to True); its telemetry thread (L856-L869) calls '
                                               "huggingface_hub's send_telemetry, off for 1, ON, YES or TRUE (any case; "
                                               'huggingface_hub constants.py)'}]}},
- 'haystack.toml': {'crc32': 2584491072,
+ 'haystack.toml': {'crc32': 3103481974,
                    'data': {'product': {'name': 'haystack',
                                         'description': 'Haystack, the LLM orchestration framework by deepset',
                                         'homepage': 'https://haystack.deepset.ai',
@@ -1108,7 +1108,53 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'on': 'True',
                                         'source': 'https://github.com/deepset-ai/haystack/blob/v3.0.0/haystack/telemetry/_telemetry.py#L192-L193',
                                         'note': 'Every value other than true or 1 (any case) is off; read once when '
-                                                'haystack is imported'}]}},
+                                                'haystack is imported'}],
+                            'fields': {'user_id': {'category': 'device',
+                                                   'description': 'A random id kept in ~/.haystack/config.yaml (the '
+                                                                  "event's distinct id)"},
+                                       'libraries.haystack': {'category': 'usage',
+                                                              'description': "Haystack's version",
+                                                              'example': '3.0.0'},
+                                       'os.containerized': {'category': 'device',
+                                                            'description': 'Whether it runs in a container',
+                                                            'example': 'false'},
+                                       'os.version': {'category': 'device',
+                                                      'description': 'platform.release()',
+                                                      'example': '6.8.0-52-generic'},
+                                       'os.family': {'category': 'device',
+                                                     'description': 'platform.system()',
+                                                     'example': 'Linux'},
+                                       'os.machine': {'category': 'device',
+                                                      'description': 'platform.machine()',
+                                                      'example': 'x86_64'},
+                                       'python.version': {'category': 'device',
+                                                          'description': "Python's version",
+                                                          'example': '3.12.3'},
+                                       'hardware.cpus': {'category': 'device',
+                                                         'description': 'os.cpu_count()',
+                                                         'example': '8'},
+                                       'libraries.pytest': {'category': 'device',
+                                                            'description': "pytest's version when it is imported, else "
+                                                                           'false (also libraries.ipython, '
+                                                                           'libraries.colab)',
+                                                            'example': 'false'},
+                                       'pipeline_id': {'category': 'usage',
+                                                       'description': "The pipeline object's id() in this process "
+                                                                      '(Pipeline run)'},
+                                       'pipeline_type': {'category': 'usage',
+                                                         'description': "The pipeline's class (Pipeline run)",
+                                                         'example': 'haystack.core.pipeline.pipeline.Pipeline'},
+                                       'runs': {'category': 'usage',
+                                                'description': 'How many times the pipeline ran (Pipeline run; sent at '
+                                                               'most once per period)',
+                                                'example': '3'},
+                                       'components': {'category': 'usage',
+                                                      'description': "Per component class: each component's name and "
+                                                                     'its own telemetry data (Pipeline run)',
+                                                      'example': '{"haystack.components.builders.prompt_builder.PromptBuilder": '
+                                                                 '[{"name": "prompt_builder"}]}'},
+                                       'tutorial.id': {'category': 'usage',
+                                                       'description': 'The tutorial run (Tutorial)'}}}},
  'homebrew.toml': {'crc32': 813320447,
                    'data': {'product': {'name': 'homebrew',
                                         'description': 'The Homebrew package manager (brew)',
@@ -1369,7 +1415,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                            'description': "How many datasets the project's catalog has "
                                                                           '(also number_of_nodes, '
                                                                           'number_of_pipelines)'}}}},
- 'meltano.toml': {'crc32': 2964446215,
+ 'meltano.toml': {'crc32': 419436323,
                   'data': {'product': {'name': 'meltano',
                                        'description': 'Meltano, the ELT data integration platform',
                                        'homepage': 'https://meltano.com',
@@ -1390,7 +1436,66 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'source': 'https://github.com/meltano/meltano/blob/v4.2.2/docs/docs/reference/settings.mdx#L111-L139',
                                        'note': 'Every value other than true, 1, yes or on is off '
                                                '(src/meltano/core/utils/__init__.py L77, L447); the variable outranks '
-                                               'meltano.yml'}]}},
+                                               'meltano.yml'}],
+                           'fields': {'context_uuid': {'category': 'usage',
+                                                       'description': "A random id of this invocation's contexts, and "
+                                                                      '(parent_context_uuid) of the Meltano that '
+                                                                      'started this one'},
+                                      'meltano_version': {'category': 'usage',
+                                                          'description': "Meltano's version, and (is_dev_build) "
+                                                                         'whether it is a development build',
+                                                          'example': '4.2.2'},
+                                      'is_ci_environment': {'category': 'device',
+                                                            'description': 'Whether a CI variable is set',
+                                                            'example': 'false'},
+                                      'notable_flag_env_vars': {'category': 'usage',
+                                                                'description': 'Whether some flag variables are set '
+                                                                               '(notable_hashed_env_vars: some '
+                                                                               "variables' values, SHA-256 hashed)"},
+                                      'python_version': {'category': 'device',
+                                                         'description': "Python's version, and (python_implementation) "
+                                                                        'its implementation',
+                                                         'example': '3.12.3'},
+                                      'system_name': {'category': 'device',
+                                                      'description': 'platform.system(), with system_release, '
+                                                                     'system_version, machine, windows_edition and the '
+                                                                     'freedesktop ID, ID_LIKE and VERSION_ID',
+                                                      'example': 'Linux'},
+                                      'num_cpu_cores': {'category': 'device',
+                                                        'description': 'The CPU cores, and (num_cpu_cores_available) '
+                                                                       'those available',
+                                                        'example': '8'},
+                                      'process_hierarchy': {'category': 'device',
+                                                            'description': 'Each parent process: the SHA-256 of its '
+                                                                           'name and when it started'},
+                                      'project_uuid': {'category': 'usage',
+                                                       'description': "The project's project_id setting (a UUID as is, "
+                                                                      'another string hashed into one; else a random '
+                                                                      'one) and its source (project_uuid_source: '
+                                                                      'explicit, derived or random)'},
+                                      'client_uuid': {'category': 'device',
+                                                      'description': 'A random id stored in analytics.json'},
+                                      'send_anonymous_usage_stats': {'category': 'usage',
+                                                                     'description': "The setting's value, and "
+                                                                                    '(send_anonymous_usage_stats_source) '
+                                                                                    'where it was set',
+                                                                     'example': 'true'},
+                                      'environment_name_hash': {'category': 'usage',
+                                                                'description': "A SHA-256 of the Meltano environment's "
+                                                                               'name'},
+                                      'command': {'category': 'usage',
+                                                  'description': 'The command run, its parent command '
+                                                                 '(parent_command_hint) and options with their values '
+                                                                 'sanitised (cli context)',
+                                                  'example': 'run'},
+                                      'plugins': {'category': 'usage',
+                                                  'description': 'For each plugin used: its category and command, and '
+                                                                 'SHA-256 hashes of its name, namespace, executable, '
+                                                                 "variant, pip_url and parent's name"},
+                                      'exception': {'category': 'crash',
+                                                    'description': "An exception's type, SHA-256 hashes of its str and "
+                                                                   "repr, and its traceback's files (relative) and "
+                                                                   'line numbers'}}}},
  'mem0.toml': {'crc32': 3865887817,
                'data': {'product': {'name': 'mem0',
                                     'description': 'Mem0, the memory layer for LLM agents (mem0ai)',
@@ -1919,7 +2024,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                                    'type, the feature and its detail, the experimental '
                                                                    "feature's name",
                                                     'example': 'Cmdlet'}}}},
- 'prefect.toml': {'crc32': 3412744262,
+ 'prefect.toml': {'crc32': 431572176,
                   'data': {'product': {'name': 'prefect',
                                        'description': 'Prefect, the workflow orchestration framework',
                                        'homepage': 'https://www.prefect.io',
@@ -1937,7 +2042,47 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'on': 'true',
                                        'source': 'https://github.com/PrefectHQ/prefect/blob/3.9.1/src/prefect/settings/models/server/root.py#L45-L51',
                                        'note': "pydantic's false words, any case; an empty value or another word makes "
-                                               'Prefect refuse its settings'}]}},
+                                               'Prefect refuse its settings'}],
+                           'fields': {'source': {'category': 'usage',
+                                                 'description': 'prefect_server, with type heartbeat (server '
+                                                                'heartbeat)',
+                                                 'example': 'prefect_server'},
+                                      'platform': {'category': 'device',
+                                                   'description': 'platform.system() (heartbeat and SDK events)',
+                                                   'example': 'Linux'},
+                                      'architecture': {'category': 'device',
+                                                       'description': 'platform.machine() (heartbeat and SDK events)',
+                                                       'example': 'x86_64'},
+                                      'python_version': {'category': 'device',
+                                                         'description': "Python's version (heartbeat and SDK events), "
+                                                                        'and (python_implementation) its '
+                                                                        'implementation (heartbeat)',
+                                                         'example': '3.12.3'},
+                                      'prefect_version': {'category': 'usage',
+                                                          'description': "Prefect's version (heartbeat and SDK events)",
+                                                          'example': '3.9.1'},
+                                      'environment': {'category': 'device',
+                                                      'description': 'PREFECT_API_TELEMETRY_ENVIRONMENT, else '
+                                                                     'production (heartbeat)',
+                                                      'example': 'production'},
+                                      'ephemeral_server': {'category': 'usage',
+                                                           'description': 'Whether the server is an ephemeral one '
+                                                                          '(heartbeat)',
+                                                           'example': 'false'},
+                                      'api_version': {'category': 'usage',
+                                                      'description': "The server API's version (heartbeat)"},
+                                      'session_id': {'category': 'usage',
+                                                     'description': "A random id of the server's telemetry session, "
+                                                                    'and (session_start_timestamp) when it began '
+                                                                    '(heartbeat)'},
+                                      'event_type': {'category': 'usage',
+                                                     'description': "The SDK event's name, or an integration's event "
+                                                                    '(with integration)',
+                                                     'example': 'first_flow_run'},
+                                      'device_id': {'category': 'device',
+                                                    'description': 'A random id kept in '
+                                                                   '$PREFECT_HOME/.sdk_telemetry/device_id (SDK '
+                                                                   'events)'}}}},
  'prisma.toml': {'crc32': 3957597676,
                  'data': {'product': {'name': 'prisma',
                                       'description': 'The Prisma ORM command-line interface',
@@ -2293,7 +2438,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                   'description': 'How long the command took'},
                                      'error': {'category': 'crash',
                                                'description': 'Unhandled exceptions, sent to Sentry'}}}},
- 'skypilot.toml': {'crc32': 427344002,
+ 'skypilot.toml': {'crc32': 801753133,
                    'data': {'product': {'name': 'skypilot',
                                         'description': 'SkyPilot, running ML and batch jobs on any cloud or Kubernetes',
                                         'homepage': 'https://github.com/skypilot-org/skypilot',
@@ -2307,7 +2452,46 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'off_when': 'values',
                                         'off_values': ['1', 'true'],
                                         'source': 'https://github.com/skypilot-org/skypilot/blob/fb6f41bebe993b5f565d60ca2875552d31874a02/sky/utils/env_options.py#L10-L21',
-                                        'note': '1 or true (any case, not stripped) is off'}]}},
+                                        'note': '1 or true (any case, not stripped) is off'}],
+                            'fields': {'user': {'category': 'device',
+                                                'description': 'A hash identifying the user, and (client_user_hash) '
+                                                               "the client's, with an API server's basic auth"},
+                                       'run_id': {'category': 'usage', 'description': 'A random id of the run'},
+                                       'sky_version': {'category': 'usage',
+                                                       'description': "SkyPilot's version and (sky_commit) commit",
+                                                       'example': '0.14.1'},
+                                       'cmd': {'category': 'usage',
+                                               'description': 'The command line run, the entry point (entrypoint, '
+                                                              'client_entrypoint) and whether it is internal'},
+                                       'cluster_names': {'category': 'usage',
+                                                         'description': 'The clusters the command acted on, and their '
+                                                                        'number (num_related_clusters)'},
+                                       'cloud': {'category': 'device',
+                                                 'description': "The cluster's cloud, region, zone, instance type, "
+                                                                'accelerators and their number, spot use, resources, '
+                                                                'nodes and status before and after',
+                                                 'example': 'aws'},
+                                       'task_cloud': {'category': 'usage',
+                                                      'description': 'What the task asked for: cloud, region, zone, '
+                                                                     'instance type, accelerators, spot use, '
+                                                                     'resources, number of nodes'},
+                                       'user_task_yaml': {'category': 'usage',
+                                                          'description': "The user's task YAML and the actual task "
+                                                                         '(setup, run, envs and secrets redacted), and '
+                                                                         'the Ray YAMLs tried (ray_yamls, '
+                                                                         'num_tried_regions)'},
+                                       'runtimes': {'category': 'performance',
+                                                    'description': 'How long each step took'},
+                                       'exception': {'category': 'crash',
+                                                     'description': 'The exception that ended the command, and '
+                                                                    '(stacktrace) its stack trace'},
+                                       'skypilot_config': {'category': 'usage',
+                                                           'description': 'The SkyPilot configuration in effect, as a '
+                                                                          'dictionary'},
+                                       'using_remote_api_server': {'category': 'device',
+                                                                   'description': 'Whether the API server is deployed '
+                                                                                  'remotely',
+                                                                   'example': 'false'}}}},
  'soda-core.toml': {'crc32': 1507239626,
                     'data': {'product': {'name': 'soda-core',
                                          'description': 'Soda Core, data quality checks',
