@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Telemetry
+from conftest import Env, Telemetry, bash_env
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.native.edit import set_key
 from telemetry_gate.policy.manifests import SHIPPED, parse
@@ -29,7 +29,7 @@ from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.state import Unreadable, parse_key, read
 
 MANIFESTS = {path.stem: parse(path.read_bytes(), str(path)) for path in sorted(SHIPPED.glob("*.toml"))}
-NEW = ("jupyterlab",)
+NEW = ("docker", "jupyterlab", "serverless")
 SETTINGS = Path(".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings")
 
 # What JupyterLab's settings registry writes after the user answers "No" to the news question
@@ -93,7 +93,7 @@ def test_each_new_product_says_where_its_facts_come_from(name: str, inprocess: T
     manifest = MANIFESTS[name]
     assert manifest.telemetry_docs.startswith("https://")
     assert manifest.detect.executables or manifest.detect.distributions or manifest.detect.paths
-    assert manifest.native and manifest.limits
+    assert manifest.limits  # what no switch stops (Docker has none of its own)
     for switch in manifest.native:
         assert re.match(r"https://github\.com/[^/]+/[^/]+/blob/v\d[^/]*/.+#L\d+", switch.source), switch.source
     listed = {p["name"] for p in json.loads(inprocess("products", "--json").stdout)["products"]}
@@ -275,3 +275,82 @@ def test_plain_json_still_refuses_comments(tmp_path: Path) -> None:
     path.write_text('{\n  // mine\n  "a": 1\n}\n')
     assert read(_switch("a", "json")._replace(path=str(path)), {}).state == "unreadable"
     assert read(_switch("a")._replace(path=str(path)), {}).value == "1"
+
+
+# -- Serverless Framework: v3 reads two variables, v4 none -----------------------------------------
+
+SAMPLES = ["", " ", "0", "1", "true", "false", "False", "no", "off", "yes"]
+
+
+def _serverless_v3(environ: dict[str, str]) -> str:
+    """are-disabled.js (v3.40.0) L5-L9: ``Boolean(SLS_TELEMETRY_DISABLED || SLS_TRACKING_DISABLED || ...)``:
+    a JavaScript string is true when it is not empty."""
+    return "off" if environ.get("SLS_TELEMETRY_DISABLED") or environ.get("SLS_TRACKING_DISABLED") else "on"
+
+
+@pytest.mark.parametrize("variable", ["SLS_TELEMETRY_DISABLED", "SLS_TRACKING_DISABLED"])
+def test_serverless_reads_each_variable_as_its_v3_code_does(variable: str) -> None:
+    (switch,) = [s for s in MANIFESTS["serverless"].native if s.variable == variable]
+    assert _serverless_v3({variable: str(switch.off)}) == "off"
+    for value in SAMPLES:
+        assert switch.is_off_value(value) is (_serverless_v3({variable: value}) == "off"), repr(value)
+
+
+@pytest.mark.parametrize(("variable", "versions"), [("SLS_TELEMETRY_DISABLED", ">=2.37.1,<4.0.0"),
+                                                    ("SLS_TRACKING_DISABLED", "<4.0.0")])
+def test_serverless_switches_are_read_by_the_versions_that_read_them(variable: str, versions: str) -> None:
+    (switch,) = [s for s in MANIFESTS["serverless"].native if s.variable == variable]
+    assert switch.versions == versions  # 2.37.1 added SLS_TELEMETRY_DISABLED; sf-core 4 reads neither
+    assert any("Serverless Framework 4" in limit for limit in MANIFESTS["serverless"].limits)
+
+
+@pytest.mark.parametrize("variable", ["SLS_TELEMETRY_DISABLED", "SLS_TRACKING_DISABLED"])
+def test_check_reports_serverless_off_by_either_variable(variable: str, inprocess: Telemetry,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, "0")  # any non-empty value, 0 included
+    assert _serverless_v3({variable: "0"}) == "off"
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["serverless"]
+    assert (facets["collection"]["enabled"], facets["upload"]["enabled"]) == (False, False)
+    assert facets["collection"]["origin"] == f"{variable}=0"
+
+
+def _products_d(env: Env) -> Path:
+    directory = env.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.mark.parametrize(("version", "off"), [("3.40.0", True), ("2.37.0", True), ("4.41.0", False)])
+def test_serverless_4_is_not_taken_as_off_by_a_variable_it_no_longer_reads(version: str, off: bool,
+                                                                           inprocess: Telemetry, isolation: Env,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = (SHIPPED / "serverless.toml").read_text()
+    head = '[product]\nname = "serverless"\n'
+    copy = shipped.replace(head, f'{head}version = "{version}"\n')
+    assert copy != shipped
+    (_products_d(isolation) / "serverless.toml").write_text(copy)  # an npm tool's version: the manifest's own
+    monkeypatch.setenv("SLS_TELEMETRY_DISABLED", "1")
+    monkeypatch.setenv("SLS_TRACKING_DISABLED", "1")
+    data = json.loads(inprocess("check", "--json").stdout)
+    assert data["products"]["serverless"]["collection"]["enabled"] is not off
+    if not off:  # 4.41.0 sends its analysis event whatever these say: check must not call it off
+        assert any("serverless 4.41.0" in note for note in data["notes"])
+
+
+def test_after_disable_a_new_shell_tells_serverless_3_to_stop(inprocess: Telemetry) -> None:
+    assert inprocess("disable").exit_code == 0
+    shell = bash_env('eval "$(telemetry shell-init bash)"')
+    assert _serverless_v3(shell) == "off"
+    assert shell["SLS_TELEMETRY_DISABLED"] and shell["SLS_TRACKING_DISABLED"]
+
+
+# -- Docker: no switch of its own, what it sends shown -------------------------------------------
+
+def test_docker_declares_no_switch_and_says_what_reports(inprocess: Telemetry) -> None:
+    manifest = MANIFESTS["docker"]
+    assert manifest.native == ()  # the CLI has none; Docker Desktop's settings key is undocumented
+    assert any("Send usage statistics" in limit for limit in manifest.limits)
+    (entry,) = json.loads(inprocess("inspect", "--catalog", "-p", "docker", "--json").stdout)
+    assert {"command.time", "command.name", "command.status.code"} <= {f["name"] for f in entry["fields"]}
+    (listed,) = [p for p in json.loads(inprocess("products", "--json").stdout)["products"] if p["name"] == "docker"]
+    assert listed["switches"] == [] and listed["limits"] == list(manifest.limits)  # nothing claimed, all said

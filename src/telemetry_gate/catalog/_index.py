@@ -740,6 +740,37 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                    'note': "str2bool's false words, any case, not stripped (bool from text: "
                                            'data_types/type_helpers.py#L215; the switch: runtime/telemetry.py#L32, '
                                            'specs/runtime_configuration.py#L18)'}]}},
+ 'docker.toml': {'crc32': 1809520962,
+                 'data': {'product': {'name': 'docker',
+                                      'description': "Docker: the CLI's OpenTelemetry metrics go to Docker Desktop, "
+                                                     'which sends usage statistics to Docker',
+                                      'homepage': 'https://www.docker.com',
+                                      'telemetry_docs': 'https://github.com/docker/cli/blob/v29.7.2/cli/command/telemetry_docker.go#L30-L92',
+                                      'limits': ['Docker Desktop sends usage statistics and crash reports unless '
+                                                 'Settings > General > Send usage statistics is off; its settings file '
+                                                 'key is not documented, so telemetry-gate neither reads nor writes it '
+                                                 '(Docker Business: analyticsEnabled in admin-settings.json)',
+                                                 'The docker CLI, Compose and Buildx export OpenTelemetry metrics to '
+                                                 "the endpoint their context names (Docker Desktop's); they have no "
+                                                 'switch of their own, and with Docker Engine alone (no endpoint) they '
+                                                 'export nothing']},
+                          'detect': {'executables': ['docker']},
+                          'fields': {'command.time': {'category': 'performance',
+                                                      'description': 'How long the command took, in milliseconds (a '
+                                                                     'counter per command)'},
+                                     'command.name': {'category': 'usage',
+                                                      'description': 'The command run, without its arguments',
+                                                      'example': 'image ls'},
+                                     'command.status.code': {'category': 'usage',
+                                                             'description': "The command's exit status",
+                                                             'example': '0'},
+                                     'command.error.type': {'category': 'crash',
+                                                            'description': 'When the command failed: canceled or '
+                                                                           'generic (L133-L139)'},
+                                     'command.stdin.isatty': {'category': 'device',
+                                                              'description': 'Whether standard input (and, beside it, '
+                                                                             'standard output and error) is a terminal',
+                                                              'example': 'true'}}}},
  'dotnet.toml': {'crc32': 810536412,
                  'data': {'product': {'name': 'dotnet',
                                       'description': 'The .NET SDK and its dotnet CLI',
@@ -2438,6 +2469,80 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                   'description': 'How long the command took'},
                                      'error': {'category': 'crash',
                                                'description': 'Unhandled exceptions, sent to Sentry'}}}},
+ 'serverless.toml': {'crc32': 1519171072,
+                     'data': {'product': {'name': 'serverless',
+                                          'description': 'The Serverless Framework CLI (serverless, sls)',
+                                          'homepage': 'https://www.serverless.com/framework',
+                                          'telemetry_docs': 'https://github.com/serverless/serverless/blob/v3.40.0/docs/telemetry.md',
+                                          'limits': ['Serverless Framework 4 reads none of these switches: it sends an '
+                                                     'analysis event after every command (operating system, '
+                                                     'architecture, machine id, org and user ids, command, option '
+                                                     'names, configuration file name, duration, error message and '
+                                                     'stack trace), skipped only when it runs with a license key',
+                                                     'serverless slstats --disable (trackingDisabled: true in '
+                                                     '~/.serverlessrc or ~/.config/.serverlessrc) is not read or '
+                                                     'written here: writing ~/.serverlessrc ahead would hide a '
+                                                     '~/.config/.serverlessrc and the login kept in it; a '
+                                                     '.serverlessrc in the working directory is merged over it']},
+                              'detect': {'executables': ['serverless', 'sls']},
+                              'native': [{'kind': 'env',
+                                          'facets': ['collection', 'upload'],
+                                          'variable': 'SLS_TELEMETRY_DISABLED',
+                                          'off': '1',
+                                          'off_when': 'nonempty',
+                                          'versions': '>=2.37.1,<4.0.0',
+                                          'source': 'https://github.com/serverless/serverless/blob/v3.40.0/lib/utils/telemetry/are-disabled.js#L5-L9',
+                                          'note': "Any non-empty value is off, 0 and false included (JavaScript's || "
+                                                  'of strings); the documented switch since 2.37.1'},
+                                         {'kind': 'env',
+                                          'facets': ['collection', 'upload'],
+                                          'variable': 'SLS_TRACKING_DISABLED',
+                                          'off': '1',
+                                          'off_when': 'nonempty',
+                                          'versions': '<4.0.0',
+                                          'source': 'https://github.com/serverless/serverless/blob/v3.40.0/lib/utils/telemetry/are-disabled.js#L5-L9',
+                                          'note': 'The older name (1.x and 2.x before 2.37.1 read only this one); any '
+                                                  'non-empty value is off'}],
+                              'fields': {'command': {'category': 'usage',
+                                                     'description': 'The command run',
+                                                     'example': 'deploy'},
+                                         'commandOptionNames': {'category': 'usage',
+                                                                'description': 'The names of the options given (not '
+                                                                               'their values)'},
+                                         'commandDurationMs': {'category': 'performance',
+                                                               'description': 'How long the command took'},
+                                         'frameworkLocalUserId': {'category': 'device',
+                                                                  'description': 'The random frameworkId of this '
+                                                                                 'installation (from .serverlessrc)'},
+                                         'dashboard.userId': {'category': 'usage',
+                                                              'description': 'The logged-in Serverless Dashboard user, '
+                                                                             'if any'},
+                                         'installationType': {'category': 'device',
+                                                              'description': 'How the CLI is installed',
+                                                              'example': 'global:npm'},
+                                         'ciName': {'category': 'device',
+                                                    'description': 'The CI system it runs in, if any'},
+                                         'dockerVersion': {'category': 'device',
+                                                           'description': 'The installed Docker version'},
+                                         'timezone': {'category': 'device', 'description': "The machine's time zone"},
+                                         'versions': {'category': 'device',
+                                                      'description': 'The versions of the framework and its plugins in '
+                                                                     'use'},
+                                         'triggeredDeprecations': {'category': 'usage',
+                                                                   'description': 'The deprecation warnings this run '
+                                                                                  'showed'},
+                                         'npmDependencies': {'category': 'usage',
+                                                             'description': "The names of the service's npm "
+                                                                            'dependencies (package.json)'},
+                                         'config': {'category': 'usage',
+                                                    'description': "The service configuration's shape: provider, "
+                                                                   'runtimes, event types, plugins, resource types'},
+                                         'projectId': {'category': 'usage',
+                                                       'description': 'A SHA-256 of the service name and the AWS '
+                                                                      'account id (deploy and a few more commands)'},
+                                         'hasLocalCredentials': {'category': 'device',
+                                                                 'description': 'Whether AWS credentials are found on '
+                                                                                'this machine'}}}},
  'skypilot.toml': {'crc32': 801753133,
                    'data': {'product': {'name': 'skypilot',
                                         'description': 'SkyPilot, running ML and batch jobs on any cloud or Kubernetes',
