@@ -74,6 +74,8 @@ PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
     # pulumi util/env/env.go BoolValue.Value: v == "1" || strings.EqualFold(v, "true")
     ("pulumi", "PULUMI_SKIP_UPDATE_CHECK"): lambda v: v == "1" or v.lower() == "true",
     ("cocoapods", "COCOAPODS_DISABLE_STATS"): lambda v: True,  # cocoapods-stats: ENV[...].nil? ("" is set)
+    # flutter_tools unified_analytics.dart: environment['FLUTTER_SUPPRESS_ANALYTICS']?.toLowerCase() == 'true'
+    ("flutter", "FLUTTER_SUPPRESS_ANALYTICS"): lambda v: v.lower() == "true",
 }
 # where we knowingly read less than the product does (the safe side: we say "on", it is off)
 SAFE_SIDE: dict[tuple[str, str], set[str]] = {}
@@ -288,6 +290,8 @@ def test_a_wrong_per_platform_path_is_refused_with_its_line(path: str, problem: 
     ("julia-pkg", ["Julia-Version", "Julia-System", "Julia-CI-Variables", "Julia-Interactive"]),
     ("pulumi", ["X-Pulumi-Command", "X-Pulumi-Flags", "X-Pulumi-Environment"]),
     ("cocoapods", ["targets", "cocoapods_version", "pod_try"]),
+    ("dart", ["client_id", "events", "session_id", "tool", "dart_version"]),
+    ("flutter", ["client_id", "events", "session_id", "tool", "flutter_version"]),
     ("genozip", ["license_num", "genozip_gain", "fields_gain", "features", "programs", "hash_issues", "flags"]),
 ])
 def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: list[str],
@@ -305,8 +309,8 @@ def test_inspect_catalog_shows_what_the_product_collects(product: str, fields: l
 
 # -- the manifests of issue 22 item 4 --------------------------------------------------------------
 
-NEW = ("cocoapods", "conda", "dagster", "gcloud", "go", "julia-pkg", "nextflow", "packer", "prefect", "pulumi", "ray",
-       "terraform", "vagrant", "vscode", "wandb")
+NEW = ("cocoapods", "conda", "dagster", "dart", "flutter", "gcloud", "go", "julia-pkg", "nextflow", "packer",
+       "prefect", "pulumi", "ray", "terraform", "vagrant", "vscode", "wandb")
 
 
 @pytest.mark.parametrize("name", NEW)

@@ -496,6 +496,61 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'metadata': {'category': 'usage',
                                                    'description': 'More about the action, e.g. whether a run succeeded',
                                                    'example': '{"success": "True"}'}}}},
+ 'dart.toml': {'crc32': 1652852085,
+               'data': {'product': {'name': 'dart',
+                                    'description': "The Dart SDK's tools (dart, the analysis server, DevTools): "
+                                                   'unified_analytics, shared with Flutter',
+                                    'homepage': 'https://dart.dev',
+                                    'telemetry_docs': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/constants.dart#L99-L113',
+                                    'limits': ['One file holds the setting for Dart, Flutter and DevTools: turning it '
+                                               'off or on for dart does so for flutter too',
+                                               'dart --disable-analytics sends one last event '
+                                               '(analytics_collection_enabled, status false) as it turns reporting '
+                                               "off; telemetry-gate's edit of the file sends nothing",
+                                               'Dart rewrites the file as reporting=1 when it finds the reporting line '
+                                               "or a tool's line more than once (config_handler.dart L109-L112, "
+                                               'L185-L188); telemetry-gate keeps exactly one reporting line']},
+                        'detect': {'executables': ['dart'], 'paths': ['~/.dart-tool']},
+                        'native': [{'kind': 'config-file',
+                                    'facets': ['collection', 'upload'],
+                                    'path': {'linux': '~/.dart-tool/dart-flutter-telemetry.config',
+                                             'macos': '~/.dart-tool/dart-flutter-telemetry.config',
+                                             'windows': '$APPDATA/.dart-tool/dart-flutter-telemetry.config'},
+                                    'format': 'lines',
+                                    'key': 'reporting',
+                                    'off': '0',
+                                    'on': '1',
+                                    'absent': 'on',
+                                    'source': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/config_handler.dart#L134-L166',
+                                    'note': 'The line reporting=0 (nothing else on it but trailing spaces) is off; any '
+                                            'one such line wins over reporting=1; a file without it is on; the place '
+                                            'per platform: utils.dart getHomeDirectory L127-L142'}],
+                        'fields': {'client_id': {'category': 'device',
+                                                 'description': 'A random UUID kept in ~/.dart-tool/CLIENT_ID '
+                                                                '(dart/flutter --disable-analytics empties it)',
+                                                 'example': '46cc0ba6-f604-4fd9-aa2f-8a20beb24cd4'},
+                                   'events': {'category': 'usage',
+                                              'description': "The event's name and parameters (the command run, its "
+                                                             "timing, the analysis server's statistics, ...) with the "
+                                                             'enabled features',
+                                              'example': 'dart_cli_command_executed'},
+                                   'session_id': {'category': 'usage',
+                                                  'description': 'The session: the time it started, in milliseconds',
+                                                  'example': '1673466750423'},
+                                   'tool': {'category': 'usage',
+                                            'description': 'Which tool sent it',
+                                            'example': 'dart-tool'},
+                                   'dart_version': {'category': 'device',
+                                                    'description': "The Dart SDK version (with Flutter's channel and "
+                                                                   'version when Flutter sends)',
+                                                    'example': 'Dart 2.19.0'},
+                                   'host': {'category': 'device',
+                                            'description': 'The operating system and its version (36 characters at '
+                                                           'most), the locale and the local time',
+                                            'example': 'macos'},
+                                   'client_ide': {'category': 'device',
+                                                  'description': 'The IDE and the AI agent that ran the tool, when '
+                                                                 'known'}}}},
  'datahub.toml': {'crc32': 1271397314,
                   'data': {'product': {'name': 'datahub',
                                        'description': 'The DataHub CLI and ingestion framework (acryl-datahub)',
@@ -936,6 +991,68 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'action': {'category': 'usage',
                                                   'description': 'What happened (launched, completed, ...)'},
                                        'label': {'category': 'usage', 'description': "The event's label"}}}},
+ 'flutter.toml': {'crc32': 4088001079,
+                  'data': {'product': {'name': 'flutter',
+                                       'description': 'The Flutter tool (flutter): unified_analytics, shared with Dart',
+                                       'homepage': 'https://flutter.dev',
+                                       'telemetry_docs': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/constants.dart#L99-L113',
+                                       'limits': ['One file holds the setting for Flutter, Dart and DevTools: turning '
+                                                  'it off or on for flutter does so for dart too',
+                                                  'flutter --disable-analytics sends one last event '
+                                                  '(analytics_collection_enabled, status false) as it turns reporting '
+                                                  "off; telemetry-gate's edit of the file sends nothing",
+                                                  "On CI (Flutter's bot detection) the tool sends nothing unless an AI "
+                                                  'agent runs it, whatever the file says']},
+                           'detect': {'executables': ['flutter'], 'paths': ['~/.dart-tool']},
+                           'native': [{'kind': 'env',
+                                       'facets': ['collection', 'upload'],
+                                       'variable': 'FLUTTER_SUPPRESS_ANALYTICS',
+                                       'off': 'true',
+                                       'on': 'false',
+                                       'off_when': 'values',
+                                       'off_values': ['true'],
+                                       'source': 'https://github.com/flutter/flutter/blob/08fe0ce78bf924cb98cc0cfeb0643c32525cb104/packages/flutter_tools/lib/src/reporting/unified_analytics.dart#L31-L45',
+                                       'note': 'Only true, in any case and not trimmed '
+                                               "(environment[...]?.toLowerCase() == 'true'); 1 and yes leave it on"},
+                                      {'kind': 'config-file',
+                                       'facets': ['collection', 'upload'],
+                                       'path': {'linux': '~/.dart-tool/dart-flutter-telemetry.config',
+                                                'macos': '~/.dart-tool/dart-flutter-telemetry.config',
+                                                'windows': '$APPDATA/.dart-tool/dart-flutter-telemetry.config'},
+                                       'format': 'lines',
+                                       'key': 'reporting',
+                                       'off': '0',
+                                       'on': '1',
+                                       'absent': 'on',
+                                       'source': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/config_handler.dart#L134-L166',
+                                       'note': "The file Dart's tools read too (dart.toml): the line reporting=0 is "
+                                               'off, any one such line wins; a file without it is on'}],
+                           'fields': {'client_id': {'category': 'device',
+                                                    'description': 'A random UUID kept in ~/.dart-tool/CLIENT_ID '
+                                                                   '(dart/flutter --disable-analytics empties it)',
+                                                    'example': '46cc0ba6-f604-4fd9-aa2f-8a20beb24cd4'},
+                                      'events': {'category': 'usage',
+                                                 'description': "The event's name and parameters (the command run, its "
+                                                                'result and timing, hot reloads, ...) with the enabled '
+                                                                'features',
+                                                 'example': 'command_usage_values'},
+                                      'session_id': {'category': 'usage',
+                                                     'description': 'The session: the time it started, in milliseconds',
+                                                     'example': '1673466750423'},
+                                      'tool': {'category': 'usage',
+                                               'description': 'Which tool sent it',
+                                               'example': 'flutter-tool'},
+                                      'flutter_version': {'category': 'device',
+                                                          'description': "Flutter's version and channel, the Dart SDK "
+                                                                         "version and the analytics package's version",
+                                                          'example': 'Flutter 3.6.0-7.0.pre.47'},
+                                      'host': {'category': 'device',
+                                               'description': 'The operating system and its version (36 characters at '
+                                                              'most), the locale and the local time',
+                                               'example': 'macos'},
+                                      'client_ide': {'category': 'device',
+                                                     'description': 'The IDE and the AI agent that ran the tool, when '
+                                                                    'known'}}}},
  'gatsby.toml': {'crc32': 3634295860,
                  'data': {'product': {'name': 'gatsby',
                                       'description': 'The Gatsby static site framework',

@@ -64,6 +64,10 @@ def set_key(path: Path, switch: NativeSwitch, value: Scalar, system: bool = Fals
 def _edit(text: str, keys: list[str], value: Scalar, switch: NativeSwitch) -> str:
     if switch.format == "text":  # the whole file is the value (Go's own `go telemetry off` adds a date)
         return f"{value}\n"
+    if switch.format == "lines":  # Dart's name=value lines: exactly one line for the key (own/lines.py)
+        from telemetry_gate.policy.own import lines
+
+        return lines.edit(text, switch.key, str(value))
     if switch.format == "toml":
         return _toml(text, keys, value, switch.requires)
     if switch.format == "yaml":

@@ -27,8 +27,9 @@ from telemetry_gate.policy.own.places import expand, head_of, path_template, pla
 from telemetry_gate.policy.paths import is_name
 
 KINDS = ("env", "flag-file", "config-file")
-# text: the file's first word is the value (Go's mode file); jsonc: JSON with comments (``jsonc.py``)
-FORMATS = ("toml", "yaml", "json", "jsonc", "ini", "text")
+# text: the file's first word is the value (Go's mode file); jsonc: JSON with comments (``jsonc.py``);
+# lines: name=value lines as Dart reads them (``lines.py``)
+FORMATS = ("toml", "yaml", "json", "jsonc", "ini", "text", "lines")
 SCOPES = ("user", "system")
 FACET_NAMES = ("collection", "upload", "update")
 GENERATORS = ("uuid4-hex",)  # values for a config-file's ``requires``: uuid.uuid4().hex
@@ -272,6 +273,13 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
         if key is not None or any(not isinstance(item.get(n), str) for n in ("off", "on")) or item.get("requires"):
             fail("[[native]] format = 'text' (the file's first word) takes no key and string values", index, "key")
         key, parts = "", []
+    elif fmt == "lines":
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}", key) \
+                or any(not isinstance(item.get(n), str) for n in ("off", "on")) or "flat_key" in item \
+                or item.get("requires"):
+            fail("[[native]] format = 'lines' takes one plain name as key (letters, digits, '_', '-') and string "
+                 "values, no flat_key or requires", index, "key")
+        parts = [key]
     elif item.get("flat_key", False) is not False:
         if item["flat_key"] is not True or fmt not in ("json", "jsonc") or not isinstance(key, str) or not key.strip() \
                 or item.get("requires"):
@@ -294,6 +302,8 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
             _one_line(value, index, name, fail)
             if fmt == "text" and (not value or value.split() != [value]):
                 fail(f"[[native]] {name} of format 'text' is one word", index, name)
+            if fmt == "lines" and not re.fullmatch(r"[^\s=]+", value):
+                fail(f"[[native]] {name} of format 'lines' is one word without '='", index, name)
         values[name] = value
     if values["off"] == values["on"] and type(values["off"]) is type(values["on"]):
         fail("[[native]] off and on must differ", index, "on")

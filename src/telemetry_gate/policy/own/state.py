@@ -163,6 +163,10 @@ def _parse_key(text: str, switch: NativeSwitch) -> tuple[bool, Any]:
     if switch.format == "text":  # Go's mode file: strings.TrimSpace, then what precedes the first space
         word = text.strip().partition(" ")[0]
         return (True, word) if word else (False, None)
+    if switch.format == "lines":  # Dart's name=value lines (own/lines.py)
+        from telemetry_gate.policy.own import lines
+
+        return lines.value(text, switch.key, str(switch.off))
     keys = [switch.key] if switch.flat_key else switch.key.split(".")
     if switch.format == "yaml":
         quick = _yaml_top_level(text, keys)
