@@ -211,7 +211,7 @@ class NotRegular(OSError):
     """A path that is not a regular file of a sensible size (a FIFO, a device, a huge file)."""
 
 
-def read_regular(path: Path, limit: int = 1 << 20) -> bytes:
+def read_regular(path: str | Path, limit: int = 1 << 20) -> bytes:
     """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes; opened without
     blocking (a FIFO opens at once and is refused by ``fstat``), raising ``FileNotFoundError``,
     ``PermissionError``, ``IsADirectoryError`` or ``NotRegular`` (``strerror`` says why)."""

@@ -133,11 +133,12 @@ def _main(
     ctx.obj = vendor
 
 
-def _gate(ctx: typer.Context) -> Any:
+def _gate(ctx: typer.Context, lazy: bool = False, product: str | None = None) -> Any:
+    """``Gate.open`` for the vendor; ``lazy``, ``product``: only the manifests ``check`` needs."""
     from telemetry_gate.policy.gate import Gate
     from telemetry_gate.policy.paths import resolve_vendor
 
-    return Gate.open(resolve_vendor(ctx.obj))
+    return Gate.open(resolve_vendor(ctx.obj), lazy=lazy, product=product)
 
 
 def _product(product: str | None) -> str | None:

@@ -52,7 +52,7 @@ def check(
     if history:
         _history(ctx, facet.value if facet else None, _product(product), json, quiet)
         return
-    gate = _gate(ctx)
+    gate = _gate(ctx, lazy=True, product=product)  # the product's name is checked below, as before
     facets = (facet.value,) if facet else FACETS
     report = status.check(gate, facets, _product(product))
     if quiet:

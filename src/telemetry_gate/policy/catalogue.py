@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,7 +27,7 @@ from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.fs import read_regular
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, build, parse, shipped_index
 from telemetry_gate.policy.own.model import NativeSwitch
-from telemetry_gate.policy.paths import Paths
+from telemetry_gate.policy.paths import Paths, is_name
 
 ENTRY_POINT_GROUP = "telemetry_gate.products"
 UNREADABLE = "telemetry collects and sends nothing while a manifest directory cannot be read"
@@ -43,9 +43,56 @@ def _user_flag(path: str | None) -> bool:
     return len(parts) == 4 and parts[0] == "$XDG_CONFIG_HOME" and parts[2] == "telemetry" and parts[3] in FLAG_FILES
 
 
+class Unbuilt(NamedTuple):
+    """A shipped manifest whose file still matches its index entry, kept as the index's data until
+    a command needs it (``discover(lazy=True)``, ``Catalogue.build``). Validated when the index
+    was generated and by the catalogue's tests, so building it later finds what building it now would."""
+
+    source: str
+    data: dict[str, Any]
+
+    def tables(self) -> list[dict[str, Any]]:
+        """Its ``[[native]]`` tables, as written."""
+        native = self.data.get("native")
+        return [t for t in native if isinstance(t, dict)] if isinstance(native, list) else []
+
+    def variables(self) -> set[str]:
+        """Every variable it declares (``[[native]]`` env switches and ``[[product.env]]``),
+        whatever versions of the product read it."""
+        product = self.data.get("product")
+        env = product.get("env") if isinstance(product, dict) else None
+        found = {t.get("variable") for t in self.tables() if t.get("kind") == "env"}
+        found |= {e.get("name") for e in env if isinstance(e, dict)} if isinstance(env, list) else set()
+        return {v for v in found if isinstance(v, str)}
+
+    def covers(self) -> set[str]:
+        """The other products its switches name in ``covers``."""
+        return {c for t in self.tables() if isinstance(t.get("covers"), list) for c in t["covers"]
+                if isinstance(c, str)}
+
+
 class Catalogue(NamedTuple):
     manifests: dict[str, Manifest]
     errors: dict[str, InvalidFileError]  # keyed by source
+    unbuilt: dict[str, Unbuilt] = {}  # discover(lazy=True): shipped manifests not built yet, by product
+    order: tuple[str, ...] = ()  # discover(lazy=True): every product, in the order discover() gives them
+
+    def build(self, names: Iterable[str]) -> Catalogue:
+        """This catalogue with the manifests of ``names`` built, and of each product whose switches
+        cover one of them (``own_switches_only`` and ``host`` read those): for these products, the
+        same manifests in the same order as ``discover()`` builds them all."""
+        if not self.unbuilt:
+            return self
+        wanted = set(names)
+        while True:
+            more = {n for n, u in self.unbuilt.items() if n not in wanted and u.covers() & wanted}
+            if not more:
+                break
+            wanted |= more
+        built = {n: build(u.data, u.source, "") for n, u in self.unbuilt.items() if n in wanted}
+        manifests = {n: self.manifests.get(n) or built[n] for n in self.order if n in self.manifests or n in built}
+        return Catalogue(manifests, self.errors, {n: u for n, u in self.unbuilt.items() if n not in built},
+                         self.order)
 
     def switches(self) -> dict[str, tuple[NativeSwitch, ...]]:
         """Each product's own switches, for the policy (env: rank 4; files: rank 0)."""
@@ -100,18 +147,23 @@ class Catalogue(NamedTuple):
         return self.manifests.get(product)
 
 
-def discover(paths: Paths, entry_points: bool = True, only: str | None = None) -> Catalogue:
+def discover(paths: Paths, entry_points: bool = True, only: str | None = None, lazy: bool = False) -> Catalogue:
     """Every manifest; with ``only``, the shipped catalogue contributes that product's file alone
-    (the Recorder needs one product, and parsing the whole catalogue would cost it)."""
-    manifests: dict[str, Manifest] = {}
+    (the Recorder needs one product, and parsing the whole catalogue would cost it). ``lazy``: a
+    shipped manifest whose file matches its index entry is left ``unbuilt`` (``check`` builds
+    the ones it shows or decides, ``Catalogue.build``); the others are built and checked as always."""
+    manifests: dict[str, Manifest | Unbuilt] = {}
     errors: dict[str, InvalidFileError] = {}
-    _read_dir(SHIPPED, manifests, errors, f"{only}.toml" if only else None, shipped_index())
+    _read_dir(SHIPPED, manifests, errors, f"{only}.toml" if only else None, shipped_index(), lazy)
     if entry_points:
         for source, loaded in _from_entry_points():
             _add(manifests, errors, source, loaded)
     for directory in paths.manifest_dirs:
         _read_dir(directory, manifests, errors)
-    return Catalogue(manifests, errors)
+    built = {n: m for n, m in manifests.items() if isinstance(m, Manifest)}
+    if not lazy:
+        return Catalogue(built, errors)
+    return Catalogue(built, errors, {n: m for n, m in manifests.items() if isinstance(m, Unbuilt)}, tuple(manifests))
 
 
 def shipped_names() -> list[str]:
@@ -134,8 +186,8 @@ def catalogue_index() -> dict[str, dict[str, Any]]:
     return files
 
 
-def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str, InvalidFileError],
-              only: str | None = None, index: Mapping[str, Any] | None = None) -> None:
+def _read_dir(directory: Path, manifests: dict[str, Manifest | Unbuilt], errors: dict[str, InvalidFileError],
+              only: str | None = None, index: Mapping[str, Any] | None = None, lazy: bool = False) -> None:
     import zlib
 
     try:
@@ -146,28 +198,33 @@ def _read_dir(directory: Path, manifests: dict[str, Manifest], errors: dict[str,
         errors[str(directory)] = InvalidFileError(directory, f"cannot read this manifest directory: "
                                                   f"{exc.strerror}", hint=UNREADABLE)
         return
+    base = os.fspath(directory)
     for name in names:
-        path = directory / name
-        if only and not path.is_file():
+        source = os.path.join(base, name)  # text, not a Path per file: check reads every shipped one
+        if only and not os.path.isfile(source):
             return
         try:
-            raw = read_regular(path)
+            raw = read_regular(source)
             known = index.get(name) if index else None
             if isinstance(known, dict) and known.get("crc32") == zlib.crc32(raw):
-                manifest = build(known["data"], str(path), "")
+                product = known["data"].get("product")
+                if lazy and isinstance(product, dict) and product.get("name") == name[:-5] and is_name(name[:-5]):
+                    manifests[name[:-5]] = Unbuilt(source, known["data"])
+                    continue
+                manifest = build(known["data"], source, "")
             else:
-                manifest = parse(raw, str(path))
+                manifest = parse(raw, source)
         except InvalidFileError as exc:
-            errors[str(path)] = exc
+            errors[source] = exc
         except OSError as exc:  # NotRegular too: a FIFO in products.d never hangs a command
-            errors[str(path)] = InvalidFileError(path, f"cannot read: {exc.strerror}")
+            errors[source] = InvalidFileError(Path(source), f"cannot read: {exc.strerror}")
         else:
             manifests[manifest.name] = manifest
             continue
         manifests.pop(name[:-5], None)  # a broken later file replaces an earlier manifest too
 
 
-def _add(manifests: dict[str, Manifest], errors: dict[str, InvalidFileError], source: str,
+def _add(manifests: dict[str, Manifest | Unbuilt], errors: dict[str, InvalidFileError], source: str,
          loaded: Any) -> None:
     if isinstance(loaded, InvalidFileError):
         errors[source] = loaded

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from telemetry_gate.errors import SpoolUnreadable
 from telemetry_gate.policy import trust
 from telemetry_gate.policy.catalogue import Catalogue, discover
-from telemetry_gate.policy.layers import Decision, Policy
+from telemetry_gate.policy.layers import Decision, Policy, settings_of
 from telemetry_gate.policy.paths import Paths
 from telemetry_gate.spool.store import Spool
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.settings import Settings
 
 
 class Gate(NamedTuple):
@@ -26,13 +29,19 @@ class Gate(NamedTuple):
     catalogue: Catalogue
 
     @classmethod
-    def open(cls, vendor: str, environ: Mapping[str, str] | None = None) -> Gate:
+    def open(cls, vendor: str, environ: Mapping[str, str] | None = None, *, lazy: bool = False,
+             product: str | None = None) -> Gate:
+        """``lazy`` (``check``): build only the shipped manifests of the products the command
+        shows or decides (``_wanted``: ``product`` alone when given), not the whole catalogue."""
         env = dict(os.environ if environ is None else environ)
         paths = Paths.for_vendor(vendor, env)
         trust.check(paths)  # before any file is read: another user must not be able to plant one
-        catalogue = discover(paths)
+        loaded = settings_of(paths)
+        catalogue = discover(paths, lazy=lazy)
+        if lazy:
+            catalogue = catalogue.build(_wanted(catalogue, paths, env, loaded, product))
         policy = Policy.load(paths, env, catalogue.switches(), catalogue.opt_in(),
-                             catalogue.own_switches_only())
+                             catalogue.own_switches_only(), loaded)
         policy.notes.extend(f"manifest skipped: {error.message}" for error in catalogue.errors.values())
         return cls(paths, policy, Spool(paths.spool), catalogue)
 
@@ -61,3 +70,28 @@ class Gate(NamedTuple):
             if loaded is not None:
                 names.update(loaded.products())
         return sorted(names)
+
+
+def _wanted(catalogue: Catalogue, paths: Paths, environ: Mapping[str, str],
+            loaded: tuple[Settings | None, Settings | None], product: str | None) -> set[str]:
+    """The products whose manifests ``check`` reads: those it lists (each one not shipped, a shipped
+    one that may be here, one the settings or the spool name; ``product`` alone when given), and
+    those it reads whatever it lists: the ones declaring a variable set in this environment (the
+    policy's notes, the shell's stale switches) and the ones that keep saved events (``held``)."""
+    wanted = {n for n, u in catalogue.unbuilt.items() if "saved" in u.data or not u.variables().isdisjoint(environ)}
+    if product is not None:
+        return wanted | {product}
+    from telemetry_gate.policy.own.detect import maybe_present
+    from telemetry_gate.policy.own.journal import created as made
+
+    wanted |= set(catalogue.manifests)
+    for settings in loaded:
+        if settings is not None:
+            wanted.update(settings.products())
+    try:
+        wanted.update(Spool(paths.spool).products())
+    except SpoolUnreadable:
+        pass
+    created = made(paths)
+    return wanted | {n for n, u in catalogue.unbuilt.items()
+                     if n not in wanted and maybe_present(u.data, environ, created)}

@@ -137,6 +137,11 @@ def vendor_prefix(vendor: str) -> str:
 Layer = Callable[[str, "str | None"], Say]
 
 
+def settings_of(paths: Paths) -> tuple[Settings | None, Settings | None]:
+    """The user's and the system's settings files, read and validated (``None``: no such file)."""
+    return settings_mod.load(paths.user_settings), settings_mod.load(paths.system_settings)
+
+
 class Policy:
     """The layers for one vendor, built once from the environment and the files."""
 
@@ -168,15 +173,18 @@ class Policy:
         own: Mapping[str, Sequence[NativeSwitch]] | None = None,
         opt_in: frozenset[str] = frozenset(),
         unflagged: frozenset[str] = frozenset(),
+        loaded: tuple[Settings | None, Settings | None] | None = None,
     ) -> Policy:
         """Read both settings files (raises ``InvalidFileError`` on a malformed one, or one
-        with a key the tool does not read: an unknown key fails closed)."""
+        with a key the tool does not read: an unknown key fails closed). ``loaded``: the user's
+        and the system's settings when the caller has read them (``settings_of``)."""
+        user, system = loaded or settings_of(paths)
         policy = cls(
             paths=paths,
             environ=dict(os.environ if environ is None else environ),
             own=own or {},
-            user_settings=settings_mod.load(paths.user_settings),
-            system_settings=settings_mod.load(paths.system_settings),
+            user_settings=user,
+            system_settings=system,
             opt_in=opt_in,
             unflagged=unflagged,
         )

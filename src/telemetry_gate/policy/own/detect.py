@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telemetry_gate.policy.own.model import Detect, NativeSwitch
 from telemetry_gate.policy.own.places import expand_text
@@ -80,6 +80,37 @@ def present(manifest: Manifest, environ: Mapping[str, str], created: frozenset[s
         for s in manifest.native)
 
 
+def maybe_present(data: Mapping[str, Any], environ: Mapping[str, str], created: frozenset[str] = frozenset()) -> bool:
+    """``present`` read from a manifest's data as written (``catalog/_index.py``), without building
+    it: true wherever ``present`` of the built manifest is (every switch counts, whatever versions
+    read it, and every platform's path), so a command builds the manifests this says may be here and
+    asks ``present`` of those. Data it cannot read counts as present: that manifest is built."""
+    try:
+        table = data.get("detect") or {}
+        detect = Detect(tuple(table.get("executables", ())), tuple(table.get("distributions", ())),
+                        tuple(p.rstrip("/") for p in table.get("paths", ())))
+        if installed(detect, environ, created):
+            return True
+        exported = exported_by_us(environ)
+        variables = [s["variable"] for s in data.get("native", ()) if s["kind"] == "env"]
+        variables += [e["name"] for e in data["product"].get("env", ())]
+        if any(v in environ and v not in exported for v in variables):
+            return True
+        home = (environ.get("HOME") or os.path.expanduser("~")).rstrip("/")
+        for switch in data.get("native", ()):
+            path = switch["path"] if switch["kind"] != "env" else {}
+            for template in path.values() if isinstance(path, dict) else (path,):
+                where = expand_text(template.rstrip("/") or "/", environ)
+                directory = os.path.dirname(where)
+                # present's test, asked in the cheaper order: a file exists only in a directory
+                if where not in created and os.path.isdir(directory) \
+                        and (directory.rstrip("/") != home or os.path.lexists(where)):
+                    return True
+    except (AttributeError, KeyError, TypeError):
+        return True
+    return False
+
+
 def _own_directory(path: str, environ: Mapping[str, str]) -> bool:
     directory = os.path.dirname(path)
     home = environ.get("HOME") or os.path.expanduser("~")
@@ -90,6 +121,8 @@ def _on_path(names: tuple[str, ...], path: str) -> bool:
     """An executable regular file of one of ``names`` in a ``PATH`` directory (one ``stat`` each)."""
     for directory in _directories(path):
         for name in names:
+            if not os.access(directory + name, os.F_OK):  # no exception to build: most names are absent
+                continue
             try:
                 mode = os.stat(directory + name).st_mode
             except OSError:
