@@ -496,20 +496,20 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'metadata': {'category': 'usage',
                                                    'description': 'More about the action, e.g. whether a run succeeded',
                                                    'example': '{"success": "True"}'}}}},
- 'dart.toml': {'crc32': 1652852085,
+ 'dart.toml': {'crc32': 3790311155,
                'data': {'product': {'name': 'dart',
                                     'description': "The Dart SDK's tools (dart, the analysis server, DevTools): "
                                                    'unified_analytics, shared with Flutter',
                                     'homepage': 'https://dart.dev',
                                     'telemetry_docs': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/constants.dart#L99-L113',
-                                    'limits': ['One file holds the setting for Dart, Flutter and DevTools: turning it '
-                                               'off or on for dart does so for flutter too',
-                                               'dart --disable-analytics sends one last event '
+                                    'limits': ['`dart --disable-analytics` sends one last event '
                                                '(analytics_collection_enabled, status false) as it turns reporting '
                                                "off; telemetry-gate's edit of the file sends nothing",
-                                               'Dart rewrites the file as reporting=1 when it finds the reporting line '
-                                               "or a tool's line more than once (config_handler.dart L109-L112, "
-                                               'L185-L188); telemetry-gate keeps exactly one reporting line']},
+                                               "Dart's tools rewrite the file as reporting=1 when they find the "
+                                               "reporting line or one tool's line more than once (config_handler.dart "
+                                               'L109-L112, L185-L188): a hand-edited file with a duplicated tool line '
+                                               'turns reporting back on; telemetry-gate writes exactly one reporting '
+                                               'line and no tool line']},
                         'detect': {'executables': ['dart'], 'paths': ['~/.dart-tool']},
                         'native': [{'kind': 'config-file',
                                     'facets': ['collection', 'upload'],
@@ -522,9 +522,10 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                     'on': '1',
                                     'absent': 'on',
                                     'source': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/config_handler.dart#L134-L166',
-                                    'note': 'The line reporting=0 (nothing else on it but trailing spaces) is off; any '
-                                            'one such line wins over reporting=1; a file without it is on; the place '
-                                            'per platform: utils.dart getHomeDirectory L127-L142'}],
+                                    'note': 'One file for Dart, Flutter and DevTools: off here is off for all. The '
+                                            'line reporting=0 (nothing else on it but trailing spaces) is off; any one '
+                                            'such line wins over reporting=1; a file without it is on; the place per '
+                                            'platform: utils.dart getHomeDirectory L127-L142'}],
                         'fields': {'client_id': {'category': 'device',
                                                  'description': 'A random UUID kept in ~/.dart-tool/CLIENT_ID '
                                                                 '(dart/flutter --disable-analytics empties it)',
@@ -991,18 +992,19 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'action': {'category': 'usage',
                                                   'description': 'What happened (launched, completed, ...)'},
                                        'label': {'category': 'usage', 'description': "The event's label"}}}},
- 'flutter.toml': {'crc32': 4088001079,
+ 'flutter.toml': {'crc32': 2121649612,
                   'data': {'product': {'name': 'flutter',
                                        'description': 'The Flutter tool (flutter): unified_analytics, shared with Dart',
                                        'homepage': 'https://flutter.dev',
                                        'telemetry_docs': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/constants.dart#L99-L113',
-                                       'limits': ['One file holds the setting for Flutter, Dart and DevTools: turning '
-                                                  'it off or on for flutter does so for dart too',
-                                                  'flutter --disable-analytics sends one last event '
+                                       'limits': ['`flutter --disable-analytics` sends one last event '
                                                   '(analytics_collection_enabled, status false) as it turns reporting '
                                                   "off; telemetry-gate's edit of the file sends nothing",
-                                                  "On CI (Flutter's bot detection) the tool sends nothing unless an AI "
-                                                  'agent runs it, whatever the file says']},
+                                                  "Dart's tools rewrite the file as reporting=1 when they find the "
+                                                  "reporting line or one tool's line more than once "
+                                                  '(config_handler.dart L109-L112, L185-L188): a hand-edited file with '
+                                                  'a duplicated tool line turns reporting back on; telemetry-gate '
+                                                  'writes exactly one reporting line and no tool line']},
                            'detect': {'executables': ['flutter'], 'paths': ['~/.dart-tool']},
                            'native': [{'kind': 'env',
                                        'facets': ['collection', 'upload'],
@@ -1025,8 +1027,9 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'on': '1',
                                        'absent': 'on',
                                        'source': 'https://github.com/dart-lang/tools/blob/unified_analytics-v8.0.17/pkgs/unified_analytics/lib/src/config_handler.dart#L134-L166',
-                                       'note': "The file Dart's tools read too (dart.toml): the line reporting=0 is "
-                                               'off, any one such line wins; a file without it is on'}],
+                                       'note': 'One file for Flutter, Dart and DevTools (dart.toml): off here is off '
+                                               'for all. The line reporting=0 is off, any one such line wins; a file '
+                                               'without it is on'}],
                            'fields': {'client_id': {'category': 'device',
                                                     'description': 'A random UUID kept in ~/.dart-tool/CLIENT_ID '
                                                                    '(dart/flutter --disable-analytics empties it)',
