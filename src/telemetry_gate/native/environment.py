@@ -23,7 +23,6 @@ not generate is never overwritten.
 
 from __future__ import annotations
 
-import copy
 import os
 import shlex
 from collections.abc import Callable, Sequence
@@ -128,9 +127,7 @@ def _switch(product: str, native: NativeSwitch) -> _Switch | str:
 
 def _persistent_policy(gate: Gate) -> Policy:
     """The layers that outlive this process: settings and system files, no environment."""
-    policy = copy.copy(gate.policy)
-    policy.environ = {}
-    return policy
+    return gate.policy.with_environ({})
 
 
 def _disabled(policy: Policy, product: str, system: bool) -> set[str]:

@@ -306,6 +306,20 @@ class Policy:
         names = " / ".join(s.variable for s in declared) or f"(no variable declared by {product})"
         return Say(4, "environment", names, None)
 
+    def with_environ(self, environ: Mapping[str, str]) -> Policy:
+        """This policy seen from another environment, with readings of its own (a reading of a
+        product's file depends on the environment: its path, a variable that outranks it)."""
+        import copy
+
+        other = copy.copy(self)
+        other.environ = environ
+        other.forget_readings()  # the copy's own cache, never the original's
+        return other
+
+    def forget_readings(self) -> None:
+        """Read the products' files again at the next decision."""
+        self._readings = {}
+
     def readings(self, product: str) -> tuple[Reading, ...]:
         """The product's own file switches, each read once, as the product reads it."""
         found = self._readings.get(product)

@@ -107,6 +107,7 @@ def check(gate: Gate, facets: tuple[str, ...], product: str | None = None) -> Ch
         found = assess(manifest, every, policy.environ, policy.readings(name))
         native[name] = found.states
         notes.extend(f"cannot read {name}'s own switch: {problem}" for problem in found.problems)
+        notes.extend(found.outranked)
         if found.drift:
             drift[name] = found.drift
     held = _held(gate, product, notes)

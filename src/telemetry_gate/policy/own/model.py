@@ -58,6 +58,7 @@ class NativeSwitch(NamedTuple):
     on_values: tuple[str, ...] = ()
     trim: bool = False  # "values": the product strips spaces before comparing (click, Enum.TryParse)
     exact: bool = False  # "values"/"unless": compared as written (== "true" in bash), not in any case
+    outranks_files: bool = False  # the product reads the variable before its own files (gcloud, Ray, ...)
     part: str = ""  # the part of the product the switch stops, when it stops only a part
     versions: str = ""  # the range of product versions that read it (``versions.py``); "": every version
     # flag-file and config-file
@@ -76,6 +77,9 @@ class NativeSwitch(NamedTuple):
     # config-file: keys the product needs beside the switch (else it rewrites the file), with the
     # generator of a value for a missing one: (("user_id", "uuid4-hex"),)
     requires: tuple[tuple[str, str], ...] = ()
+    # flag-file and config-file: the product's variables it reads first (``outranks_files``); set to a
+    # value that is not off, one of them makes this file's switch moot (``state.read``)
+    outranked_by: tuple["NativeSwitch", ...] = ()
 
     def where(self, environ: Mapping[str, str]) -> str:
         """A person's name for the switch: the variable, the file, or ``file key``."""
@@ -116,7 +120,8 @@ if TYPE_CHECKING:  # not evaluated at run time: check imports this module
 
 _COMMON = {"kind", "facets", "source", "note", "scope", "part", "versions"}
 _KEYS = {
-    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact"},
+    "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact",
+                      "outranks_files"},
     "flag-file": _COMMON | {"path", "covers"},
     "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "other", "requires"},
 }
@@ -129,7 +134,10 @@ def parse_native(items: Any, product: str, fail: "Fail",
     shipped catalogue, whose places are its own by review)."""
     if not isinstance(items, list):
         fail("[[native]] must be an array of tables", None, "native")
-    return tuple(_switch(item, index, product, fail, trusted) for index, item in enumerate(items))
+    switches = tuple(_switch(item, index, product, fail, trusted) for index, item in enumerate(items))
+    first = tuple(s for s in switches if s.outranks_files)
+    return tuple(s._replace(outranked_by=tuple(v for v in first if set(v.facets) & set(s.facets)))
+                 if s.kind != "env" and first else s for s in switches)
 
 
 def _switch(item: Any, index: int, product: str, fail: "Fail",
@@ -259,8 +267,12 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
         _one_line(on, index, "on", fail)
     for value in on_values:
         _one_line(value, index, "on_values", fail)
+    outranks = item.get("outranks_files", False)
+    if not isinstance(outranks, bool):
+        fail("[[native]] outranks_files is true when the product reads the variable before its files", index,
+             "outranks_files")
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, on_values=on_values,
-                        trim=trim, exact=exact, off=off, on=on)
+                        trim=trim, exact=exact, off=off, on=on, outranks_files=outranks)
 
 
 def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str, fail: "Fail") -> NativeSwitch:

@@ -34,13 +34,15 @@ class NativeState(NamedTuple):
         switch = self.reading.switch
         return {"kind": switch.kind, "where": self.reading.where, "value": self.reading.value,
                 "effect": self.reading.state, "agrees": self.agrees, "stricter": self.stricter,
-                "facets": list(switch.facets), "scope": switch.scope, "source": switch.source}
+                "facets": list(switch.facets), "scope": switch.scope, "source": switch.source,
+                "outranked_by": self.reading.outranked or None}
 
 
 class Assessment(NamedTuple):
     states: tuple[NativeState, ...]
     drift: str | None  # one line with the fix, or None
     problems: tuple[str, ...]  # switches that could not be read
+    outranked: tuple[str, ...] = ()  # off file switches a variable the product reads first turns back on
 
 
 def assess(manifest: "Manifest", decisions: Mapping[str, Decision], environ: Mapping[str, str],
@@ -56,7 +58,9 @@ def assess(manifest: "Manifest", decisions: Mapping[str, Decision], environ: Map
     states = tuple(NativeState(r, _agrees(r, readings, ours_off, off),
                                r.off and not any(ours_off.get(f) for f in r.switch.facets)) for r in readings)
     problems = tuple(r.problem for r in readings if r.state == "unreadable" and r.problem)
-    return Assessment(states, _drift(manifest, readings, decisions, ours_off, off), problems)
+    outranked = tuple(f"{manifest.name}: {r.where} says off, but {r.outranked} outranks it "
+                      f"({manifest.name} reads the variable first)" for r in readings if r.outranked)
+    return Assessment(states, _drift(manifest, readings, decisions, ours_off, off), problems, outranked)
 
 
 def _ours_off(decision: Decision) -> bool:

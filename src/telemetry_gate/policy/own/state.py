@@ -9,6 +9,8 @@ and its ``state``:
 - ``on``: it does not (the file or variable is absent, or holds the on value; or a key the
   product ``requires`` beside the switch is missing, so the product rewrites the file as on);
 - ``other``: a value that is neither the declared off nor on value (reported as is);
+  a file switch that is off while a variable the product reads first (``outranks_files``) is
+  set to a value that is not off is ``on``, with that variable in ``outranked``;
 - ``unreadable``: the file exists but cannot be read or parsed (``problem`` says why).
 
 Cheap: ``lexists`` for flags, the environment for variables; a configuration file is opened
@@ -35,6 +37,7 @@ class Reading(NamedTuple):
     value: str | None  # what it holds now, shown; None: absent
     state: str  # "off" | "on" | "other" | "unreadable"
     problem: str | None = None
+    outranked: str = ""  # "NAME=value": the variable that outranks this off file switch, so it is on
 
     @property
     def off(self) -> bool:
@@ -55,7 +58,8 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
     path = expand(switch.path, environ)
     if switch.kind == "flag-file":
         kind = _entry_kind(path)
-        return Reading(switch, where, path, kind, "off" if kind else "on")
+        return _outranked(Reading(switch, where, path, kind, "off"), environ) if kind else \
+            Reading(switch, where, path, kind, "on")
     try:
         found, value = load_key(path, switch)
     except FileNotFoundError:
@@ -71,6 +75,8 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
         if missing:  # the product rewrites such a file, switching itself back on
             return Reading(switch, where, path, show_value(value), "on",
                            f"{where}: no {missing}, so {switch.product} rewrites it as on")
+    if state == "off":
+        return _outranked(Reading(switch, where, path, show_value(value), state), environ)
     return Reading(switch, where, path, show_value(value), state)
 
 
@@ -85,6 +91,16 @@ def stopping(facet: str, readings: Sequence[Reading]) -> list[Reading]:
     if parts and parts <= {r.switch.part for r in partial}:
         off += partial
     return off
+
+
+def _outranked(reading: Reading, environ: Mapping[str, str]) -> Reading:
+    """An off file switch is on when the product reads a variable first that is set to a value
+    it does not read as off (``gcloud``: CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=false)."""
+    for first in reading.switch.outranked_by:
+        value = environ.get(first.variable)
+        if value is not None and not first.is_off_value(value):
+            return reading._replace(state="on", outranked=f"{first.variable}={value}")
+    return reading
 
 
 def _missing_required(path: Path, switch: NativeSwitch) -> str | None:

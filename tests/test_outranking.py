@@ -1,0 +1,78 @@
+"""A product that reads its variable before its own files (Ray, gcloud, Azure CLI): a file switch
+that says off does not count while the variable holds a value the product does not read as off.
+``check``, the Recorder's decision and ``check --json`` all say so; nothing is reported off that
+the product will run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import Env, Telemetry
+from telemetry_gate.errors import InvalidFileError
+from telemetry_gate.policy.manifests import parse
+
+
+def _ray_off_in_its_file(isolation: Env) -> None:
+    (isolation.home / ".ray").mkdir()
+    (isolation.home / ".ray" / "config.json").write_text('{"usage_stats": false}\n')
+
+
+def _ray(inprocess: Telemetry, env: dict[str, str] | None = None) -> tuple[dict, str]:
+    report = json.loads(inprocess("check", "-p", "ray", "--json", env=env).stdout)
+    text = inprocess("check", "-p", "ray", env=env).stdout
+    return report["products"]["ray"], text
+
+
+def test_rays_file_off_is_off_while_its_variable_is_unset(inprocess: Telemetry, isolation: Env) -> None:
+    _ray_off_in_its_file(isolation)
+    ray, text = _ray(inprocess)
+    assert ray["collection"]["enabled"] is False and "config.json" in ray["collection"]["origin"]
+    assert "outranks" not in text
+
+
+def test_rays_variable_on_outranks_its_file_off(inprocess: Telemetry, isolation: Env) -> None:
+    _ray_off_in_its_file(isolation)
+    ray, text = _ray(inprocess, {"RAY_USAGE_STATS_ENABLED": "1"})
+    assert ray["collection"]["enabled"] is True  # Ray reads the variable first and reports
+    native = {n["kind"]: n for n in ray["native"]}
+    assert native["config-file"]["effect"] == "on"
+    assert native["config-file"]["outranked_by"] == "RAY_USAGE_STATS_ENABLED=1"
+    said = " ".join(text.split())
+    assert "~/.ray/config.json usage_stats says off, but RAY_USAGE_STATS_ENABLED=1 outranks it" in said
+
+
+def test_rays_variable_off_keeps_it_off_and_outranks_nothing(inprocess: Telemetry, isolation: Env) -> None:
+    _ray_off_in_its_file(isolation)
+    ray, _ = _ray(inprocess, {"RAY_USAGE_STATS_ENABLED": "0"})
+    assert ray["collection"]["enabled"] is False
+    assert all(n["outranked_by"] is None for n in ray["native"])
+
+
+def test_the_recorder_asks_the_same_question(isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry_gate import Recorder
+
+    _ray_off_in_its_file(isolation)
+    assert Recorder("ray", "2.60.0").record("run") is None
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    assert Recorder("ray", "2.60.0").record("run") is not None
+
+
+def test_outranks_files_is_a_boolean(tmp_path: object) -> None:
+    text = ('[product]\nname = "acme"\n[[native]]\nkind = "env"\nfacets = ["collection"]\n'
+            'variable = "ACME_TELEMETRY"\noff = "0"\noff_when = "values"\noff_values = ["0"]\n'
+            'outranks_files = "yes"\nsource = "https://example.org/acme"\n')
+    with pytest.raises(InvalidFileError, match="outranks_files"):
+        parse(text.encode(), "acme.toml")
+
+
+def test_enable_answers_for_this_shell_where_the_variable_outranks_the_file(inprocess: Telemetry,
+                                                                             isolation: Env) -> None:
+    # the generated environment files are planned from an environment-free copy of the policy; its
+    # readings of Ray's file must not become this shell's answer (they were shared once)
+    _ray_off_in_its_file(isolation)
+    said = inprocess("enable", "-p", "ray", env={"RAY_USAGE_STATS_ENABLED": "1"}).stderr
+    assert "stays disabled" not in said
+    said = inprocess("enable", "-p", "ray").stderr
+    assert "ray collection stays disabled: ~/.ray/config.json usage_stats: false" in " ".join(said.split())
