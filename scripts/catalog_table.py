@@ -38,12 +38,14 @@ def _path(switch: NativeSwitch) -> str:
 def _switch(switch: NativeSwitch) -> str:
     if switch.kind == "env":
         text = f"`{switch.variable}={switch.off}` ({_rule(switch)})"
+        text += ", read before its files" if switch.outranks_files else ""
     elif switch.kind == "flag-file":
         text = f"{_path(switch)} exists"
     else:
         key = "" if switch.format == "text" else f" `{switch.key}`"
         off = str(switch.off).lower() if isinstance(switch.off, bool) else switch.off
-        text = f"{_path(switch)}{key} = `{off}` ({switch.format})"
+        rule = f"; {_rule(switch)}" if switch.format == "ini" and switch.off_when in ("values", "unless") else ""
+        text = f"{_path(switch)}{key} = `{off}` ({switch.format}{rule})"
     if switch.part:
         text += f", for {switch.part}"
     if switch.versions:
@@ -59,7 +61,8 @@ def _source(url: str) -> str:
     match = re.match(r"/[^/]+/([^/]+)/(?:-/)?(?:blob|tree|raw)/([^/]+)/(.*)", parts.path)
     if match:
         repo, ref, path = match.groups()
-        return f"[{repo}@{ref[:12]} {path.rsplit('/', 1)[-1]}]({url})"
+        ref = ref[:12] if re.fullmatch(r"[0-9a-f]{13,40}", ref) else ref
+        return f"[{repo}@{ref} {path.rsplit('/', 1)[-1]}]({url})"
     tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
     return f"[{parts.netloc}{'/…/' + tail if tail else ''}]({url})"
 

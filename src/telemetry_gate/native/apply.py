@@ -123,7 +123,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     for manifest, written_ahead in targets:
         files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen
                  and (not written_ahead or s.kind == "config-file")]
-        switches = [s for s in files if str(_path(s, environ)) not in skip]
+        switches = [s for s in files if _settled(s, environ, enable, notes) and str(_path(s, environ)) not in skip]
         for switch in list(switches):  # narrow powers, again with this vendor's real directories
             problem = own_file(str(_path(switch, environ)), gate.paths, _shipped(manifest, switch))
             if problem:
@@ -159,9 +159,27 @@ def _shipped(manifest: Manifest, switch: NativeSwitch) -> bool:
 
 
 def _path(switch: NativeSwitch, environ: Any) -> Any:
-    from telemetry_gate.policy.own.places import expand
+    return switch.file(environ)  # ``_settled`` said it resolves
 
-    return expand(switch.path, environ)
+
+def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str]) -> bool:
+    """Whether the switch's file is known: always, but for the active configuration's file, which
+    must resolve and, to be written off, be one the product has made (``active.py``)."""
+    if switch.active is None:
+        return True
+    from telemetry_gate.policy.own.active import Unresolved
+
+    try:
+        _name, origin = switch.active.name(environ)
+    except Unresolved as exc:
+        notes.append(f"{switch.product}: not written: {exc}")
+        return False
+    if origin == "default" and not enable:
+        notes.append(f"{switch.product}: {switch.where(environ)} not written: {switch.product} has no active "
+                     "configuration yet and would replace that file when it makes one; its variable covers new "
+                     "shells (run it once, then 'telemetry disable' again)")
+        return False
+    return True
 
 
 def _carrier_file(gate: Gate, system: bool) -> str:

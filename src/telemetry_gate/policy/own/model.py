@@ -20,9 +20,12 @@ write is narrowed by ``powers.py`` (docs/manifests.md).
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from telemetry_gate.policy.own import powers
+from telemetry_gate.policy.own.active import TOKEN, Active, Unresolved
+from telemetry_gate.policy.own.active import parse as parse_active
 from telemetry_gate.policy.own.places import expand, head_of, path_template, platform_path, platform_paths
 from telemetry_gate.policy.paths import is_name
 
@@ -80,6 +83,15 @@ class NativeSwitch(NamedTuple):
     # flag-file and config-file: the product's variables it reads first (``outranks_files``); set to a
     # value that is not off, one of them makes this file's switch moot (``state.read``)
     outranked_by: tuple["NativeSwitch", ...] = ()
+    active: Active | None = None  # config-file: the file is the active configuration's (``active.py``)
+
+    def file(self, environ: Mapping[str, str]) -> Path:
+        """The switch's file in ``environ``; raises ``active.Unresolved`` when it is the active
+        configuration's and that name is not one the product uses."""
+        if self.active is None:
+            return expand(self.path, environ)
+        name, _ = self.active.name(environ)
+        return expand(self.path.replace(TOKEN, name), environ)
 
     def where(self, environ: Mapping[str, str]) -> str:
         """A person's name for the switch: the variable, the file, or ``file key``."""
@@ -87,7 +99,10 @@ class NativeSwitch(NamedTuple):
             return self.variable
         from telemetry_gate.policy.paths import display
 
-        path = expand(self.path, environ)
+        try:
+            path = self.file(environ)
+        except Unresolved:
+            path = expand(self.path, environ)  # shown with its {active}
         shown = str(path) if self.scope == "system" else display(path)
         return f"{shown} {self.key}" if self.kind == "config-file" and self.key else shown
 
@@ -119,11 +134,12 @@ if TYPE_CHECKING:  # not evaluated at run time: check imports this module
     """``fail(problem, index of the [[native]] table or None, key)``: raises the manifest's error."""
 
 _COMMON = {"kind", "facets", "source", "note", "scope", "part", "versions"}
-_KEYS = {
+SWITCH_KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact",
                       "outranks_files"},
     "flag-file": _COMMON | {"path", "covers"},
-    "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "other", "requires"},
+    "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "other", "requires",
+                              "active", "off_when", "off_values", "on_values"},
 }
 
 
@@ -147,7 +163,7 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
     kind = item.get("kind")
     if kind not in KINDS:
         fail(f"[[native]] kind must be one of {', '.join(KINDS)}, not {kind!r}", index, "kind")
-    unknown = sorted(set(item) - _KEYS[kind])
+    unknown = sorted(set(item) - SWITCH_KEYS[kind])
     if unknown:
         fail(f"[[native]] of kind {kind} does not take {', '.join(unknown)}", index, unknown[0])
     facets = item.get("facets")
@@ -200,7 +216,8 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
         if product not in covers:
             fail(f"[[native]] covers must include the product itself ({product})", index, "covers")
         return NativeSwitch(**common, path=path, covers=tuple(covers))
-    switch = _config(item, index, common, path, fail)
+    switch = _config(item, index, common, path, fail)._replace(active=parse_active(item.get("active"), paths,
+                                                                                 index, fail))
     if trusted is not None and (switch.kind, switch.path) not in trusted \
             and not powers.about_telemetry(f"{switch.key} {switch.path}"):
         fail(f"[[native]] key {switch.key!r} of {switch.path} does not say it is about telemetry: outside the "
@@ -332,9 +349,34 @@ def _config(item: dict[str, Any], index: int, common: dict[str, Any], path: str,
              index, "requires")
     for name in requires:
         _one_line(name, index, "requires", fail, 128)
+    rule = _ini_rule(item, values, index, fail) if fmt == "ini" and "off_when" in item else {}
+    if not rule and any(k in item for k in ("off_when", "off_values", "on_values")):
+        fail("[[native]] off_when, off_values and on_values of a config-file are for ini (its words)", index,
+             "off_when")
     return NativeSwitch(**common, path=path, format=fmt, key=str(key), flat_key=item.get("flat_key") is True,
-                        off=values["off"], on=values["on"],
+                        off=values["off"], on=values["on"], **rule,
                         absent=absent, other=other, covers=(common["product"],), requires=tuple(requires.items()))
+
+
+def _ini_rule(item: dict[str, Any], values: dict[str, Any], index: int, fail: "Fail") -> dict[str, Any]:
+    """An INI value is a word: ``off_when = "values"`` (``off_values`` are off, every other word on)
+    or ``"unless"`` (``on_values`` are on, every other word off), in any case, as a product's
+    configparser reads it (stripped). ``off`` and ``on`` are the words written."""
+    off_when = item.get("off_when")
+    listed = item.get("off_values" if off_when == "values" else "on_values")
+    other = item.get("on_values" if off_when == "values" else "off_values")
+    if off_when not in ("values", "unless") or other is not None or not isinstance(listed, list) or not listed \
+            or any(not isinstance(v, str) or not v.strip() for v in listed):
+        fail("[[native]] an ini switch's off_when is 'values' (with off_values) or 'unless' (with on_values)",
+             index, "off_when")
+    for value in listed:
+        _one_line(value, index, "off_when", fail, 128)
+    words = tuple(v.strip().lower() for v in listed)
+    off, on = (str(values[n]).lower() if not isinstance(values[n], bool) else str(values[n]).lower()
+               for n in ("off", "on"))
+    if (off in words) != (off_when == "values") or (on in words) == (off_when == "values"):
+        fail("[[native]] an ini switch's off must be read as off and its on as on by its own rule", index, "off")
+    return {"off_when": off_when, "off_values" if off_when == "values" else "on_values": words}
 
 
 def _one_line(value: str, index: int, key: str, fail: "Fail", limit: int = powers.MAX_TEXT) -> None:

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from telemetry_gate.policy.own.active import Unresolved
 from telemetry_gate.policy.own.files import Unreadable as Unreadable  # raised by load_key and parse_yaml
 from telemetry_gate.policy.own.files import read_bytes, root_of
 from telemetry_gate.policy.own.model import NativeSwitch, Scalar
-from telemetry_gate.policy.own.places import expand
 
 
 class Reading(NamedTuple):
@@ -55,7 +55,10 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
         on = switch.off_when in ("unless", "nonempty") or (  # every value that is not off is on
             switch.on is not None and value.strip().lower() == str(switch.on).lower())
         return Reading(switch, where, None, value, "on" if on else "other")
-    path = expand(switch.path, environ)
+    try:
+        path = switch.file(environ)
+    except Unresolved as exc:
+        return Reading(switch, where, None, None, "unreadable", f"{where}: {exc}")
     if switch.kind == "flag-file":
         kind = _entry_kind(path)
         return _outranked(Reading(switch, where, path, kind, "off"), environ) if kind else \
@@ -133,6 +136,8 @@ def _entry_kind(path: Path) -> str | None:
 def classify(switch: NativeSwitch, value: Any) -> str:
     """As the product compares: a TOML, YAML or JSON value by type and value (Astro turns off
     only for the JSON boolean ``false``, never the string ``"false"``); INI holds only text."""
+    if switch.format == "ini" and switch.off_when in ("values", "unless") and isinstance(value, str):
+        return "off" if switch.is_off_value(value.strip()) else "on"  # a word, by the product's own rule
     if same(value, switch.off, switch.format == "ini"):
         return "off"
     if same(value, switch.on, switch.format == "ini"):

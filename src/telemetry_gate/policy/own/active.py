@@ -1,0 +1,121 @@
+"""A product's *active configuration*: a config-file switch whose file is named by another file.
+
+gcloud keeps one properties file per named configuration (``configurations/config_<name>``) and
+the name of the active one in ``active_config``, which ``CLOUDSDK_ACTIVE_CONFIG_NAME`` overrides;
+with neither, it reads ``config_default`` (named_configs.py ``_EffectiveActiveConfigName``). A
+manifest says so with ``{active}`` in the switch's ``path`` and an ``active`` table:
+
+```toml
+path = "~/.config/gcloud/configurations/config_{active}"
+active = { variable = "CLOUDSDK_ACTIVE_CONFIG_NAME", file = "~/.config/gcloud/active_config",
+           default = "default", pattern = "[a-z][-a-z0-9]*" }
+```
+
+Terms:
+
+- *name*: the active configuration's name, from the variable (when set and not empty), else the
+  pointer ``file`` (its whole content; empty counts as missing), else ``default``. A name must
+  match the manifest's ``pattern`` and, whatever the pattern says, be a plain file-name part
+  (letters, digits, ``-``, ``_``, ``.``, not starting with ``.``): a path built from it cannot
+  leave its directory. A name that does not match makes the switch unreadable (never written).
+- *origin*: where the name came from. A switch whose name is only the ``default`` is read but
+  never written: the product creates its active configuration on first use and would replace a
+  file written before that (gcloud's ``_CreateDefaultConfig`` overwrites ``config_default``).
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from telemetry_gate.policy.own.places import expand_text, platform_path, platform_paths
+
+if TYPE_CHECKING:
+    from telemetry_gate.policy.own.places import Fail
+
+TOKEN = "{active}"
+SAFE = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}"  # whatever the manifest's pattern: one plain name part
+_VARIABLE = r"[A-Z][A-Z0-9_]{0,127}"
+POINTER_BYTES = 256
+
+
+class Unresolved(Exception):
+    """The active configuration's name is not one the product would use: nothing is read or written."""
+
+
+class Active(NamedTuple):
+    variable: str  # "" when the product reads none
+    files: tuple[tuple[str, str], ...]  # the pointer file per platform
+    default: str
+    pattern: str
+
+    def name(self, environ: Mapping[str, str]) -> tuple[str, str]:
+        """``(name, origin)``: origin ``variable``, ``file`` or ``default``; raises ``Unresolved``."""
+        value = environ.get(self.variable, "") if self.variable else ""
+        origin = "variable"
+        if not value:
+            pointer = expand_text(platform_path(self.files), environ)
+            value, origin = _pointer(pointer), "file"
+            if not value:
+                return self.default, "default"
+        if not (re.fullmatch(SAFE, value) and re.fullmatch(self.pattern, value)):
+            where = self.variable if origin == "variable" else expand_text(platform_path(self.files), environ)
+            raise Unresolved(f"the active configuration named by {where} ({value[:40]!r}) is not a name "
+                             "the product uses; nothing is read or written there")
+        return value, origin
+
+
+def _pointer(path: str) -> str:
+    """The pointer file's content ("" when missing or empty); raises ``Unresolved`` when it is not
+    a small regular file."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise Unresolved(f"{path}: {exc.strerror or exc}") from exc
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Unresolved(f"{path} is not a regular file")
+        data = os.read(fd, POINTER_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > POINTER_BYTES:
+        raise Unresolved(f"{path} is longer than a configuration name")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unresolved(f"{path} is not text") from exc
+
+
+def parse(value: Any, paths: tuple[tuple[str, str], ...], index: int, fail: "Fail") -> Active | None:
+    """The ``active`` table of a config-file switch whose ``paths`` were already validated."""
+    templates = [t for _, t in paths]
+    if value is None:
+        if any("{" in t or "}" in t for t in templates):
+            fail("[[native]] a path holds {active} only with an active table", index, "path")
+        return None
+    if not isinstance(value, dict) or set(value) - {"variable", "file", "default", "pattern"} \
+            or not {"file", "default", "pattern"} <= set(value):
+        fail("[[native]] active takes file, default and pattern (and variable)", index, "active")
+    for template in templates:
+        last = template.rsplit("/", 1)[-1]
+        if template.count(TOKEN) != 1 or TOKEN not in last or "{" in last.replace(TOKEN, "") \
+                or "}" in last.replace(TOKEN, "") or "{" in template.rsplit("/", 1)[0]:
+            fail("[[native]] a path with an active table holds {active} once, in its file name", index, "path")
+    variable, pattern, default = value.get("variable", ""), value["pattern"], value["default"]
+    if not isinstance(variable, str) or variable and not re.fullmatch(_VARIABLE, variable):
+        fail("[[native]] active variable must be an environment variable's name", index, "active")
+    if not isinstance(pattern, str) or not pattern or len(pattern) > 200:
+        fail("[[native]] active pattern must be a regular expression", index, "active")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        fail(f"[[native]] active pattern is not a regular expression: {exc}", index, "active")
+    if not isinstance(default, str) or not re.fullmatch(SAFE, default) or not re.fullmatch(pattern, default):
+        fail("[[native]] active default must be a name its pattern accepts", index, "active")
+    files = platform_paths(value["file"], index, fail)
+    return Active(variable, files, default, pattern)

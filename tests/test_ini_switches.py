@@ -1,0 +1,197 @@
+"""INI switches as gcloud and the Azure CLI write them: a key under its [section], words read by the
+product's own rule, and gcloud's active configuration (a file named by another file).
+
+Each product's reading is transcribed from the code its manifest cites and run against the file
+telemetry-gate leaves: gcloud (578.0.0) reads ``configparser`` then ``_GetBoolProperty`` - the
+lower-cased value in 1, true, on, yes, y is true (off); the Azure CLI (2.91.0, knack 0.14.0) reads
+``configparser`` then ``getboolean`` - 1, yes, true, on keep it on, 0, no, false, off turn it off,
+any other word raises and is_telemetry_enabled() returns None (off).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Env, Telemetry, install_tools
+
+
+def _gcloud_disabled(config: Path) -> bool:
+    parser = configparser.ConfigParser()
+    parser.read(config)
+    try:
+        value = parser.get("core", "disable_usage_reporting")
+    except (configparser.NoSectionError, configparser.NoOptionError):
+        return False  # None: the installation's default (on)
+    return value.lower() in ["1", "true", "on", "yes", "y"]
+
+
+def _azure_enabled(config: Path) -> bool:
+    parser = configparser.ConfigParser()
+    parser.read(config)
+    value = parser.get("core", "collect_telemetry", fallback="true")
+    states = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False, "off": False}
+    return states.get(value.lower()) is True  # ValueError -> None -> off
+
+
+def _gcloud_home(isolation: Env) -> Path:
+    base = isolation.home / ".config" / "gcloud"
+    (base / "configurations").mkdir(parents=True)
+    return base
+
+
+def _native(inprocess: Telemetry, product: str, env: dict[str, str] | None = None) -> tuple[dict, dict]:
+    data = json.loads(inprocess("check", "-p", product, "--json", env=env).stdout)["products"][product]
+    (state,) = [n for n in data["native"] if n["kind"] == "config-file"]
+    return data, state
+
+
+GCLOUD_CONFIG = "[core]\naccount = someone@example.org\nproject = my-project\n\n[compute]\nregion = europe-west1\n"
+
+
+def test_disable_writes_the_active_configuration_keeping_every_other_byte(inprocess: Telemetry,
+                                                                          isolation: Env) -> None:
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text("work")
+    work = base / "configurations" / "config_work"
+    work.write_text(GCLOUD_CONFIG)
+    (base / "configurations" / "config_default").write_text("[core]\naccount = other@example.org\n")
+    assert inprocess("disable", "-p", "gcloud").exit_code == 0
+    assert _gcloud_disabled(work)
+    assert work.read_text() == GCLOUD_CONFIG.replace("my-project\n", "my-project\ndisable_usage_reporting = true\n")
+    assert not _gcloud_disabled(base / "configurations" / "config_default")  # not the active one
+    data, state = _native(inprocess, "gcloud")
+    assert state["effect"] == "off" and state["where"] == "~/.config/gcloud/configurations/config_work " \
+        "core.disable_usage_reporting"
+    assert data["collection"]["enabled"] is False
+    assert inprocess("enable", "-p", "gcloud").exit_code == 0
+    assert not _gcloud_disabled(work)
+    assert "account = someone@example.org" in work.read_text() and "region = europe-west1" in work.read_text()
+
+
+def test_the_variable_names_the_active_configuration_before_the_pointer_file(inprocess: Telemetry,
+                                                                             isolation: Env) -> None:
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text("work")
+    (base / "configurations" / "config_work").write_text("[core]\ndisable_usage_reporting = True\n")
+    (base / "configurations" / "config_ci").write_text("[core]\naccount = ci@example.org\n")
+    data, state = _native(inprocess, "gcloud")
+    assert data["collection"]["enabled"] is False and state["effect"] == "off"  # True, any case
+    data, state = _native(inprocess, "gcloud", {"CLOUDSDK_ACTIVE_CONFIG_NAME": "ci"})
+    assert state["effect"] == "on" and "config_ci" in state["where"] and data["collection"]["enabled"] is True
+
+
+@pytest.mark.parametrize(("word", "off"), [("true", True), ("TRUE", True), ("1", True), ("on", True),
+                                           ("yes", True), ("y", True), ("false", False), ("0", False),
+                                           ("none", False), ("maybe", False)])
+def test_gcloud_reads_its_words_as_its_own_rule_says(inprocess: Telemetry, isolation: Env, word: str,
+                                                     off: bool) -> None:
+    base = _gcloud_home(isolation)
+    config = base / "configurations" / "config_default"
+    (base / "active_config").write_text("default")
+    config.write_text(f"[core]\ndisable_usage_reporting = {word}\n")
+    assert _gcloud_disabled(config) is off
+    data, state = _native(inprocess, "gcloud")
+    assert (state["effect"] == "off") is off and data["collection"]["enabled"] is not off
+
+
+def test_no_active_configuration_yet_is_read_but_never_written(inprocess: Telemetry, isolation: Env) -> None:
+    base = _gcloud_home(isolation)  # gcloud's first run would replace config_default wholesale
+    out = inprocess("disable", "-p", "gcloud")
+    assert out.exit_code == 0
+    assert "has no active configuration yet" in " ".join(out.stderr.split())
+    assert list((base / "configurations").iterdir()) == [] and not (base / "active_config").exists()
+    _, state = _native(inprocess, "gcloud")
+    assert state["effect"] == "on" and "config_default" in state["where"]
+
+
+@pytest.mark.parametrize("pointer", ["../../../.ssh/config", "Work", "NONE", "default\n", "x" * 300, ""])
+def test_a_pointer_gcloud_would_not_use_leads_nowhere(inprocess: Telemetry, isolation: Env, pointer: str) -> None:
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text(pointer)
+    ssh = isolation.home / ".ssh"
+    ssh.mkdir()
+    (ssh / "config").write_text("Host *\n")
+    before = isolation.files()
+    out = inprocess("disable", "-p", "gcloud")
+    assert out.exit_code == 0, out.stderr
+    written = {p[len(str(isolation.root)):] for p, v in isolation.files().items() if before.get(p) != v}
+    assert not [p for p in written if "gcloud" in p or ".ssh" in p]
+    assert (ssh / "config").read_text() == "Host *\n"
+    check = inprocess("check", "-p", "gcloud")
+    assert "Traceback" not in check.stderr and check.exit_code == 0
+    if pointer:  # an empty pointer counts as missing: the default configuration
+        assert "cannot read gcloud's own switch" in " ".join(check.stdout.split() + check.stderr.split())
+
+
+def test_gclouds_variable_outranks_its_properties_file(inprocess: Telemetry, isolation: Env) -> None:
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text("default")
+    (base / "configurations" / "config_default").write_text("[core]\ndisable_usage_reporting = true\n")
+    data, state = _native(inprocess, "gcloud", {"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "false"})
+    assert data["collection"]["enabled"] is True
+    assert state["outranked_by"] == "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=false"
+
+
+AZURE_CONFIG = "[cloud]\nname = AzureCloud\n\n[core]\noutput = json\nfirst_run = yes\n"
+
+
+def test_disable_and_enable_reach_the_azure_cli_config(inprocess: Telemetry, isolation: Env) -> None:
+    config = isolation.home / ".azure" / "config"
+    config.parent.mkdir()
+    config.write_text(AZURE_CONFIG)
+    env = install_tools(isolation, "az")
+    assert _azure_enabled(config)
+    assert inprocess("disable", "-p", "azure-cli", env=env).exit_code == 0
+    assert not _azure_enabled(config)
+    assert config.read_text() == AZURE_CONFIG + "collect_telemetry = no\n"
+    assert inprocess("enable", "-p", "azure-cli", env=env).exit_code == 0
+    assert _azure_enabled(config)
+    assert config.read_text().startswith("[cloud]\nname = AzureCloud\n\n[core]\noutput = json\nfirst_run = yes\n")
+
+
+@pytest.mark.parametrize("word", ["no", "No", "0", "false", "OFF", "maybe", "yes", "Yes", "1", "on", "TRUE"])
+def test_the_azure_cli_reads_its_words_as_its_own_rule_says(inprocess: Telemetry, isolation: Env, word: str) -> None:
+    config = isolation.home / ".azure" / "config"
+    config.parent.mkdir()
+    config.write_text(f"[core]\ncollect_telemetry = {word}\n")
+    data, state = _native(inprocess, "azure-cli")
+    assert (state["effect"] == "on") is _azure_enabled(config)
+    assert data["collection"]["enabled"] is _azure_enabled(config)
+
+
+@pytest.mark.parametrize(("rule", "problem"), [
+    ('off_when = "values"\noff_values = ["true"]\noff = "false"\non = "true"', "its own rule"),
+    ('off_when = "sometimes"\noff_values = ["true"]\noff = "true"\non = "false"', "off_when"),
+    ('off_when = "values"\non_values = ["true"]\noff = "true"\non = "false"', "off_when"),
+])
+def test_an_ini_rule_that_contradicts_itself_is_refused(tmp_path: Path, rule: str, problem: str) -> None:
+    from telemetry_gate.errors import InvalidFileError
+    from telemetry_gate.policy.manifests import parse
+
+    text = ('[product]\nname = "acme"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n'
+            'path = "~/.acme/config"\nformat = "ini"\nkey = "core.telemetry"\n'
+            f'{rule}\nsource = "https://example.org/acme"\n')
+    with pytest.raises(InvalidFileError, match=problem):
+        parse(text.encode(), str(tmp_path / "acme.toml"))
+
+
+@pytest.mark.parametrize(("path", "active"), [
+    ('"~/.acme/config_{active}"', None),
+    ('"~/.acme/{active}/config"', '{ file = "~/.acme/active", default = "default", pattern = "[a-z]+" }'),
+    ('"~/.acme/config_{active}"', '{ file = "~/.acme/active", default = "../x", pattern = ".*" }'),
+    ('"~/.acme/config_{active}"', '{ file = "~/.acme/active", default = "d", pattern = "[" }'),
+    ('"~/.acme/config_{active}"', '{ file = "~/.acme/active", default = "d", pattern = "d", variable = "a b" }'),
+])
+def test_an_active_configuration_is_declared_narrowly(tmp_path: Path, path: str, active: str | None) -> None:
+    from telemetry_gate.errors import InvalidFileError
+    from telemetry_gate.policy.manifests import parse
+
+    text = ('[product]\nname = "acme"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n'
+            f'path = {path}\nformat = "ini"\nkey = "core.telemetry"\noff = "true"\non = "false"\n'
+            + (f"active = {active}\n" if active else "") + 'source = "https://example.org/acme"\n')
+    with pytest.raises(InvalidFileError, match=r"\{active\}|active"):
+        parse(text.encode(), str(tmp_path / "acme.toml"))
