@@ -210,6 +210,45 @@ SECTIONS: dict[str, Section] = {
         ("~/.piperider/profile.yml", "PipeRider's own switch (anonymous_tracking: false); telemetry products "
          "shows its state and every other catalogued product's own switch files."),
     ], italic),
+    "MANIFESTS": Section("A product manifest is a TOML file: the shipped catalogue, then "
+                         "/etc/tenx/telemetry/products.d, then $XDG_DATA_HOME/tenx/telemetry/products.d (a later "
+                         "file of the same name wins). An unknown key or a malformed value makes the manifest "
+                         "unusable, with its file and line (exit 3); its product then collects nothing. "
+                         "docs/catalog.md and docs/manifests.md give every detail.", [
+        ("[product]", "name, description, homepage, telemetry_docs, version; default = \"disabled\" (opt-in); "
+         "limits (what no switch stops, shown by check); versions, a range such as \"<5.14.0\" (the versions "
+         "with telemetry at all); endpoint, format, strict, privacy_url, retention, contact, notice; config_url (the "
+         "configuration telemetry update downloads)."),
+        ("[detect]", "executables, distributions (Python), paths: any one found means the product is here."),
+        ("[[native]] kind = \"env\"", "variable and off, the value written to turn it off; off_when says which "
+         "values the product itself reads as off: set (any, even empty), nonempty, values (off_values, in any "
+         "case; trim = true when the product strips spaces) or unless (every value but on_values); "
+         "exact = true compares as written; on, the value that means on; outranks_files = true when the product "
+         "reads the variable before its own files, so that a value not off makes an off file switch moot."),
+        ("[[native]] kind = \"flag-file\"", "path: a file whose existence turns the product off; covers: every "
+         "product the one file governs."),
+        ("[[native]] kind = \"config-file\"", "path, format (toml, yaml, json, ini or text) and key (dotted; "
+         "ini: section.key; flat_key = true for one JSON member whose name holds dots), off and on (values "
+         "compared by type; ini as text, where off_when, off_values and on_values say which words the product "
+         "reads as off), absent (what a missing file or key means), other = \"off\" when only the on value is "
+         "on, requires (keys the product needs beside the switch, with a generator); active = { variable, "
+         "file, default, pattern } with {active} in the path's file name, for a product that keeps one file per "
+         "named configuration and the active name in another file (gcloud): such a file is read, but written "
+         "only once the product has made its active configuration."),
+        ("Every [[native]]", "facets (collection, upload, update), source (the product's code at a tag or "
+         "commit, or its documentation), note, scope (user or system), part (the part of the product it "
+         "stops), versions (the product versions that read it)."),
+        ("path", "Starts with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, $XDG_STATE_HOME, $APPDATA or "
+         "(system scope only) $SYSTEM; never . or ..; a table { linux = ..., macos = ..., windows = ... } where "
+         "the product computes its place per platform."),
+        ("Narrow powers", "A file switch lives only in a directory named for its product, never among "
+         "telemetry-gate's own files or other sensitive places; outside the shipped catalogue a variable or key "
+         "must say it is about telemetry, and never names a hook such as a pager or an editor."),
+        ("[fields.NAME]", "category, description, example: what the product collects, shown by "
+         "telemetry inspect --catalog."),
+        ("[saved]", "Where the product keeps its own events and how it uploads one (products, paths, kept_days, "
+         "url, method, content_type, headers: a named recipe, source): inspect --saved and send --saved."),
+    ]),
     "RELIABILITY": Section("What send and the library promise (docs/reliability.md says the same).", [
         ("Delivery", "At least once: a record leaves the spool only after the collector's 2xx; a sender "
          "killed mid-send leaves its claim, which the next run puts back."),

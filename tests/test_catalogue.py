@@ -71,6 +71,26 @@ def test_every_native_switch_cites_an_https_source() -> None:
             assert " " not in switch.source
 
 
+# A fact cited at a branch (main, master) can change under the citation; a release or a commit cannot.
+PINNED = (
+    re.compile(r"https://github\.com/[^/]+/[^/]+/(?:blob|tree|raw)/(?:[0-9a-f]{7,40}|[^/]*\d[^/]*)/"),
+    re.compile(r"https://gitlab\.com/[^/]+/[^/]+/-/(?:blob|tree|raw)/(?:[0-9a-f]{7,40}|[^/]*\d[^/]*)/"),
+    re.compile(r"https://unpkg\.com/(?:@[^/]+/)?[^/@]+@\d[^/]*/"),  # an npm release, as published
+)
+CLOSED = {  # products whose deciding code is not public: their documentation page is the source
+}
+
+
+def test_every_switch_cites_a_pinned_release_or_commit() -> None:
+    loose = []
+    for manifest in MANIFESTS.values():
+        sources = [s.source for s in manifest.native] + list(manifest.saved.source if manifest.saved else ())
+        for source in sources:
+            if not any(p.match(source) for p in PINNED) and manifest.name not in CLOSED:
+                loose.append(f"{manifest.name}: {source}")
+    assert not loose, "cite the code at a tag or commit:\n" + "\n".join(loose)
+
+
 def test_no_two_switches_of_one_product_are_the_same() -> None:
     for manifest in MANIFESTS.values():
         keys = [(s.kind, s.variable, s.path, s.key) for s in manifest.native]
@@ -98,7 +118,7 @@ RULES = [
     ("astro", "0", True),  # any non-empty value is off (Boolean of a string)
     ("haystack", "false", True), ("haystack", "1", False), ("meltano", "0", True), ("meltano", "yes", False),
     ("dbt", "n", True), ("dbt", "true", False), ("streamlit", "off", True), ("streamlit", "true", False),
-    ("azure-cli", "no", True), ("azure-cli", "on", False),
+    ("azure-cli", "no", True), ("azure-cli", "on", False), ("azure-cli", "enabled", True),
 ]
 
 
@@ -132,7 +152,9 @@ PRODUCT_READS_OFF = {
     "dotnet": lambda v: v.lower() in {"true", "1", "yes"},  # GetEnvironmentVariableAsBool
     "gatsby": _gatsby_is_truthy,
     "angular-cli": lambda v: v.lower() in {"0", "false"},  # parseTristate(...) === false
-    "azure-cli": lambda v: v.lower() in {"0", "no", "false", "off"},  # knack getboolean
+    # knack getboolean: 1/yes/true/on, 0/no/false/off, else ValueError, which is_telemetry_enabled's
+    # @suppress_all_exceptions() turns into None: off
+    "azure-cli": lambda v: v.lower() not in {"1", "yes", "true", "on"},
     "aws-sam-cli": lambda v: v != "1",  # value == "1"
     "huggingface-hub": lambda v: v.upper() in {"1", "ON", "YES", "TRUE"},
     "gradio": lambda v: v != "True",

@@ -201,3 +201,18 @@ def test_wheel_installs_completions_and_man_page(tmp_path: Path) -> None:
         "share/fish/vendor_completions.d/telemetry.fish": (REPO / "completions/telemetry.fish").read_bytes(),
         "share/man/man1/telemetry.1": (REPO / "man/telemetry.1").read_bytes(),
     }
+
+
+def test_man_page_describes_every_key_a_manifest_takes() -> None:
+    from telemetry_gate.policy.held import KEYS as SAVED_KEYS
+    from telemetry_gate.policy.manifests import KNOWN_KEYS
+    from telemetry_gate.policy.own.model import SWITCH_KEYS
+
+    text = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", "-rLL=250n", "-rHY=0",
+                           str(REPO / "man" / "telemetry.1")], capture_output=True, text=True, check=True).stdout
+    section = text.split("\nMANIFESTS\n", 1)[1].split("\nRELIABILITY\n", 1)[0]
+    keys = set().union(*SWITCH_KEYS.values(), KNOWN_KEYS["product"], KNOWN_KEYS["fields.*"], SAVED_KEYS,
+                       {"executables", "distributions", "paths", "variable", "file", "default", "pattern"})
+    keys -= {"env"}  # [[product.env]]: the older form of an env switch, read as one
+    missing = sorted(k for k in keys if not re.search(rf"(?<![A-Za-z_]){re.escape(k)}(?![A-Za-z_])", section))
+    assert not missing, f"describe them in scripts/generate_shell.py MANIFESTS: {missing}"
