@@ -166,7 +166,7 @@ def test_an_update_check_is_the_update_facet(product: str, variable: str, inproc
     ("meltano", ["telemetry_state_change"]),
     ("semgrep", ["--config auto", "metrics"]),
     ("gatsby", ["5.14.0"]),
-    ("argilla", ["HF_HUB_DISABLE_TELEMETRY", "deprecates"]),
+    ("argilla", ["HF_HUB_OFFLINE"]),
 ])
 def test_what_no_switch_stops_is_shown_with_the_product(product: str, words: list[str],
                                                         inprocess: Telemetry) -> None:

@@ -154,3 +154,15 @@ def test_gatsby_from_5_14_0_has_no_telemetry_to_switch_off(isolation: Env, inpro
     assert "gatsby 5.14.2: no telemetry since 5.14.0" in inprocess("check", "-p", "gatsby").stdout
     copy.write_text(shipped.replace('name = "gatsby"', 'name = "gatsby"\nversion = "5.13.1"'))
     assert [s["where"] for s in listed(inprocess, "gatsby")["switches"]] == ["GATSBY_TELEMETRY_DISABLED"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("version", "reads_hf"), [("1.29.1", False), ("2.8.0", True)])
+def test_argilla_2_reads_the_hugging_face_switch_and_1_does_not(version: str, reads_hf: bool, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                inprocess: Telemetry) -> None:
+    # argilla-server 2.8.0 settings.py L159-L171: HF_HUB_DISABLE_TELEMETRY == "1" turns it off; 1.x never reads it
+    site = tmp_path / "site"
+    (site / f"argilla_server-{version}.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    data = json.loads(inprocess("check", "-p", "argilla", "--json", env={"HF_HUB_DISABLE_TELEMETRY": "1"}).stdout)
+    assert data["products"]["argilla"]["collection"]["enabled"] is not reads_hf

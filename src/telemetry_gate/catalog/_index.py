@@ -16,16 +16,14 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                            'source': 'https://github.com/angular/angular-cli/blob/v22.1.5/packages/angular/cli/src/utilities/environment-options.ts#L9-L47',
                                            'note': 'Analytics is asked for at first use; 0 or false (any case) keeps '
                                                    'it off whatever the workspace or global config says'}]}},
- 'argilla.toml': {'crc32': 2808581383,
+ 'argilla.toml': {'crc32': 1154376751,
                   'data': {'product': {'name': 'argilla',
                                        'description': 'Collaboration platform for AI engineers and domain experts '
                                                       '(formerly Rubrix)',
                                        'homepage': 'https://github.com/argilla-io/argilla',
                                        'telemetry_docs': 'https://docs.argilla.io/latest/reference/argilla-server/telemetry/',
-                                       'limits': ['Argilla 2.x deprecates ARGILLA_ENABLE_TELEMETRY for '
-                                                  'HF_HUB_DISABLE_TELEMETRY=1 (or HF_HUB_OFFLINE=1), argilla-server '
-                                                  '2.8.0 settings.py L159-L171 (tag v2.8.0); '
-                                                  'ARGILLA_ENABLE_TELEMETRY=0 still works there']},
+                                       'limits': ['Argilla 2.x also stops for HF_HUB_OFFLINE=1, which takes the '
+                                                  'Hugging Face hub offline as a whole: telemetry-gate never sets it']},
                            'detect': {'distributions': ['argilla', 'argilla-server']},
                            'native': [{'kind': 'env',
                                        'facets': ['collection', 'upload'],
@@ -36,7 +34,19 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'on': '1',
                                        'source': 'https://github.com/argilla-io/argilla/blob/v1.0.0/src/argilla/server/settings.py#L88',
                                        'note': 'Never empty and never another word: the server refuses to start on a '
-                                               'value it cannot read as a boolean'}],
+                                               'value it cannot read as a boolean'},
+                                      {'kind': 'env',
+                                       'facets': ['collection', 'upload'],
+                                       'variable': 'HF_HUB_DISABLE_TELEMETRY',
+                                       'off': '1',
+                                       'off_when': 'values',
+                                       'off_values': ['1'],
+                                       'exact': True,
+                                       'on': '0',
+                                       'versions': '>=2',
+                                       'source': 'https://github.com/argilla-io/argilla/blob/v2.8.0/argilla-server/src/argilla_server/settings.py#L159-L171',
+                                       'note': 'Argilla 2.x\'s own switch, exactly 1 (os.getenv(...) == "1"); '
+                                               'ARGILLA_ENABLE_TELEMETRY is deprecated there but still read'}],
                            'fields': {'code': {'category': 'crash',
                                                'description': "ServerErrorFound: the error's code",
                                                'example': 'argilla.api.errors::EntityNotFoundError'},
