@@ -65,7 +65,8 @@ def test_check(inprocess: Telemetry, isolation: Env) -> None:
     product = data["products"]["cellranger"]
     _shape(product, {"collection": DICT, "upload": DICT, "update": DICT, "native": LIST})
     _shape(product["native"][0], {"kind": STR, "where": STR, "value": (STR, NONE), "effect": STR, "agrees": BOOL,
-                                  "stricter": BOOL, "facets": LIST, "scope": STR, "source": STR})
+                                  "stricter": BOOL, "facets": LIST, "scope": STR, "source": STR,
+                                  "outranked_by": (STR, NONE)})
     _shape(data["spool"], {"pending": INT, "bytes": INT, "dropped": INT, "oldest": (STR, NONE), "rejected": INT,
                            "unreadable": (STR, NONE)})
     assert all(isinstance(note, str) for note in data["notes"])
