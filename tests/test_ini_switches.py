@@ -195,3 +195,19 @@ def test_an_active_configuration_is_declared_narrowly(tmp_path: Path, path: str,
             + (f"active = {active}\n" if active else "") + 'source = "https://example.org/acme"\n')
     with pytest.raises(InvalidFileError, match=r"\{active\}|active"):
         parse(text.encode(), str(tmp_path / "acme.toml"))
+
+
+def test_a_products_d_manifest_may_point_only_at_the_products_own_pointer_file(isolation: Env,
+                                                                                inprocess: Telemetry) -> None:
+    from telemetry_gate.policy.manifests import SHIPPED
+
+    shipped = (SHIPPED / "gcloud.toml").read_text()
+    folder = isolation.home / ".local" / "share" / "tenx" / "telemetry" / "products.d"
+    folder.mkdir(parents=True)
+    (folder / "gcloud.toml").write_text(shipped)  # a copy of the shipped manifest keeps its powers
+    products = json.loads(inprocess("products", "--json").stdout)
+    assert not products["errors"]
+    (folder / "gcloud.toml").write_text(shipped.replace('file = { linux = "~/.config/gcloud/active_config"',
+                                                        'file = { linux = "~/.ssh/id_ed25519"'))
+    products = json.loads(inprocess("products", "--json").stdout)
+    assert any("active file '~/.ssh/id_ed25519'" in e for e in products["errors"]), products["errors"]

@@ -114,6 +114,11 @@ def shipped_places(name: str) -> frozenset[tuple[str, str]]:
         for template in path.values() if isinstance(path, dict) else [path]:
             if isinstance(template, str) and isinstance(table.get("kind"), str):
                 places.add((table["kind"], template.rstrip("/") or "/"))
+        active = table.get("active") if isinstance(table, dict) else None
+        pointer = active.get("file") if isinstance(active, dict) else None
+        for template in pointer.values() if isinstance(pointer, dict) else [pointer]:
+            if isinstance(template, str):
+                places.add(("active", template.rstrip("/") or "/"))  # the file naming the active configuration
     return frozenset(places)
 
 

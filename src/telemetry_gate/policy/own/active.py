@@ -60,8 +60,8 @@ class Active(NamedTuple):
                 return self.default, "default"
         if not (re.fullmatch(SAFE, value) and re.fullmatch(self.pattern, value)):
             where = self.variable if origin == "variable" else expand_text(platform_path(self.files), environ)
-            raise Unresolved(f"the active configuration named by {where} ({value[:40]!r}) is not a name "
-                             "the product uses; nothing is read or written there")
+            raise Unresolved(f"the active configuration named by {where} is not a name the product uses; "
+                             "nothing is read or written there")  # its content is never shown
         return value, origin
 
 

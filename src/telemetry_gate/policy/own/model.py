@@ -218,6 +218,12 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
         return NativeSwitch(**common, path=path, covers=tuple(covers))
     switch = _config(item, index, common, path, fail)._replace(active=parse_active(item.get("active"), paths,
                                                                                  index, fail))
+    pointers = () if switch.active is None or trusted is None else switch.active.files
+    shipped = frozenset(p for k, p in trusted or () if k == "active")
+    for _, template in pointers:  # the file naming the active configuration: the product's own too
+        problem = powers.place(template, head_of(template), product, shipped)
+        if problem:
+            fail(f"[[native]] active file {template!r} {problem}", index, "active")
     if trusted is not None and (switch.kind, switch.path) not in trusted \
             and not powers.about_telemetry(f"{switch.key} {switch.path}"):
         fail(f"[[native]] key {switch.key!r} of {switch.path} does not say it is about telemetry: outside the "
