@@ -2482,14 +2482,17 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                    'description': 'UserInfoRequested: uuid5 of the user name under the '
                                                                   'server id, and whether it is the default user',
                                                    'example': 'is_default_user = true'}}}},
- 'salesforce-cli.toml': {'crc32': 2955869526,
+ 'salesforce-cli.toml': {'crc32': 389666148,
                          'data': {'product': {'name': 'salesforce-cli',
                                               'description': 'The Salesforce CLI (sf, formerly sfdx)',
                                               'homepage': 'https://developer.salesforce.com/tools/salesforcecli',
                                               'telemetry_docs': 'https://unpkg.com/@salesforce/plugin-telemetry@4.0.6/lib/hooks/telemetryPrerun.js',
-                                              'limits': ["'sf config set disable-telemetry true --global' writes "
-                                                         '~/.sf/config.json, which the variable overrides; this '
-                                                         'manifest sets only the variable',
+                                              'limits': ["A project's .sf/config.json that sets disable-telemetry "
+                                                         'overrides ~/.sf/config.json; the variable overrides both',
+                                                         'With SF_SFDX_INTEROPERABILITY on (the default) '
+                                                         '~/.sfdx/sfdx-config.json is merged in, the newer file '
+                                                         'winning a key: an old sfdx that writes disableTelemetry '
+                                                         'false there later turns it back on',
                                                          'SFDX_DISABLE_TELEMETRY=true stops it too when '
                                                          'SF_DISABLE_TELEMETRY is not set; not modelled, so reported '
                                                          'as on']},
@@ -2505,7 +2508,22 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                               'source': 'https://unpkg.com/@salesforce/telemetry@7.1.9/lib/enabledCheck.js#L31-L37',
                                               'note': 'Exactly true is off (TRUE is on); an empty value leaves the '
                                                       'config files to decide (configAggregator.js#L372-L379 of '
-                                                      '@salesforce/core 9.4.0)'}]}},
+                                                      '@salesforce/core 9.4.0)'},
+                                             {'kind': 'config-file',
+                                              'facets': ['collection', 'upload'],
+                                              'path': '~/.sf/config.json',
+                                              'format': 'json',
+                                              'key': 'disable-telemetry',
+                                              'off': 'true',
+                                              'on': 'false',
+                                              'absent': 'on',
+                                              'source': 'https://unpkg.com/@salesforce/core@9.4.0/lib/config/configFile.js#L334-L347',
+                                              'note': 'Off only as the text "true" (the JSON boolean true is on: '
+                                                      '@salesforce/telemetry 7.1.9 enabledCheck.js#L31-L37 compares '
+                                                      "!== 'true'); the place: homedir() (configFile.js#L104-L106) and "
+                                                      "Config's .sf and config.json (config.js#L246-L256); merged "
+                                                      "below the project's file and the variables "
+                                                      '(configAggregator.js#L372-L389)'}]}},
  'semgrep.toml': {'crc32': 3667773593,
                   'data': {'product': {'name': 'semgrep',
                                        'description': 'Semgrep, the static analysis tool',
@@ -3333,14 +3351,13 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                         'note': 'false in any case, not trimmed; true turns metrics on whatever the '
                                                 'saved choice (metrics-config.ts#L64-L78); another value stops the '
                                                 'command (factory.ts#L185-L211)'}]}},
- 'yarn.toml': {'crc32': 1760367372,
+ 'yarn.toml': {'crc32': 1636205334,
                'data': {'product': {'name': 'yarn',
                                     'description': 'Yarn 2 and later (berry), the JavaScript package manager',
                                     'homepage': 'https://yarnpkg.com',
                                     'telemetry_docs': 'https://yarnpkg.com/advanced/telemetry',
-                                    'limits': ["'yarn config set --home enableTelemetry 0' writes enableTelemetry in "
-                                               "~/.yarnrc.yml, which a project's .yarnrc.yml and the variable "
-                                               'override; this manifest sets only the variable',
+                                    'limits': ["A project's .yarnrc.yml (or one in a folder above it) that sets "
+                                               'enableTelemetry overrides ~/.yarnrc.yml; the variable overrides both',
                                                'Yarn 1 (classic) has no such telemetry']},
                         'detect': {'executables': ['yarn']},
                         'native': [{'kind': 'env',
@@ -3354,7 +3371,21 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                     'source': 'https://unpkg.com/@yarnpkg/core@4.9.3/lib/miscUtils.js#L445-L462',
                                     'note': "Exactly 0 or false is off (FALSE and ' 0' stop yarn with an error); the "
                                             'variable becomes the setting in Configuration.js#L770-L780; the same code '
-                                            'is bundled in @yarnpkg/cli-dist 4.18.1'}]}},
+                                            'is bundled in @yarnpkg/cli-dist 4.18.1'},
+                                   {'kind': 'config-file',
+                                    'facets': ['collection', 'upload'],
+                                    'path': '~/.yarnrc.yml',
+                                    'format': 'yaml',
+                                    'key': 'enableTelemetry',
+                                    'off': False,
+                                    'on': True,
+                                    'absent': 'on',
+                                    'source': 'https://unpkg.com/@yarnpkg/core@4.9.3/lib/Configuration.js#L864-L873',
+                                    'note': "The home folder's rc file ('yarn config set --home' edits it) "
+                                            '(folderUtils.js#L19-L21; its name: @yarnpkg/fslib 3.1.5 path.js#L31), '
+                                            'read as text (@yarnpkg/parsers 3.1.0 syml.js#L113-L119): false and 0 are '
+                                            'off, true and 1 on, anything else stops yarn (miscUtils.js#L445-L462); '
+                                            'the setting: Configuration.js#L474-L478'}]}},
  'ydata-profiling.toml': {'crc32': 1015284944,
                           'data': {'product': {'name': 'ydata-profiling',
                                                'description': 'ydata-profiling (formerly pandas-profiling), data '
@@ -3390,14 +3421,15 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                               'gpu': {'category': 'device', 'description': 'Whether nvidia-smi runs'},
                                               'dbx': {'category': 'device',
                                                       'description': 'The Databricks runtime version, or False'}}}},
- 'zenml.toml': {'crc32': 2083082307,
+ 'zenml.toml': {'crc32': 693592538,
                 'data': {'product': {'name': 'zenml',
                                      'description': 'ZenML, the MLOps pipeline framework',
                                      'homepage': 'https://zenml.io',
                                      'telemetry_docs': 'https://github.com/zenml-io/zenml/blob/0.98.0/src/zenml/analytics/__init__.py',
-                                     'limits': ["'zenml analytics opt-out' writes analytics_opt_in: false in ZenML's "
-                                                'global config.yaml (a per-platform path, click.get_app_dir); this '
-                                                'manifest does not write it']},
+                                     'limits': ["ZENML_CONFIG_PATH moves ZenML's global config.yaml elsewhere; that "
+                                                'file is not written',
+                                                'ZenML rewrites its config.yaml whole on the first run of each new '
+                                                'version (keys sorted, comments dropped); analytics_opt_in is kept']},
                          'detect': {'executables': ['zenml'], 'distributions': ['zenml']},
                          'native': [{'kind': 'env',
                                      'facets': ['collection', 'upload'],
@@ -3408,4 +3440,20 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                      'off_values': ['0', 'off', 'f', 'false', 'n', 'no'],
                                      'source': 'https://github.com/zenml-io/zenml/blob/0.98.0/src/zenml/config/global_config.py#L219-L249',
                                      'note': "pydantic v2 false words in any case, not stripped (' false' is refused "
-                                             'and ignored: on); empty is refused too'}]}}}
+                                             'and ignored: on); empty is refused too'},
+                                    {'kind': 'config-file',
+                                     'facets': ['collection', 'upload'],
+                                     'path': {'linux': '$XDG_CONFIG_HOME/zenml/config.yaml',
+                                              'macos': '~/Library/Application Support/zenml/config.yaml',
+                                              'windows': '$APPDATA/zenml/config.yaml'},
+                                     'format': 'yaml',
+                                     'key': 'analytics_opt_in',
+                                     'off': False,
+                                     'on': True,
+                                     'absent': 'on',
+                                     'source': 'https://github.com/zenml-io/zenml/blob/0.98.0/src/zenml/config/global_config.py#L294-L318',
+                                     'note': "What 'zenml analytics opt-out' writes (cli/config.py L50-L58: "
+                                             'gc.analytics_opt_in = False); the place: io_utils.py L95-L104 and '
+                                             'config_directory/_config_file (global_config.py L412-L428); the file is '
+                                             'read when the configuration is built (L135-L151), a file with this key '
+                                             'alone included'}]}}}
