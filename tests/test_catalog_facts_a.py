@@ -67,6 +67,8 @@ PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
     ("terraform", "CHECKPOINT_DISABLE"): lambda v: v != "",  # go-checkpoint: disabled != ""
     ("packer", "CHECKPOINT_DISABLE"): lambda v: v != "",
     ("vagrant", "VAGRANT_CHECKPOINT_DISABLE"): lambda v: True,  # Ruby: if ENV[...] ("" is true)
+    # vm.rb finalize!: box_check_update = !present?(ENV[...]); present?: not blank once stripped
+    ("vagrant", "VAGRANT_BOX_UPDATE_CHECK_DISABLE"): lambda v: v.strip() != "",
     ("ray", "RAY_USAGE_STATS_ENABLED"): lambda v: v == "0",  # "1" on, anything else raises
     ("wandb", "WANDB_ERROR_REPORTING"): lambda v: v.lower() not in {"y", "yes", "t", "true", "on", "1"},
     ("gcloud", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING"): lambda v: v.lower() in {"1", "true", "on", "yes", "y"},
@@ -78,7 +80,11 @@ PRODUCT_READS_OFF: dict[tuple[str, str], Callable[[str], bool]] = {
     ("flutter", "FLUTTER_SUPPRESS_ANALYTICS"): lambda v: v.lower() == "true",
 }
 # where we knowingly read less than the product does (the safe side: we say "on", it is off)
-SAFE_SIDE: dict[tuple[str, str], set[str]] = {}
+SAFE_SIDE: dict[tuple[str, str], set[str]] = {
+    # Vagrant: any non-blank value; the manifest lists the usual words, any other is reported "other"
+    ("vagrant", "VAGRANT_BOX_UPDATE_CHECK_DISABLE"): {v for v in SAMPLES if v.strip()
+                                                    and v.strip().lower() not in {"1", "true", "yes", "on"}},
+}
 
 
 @pytest.fixture(autouse=True)

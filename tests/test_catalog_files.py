@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from conftest import Env, Telemetry
+from conftest import Env, Telemetry, bash_env
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
 from telemetry_gate.policy.own.model import NativeSwitch, expand, platform_path
 
@@ -94,6 +94,22 @@ def _zenml_reads(text: str | None) -> str:
     return _pydantic_bool(data.get("analytics_opt_in", True))
 
 
+
+def _turbo_reads(text: str | None) -> str:
+    """turborepo-telemetry config.rs TelemetryConfig::new: no file -> a new one, enabled; not JSON ->
+    deleted and written anew, enabled; serde needs telemetry_enabled (a bool), telemetry_id and
+    telemetry_salt (strings), else an error and no telemetry at all; is_enabled: telemetry_enabled."""
+    if text is None:
+        return "on"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "on"
+    if not isinstance(data, dict) or not isinstance(data.get("telemetry_enabled"), bool) \
+            or not all(isinstance(data.get(k), str) for k in ("telemetry_id", "telemetry_salt")):
+        return "error"
+    return "on" if data["telemetry_enabled"] else "off"
+
 class Case(NamedTuple):
     product: str
     where: str  # the file below the isolated home, on Linux with XDG_CONFIG_HOME=~/.config
@@ -103,6 +119,10 @@ class Case(NamedTuple):
     user_off: str  # a file in which the user turned telemetry off inside the product
 
 
+# serde_json::to_string_pretty of TelemetryConfigContents, as `turbo` writes it
+_TURBO = ('{{\n  "telemetry_enabled": {},\n'
+          '  "telemetry_id": "3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a3f9a",\n'
+          '  "telemetry_salt": "6c1f3d2a-9b8e-4f7a-a1b2-c3d4e5f60718"{}\n}}')
 CASES = [
     Case("yarn", ".yarnrc.yml", _yarn_reads,
          'npmRegistryServer: "https://registry.example.org"\nenableTelemetry: true\n',
@@ -120,6 +140,10 @@ CASES = [
          "store:\n  type: sql\n  url: sqlite:////home/u/.config/zenml/local_stores/default/zenml.db\n"
          "user_id: 8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nversion: 0.98.0\n",
          "analytics_opt_in: false\nuser_id: 8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nversion: 0.98.0\n"),
+    Case("turborepo", ".config/turborepo/telemetry.json", _turbo_reads,
+         _TURBO.format("true", ',\n  "telemetry_alerted": "2026-01-02T03:04:05.678Z"'),
+         _TURBO.format("false", ',\n  "telemetry_alerted": "2026-01-02T03:04:05.678Z"'),
+         _TURBO.format("false", "")),
 ]
 IDS = [c.product for c in CASES]
 
@@ -202,6 +226,11 @@ def test_a_value_the_product_does_not_read_as_off_is_not_reported_off(inprocess:
     ("zenml", "macos", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/h/Library/Application Support/zenml/config.yaml"),
     ("zenml", "windows", {"HOME": "/h", "APPDATA": "/a/Roaming"}, "/a/Roaming/zenml/config.yaml"),
     ("zenml", "freebsd", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/zenml/config.yaml"),
+    # Turborepo: dirs_next::config_dir() joined with turborepo/telemetry.json
+    ("turborepo", "linux", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/turborepo/telemetry.json"),
+    ("turborepo", "linux", {"HOME": "/h"}, "/h/.config/turborepo/telemetry.json"),
+    ("turborepo", "macos", {"HOME": "/h"}, "/h/Library/Application Support/turborepo/telemetry.json"),
+    ("turborepo", "windows", {"HOME": "/h", "APPDATA": "/a/Roaming"}, "/a/Roaming/turborepo/telemetry.json"),
 ])
 def test_the_file_is_where_the_product_puts_it_on_each_platform(product: str, platform: str,
                                                                  environ: dict[str, str], expected: str) -> None:
@@ -217,3 +246,33 @@ def test_the_limits_no_longer_say_the_file_is_left_alone() -> None:
                     in limit], product
         assert {s.kind for s in manifest.native} == {"env", "config-file"}
 
+
+
+def test_turbo_gets_the_id_and_salt_it_cannot_run_without(inprocess: Telemetry, isolation: Env) -> None:
+    config = isolation.home / ".config" / "turborepo" / "telemetry.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('{"telemetry_enabled": true}')  # turbo's serde refuses this file: no telemetry, errors
+    assert _turbo_reads(config.read_text()) == "error"
+    assert inprocess("disable", "-p", "turborepo").exit_code == 0
+    data = json.loads(config.read_text())
+    assert _turbo_reads(config.read_text()) == "off" and data["telemetry_id"] != data["telemetry_salt"]
+
+
+def test_vagrants_update_facet_is_off_only_when_both_its_checks_are(inprocess: Telemetry,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vagrant 2.4.9 phones home twice: the checkpoint (version and alerts) and, on `vagrant up`, the
+    box update check; VAGRANT_CHECKPOINT_DISABLE stops the first only."""
+    monkeypatch.setenv("VAGRANT_CHECKPOINT_DISABLE", "1")
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["vagrant"]
+    assert facets["upload"]["enabled"] is False and facets["update"]["enabled"] is True
+    monkeypatch.setenv("VAGRANT_BOX_UPDATE_CHECK_DISABLE", "1")
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["vagrant"]
+    assert facets["update"]["enabled"] is False
+    monkeypatch.delenv("VAGRANT_CHECKPOINT_DISABLE")
+    monkeypatch.delenv("VAGRANT_BOX_UPDATE_CHECK_DISABLE")
+    assert inprocess("disable", "update", "-p", "vagrant").exit_code == 0
+    shell = bash_env('eval "$(telemetry shell-init bash)"')
+    assert shell["VAGRANT_BOX_UPDATE_CHECK_DISABLE"].strip() != ""  # Vagrant: not blank is off
+    assert inprocess("disable", "-p", "vagrant").exit_code == 0
+    shell = bash_env('eval "$(telemetry shell-init bash)"')
+    assert shell["VAGRANT_BOX_UPDATE_CHECK_DISABLE"].strip() != "" and "VAGRANT_CHECKPOINT_DISABLE" in shell

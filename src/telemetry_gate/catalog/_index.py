@@ -803,14 +803,19 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'simulator.num_conversations': {'category': 'usage',
                                                                        'description': 'How many conversations the '
                                                                                       'simulator made'}}}},
- 'dlt.toml': {'crc32': 4100738487,
+ 'dlt.toml': {'crc32': 1466318424,
               'data': {'product': {'name': 'dlt',
                                    'description': 'dlt (data load tool), Python data pipelines',
                                    'homepage': 'https://dlthub.com',
                                    'telemetry_docs': 'https://github.com/dlt-hub/dlt/blob/1.26.0/dlt/common/runtime/anon_tracker.py',
                                    'limits': ["'dlt telemetry disable' writes dlthub_telemetry = false under [runtime] "
-                                              "in ~/.dlt/config.toml, which a project's .dlt/config.toml overrides; "
-                                              'this manifest sets only the variable, which comes first']},
+                                              "in dlt's global config.toml, which a project's .dlt/config.toml "
+                                              'overrides; not written here: the global directory is ~/.dlt, but '
+                                              '$XDG_DATA_HOME/dlt when XDG_DATA_HOME is set and ~/.dlt does not exist '
+                                              '(/var/dlt for root; common/runtime/run_context.py global_dir), so '
+                                              "creating ~/.dlt would move such a user's pipelines' working directory, "
+                                              'and $XDG_DATA_HOME/dlt is not read where XDG_DATA_HOME is unset (cron, '
+                                              'IDEs)']},
                        'detect': {'executables': ['dlt'], 'distributions': ['dlt']},
                        'native': [{'kind': 'env',
                                    'facets': ['collection', 'upload'],
@@ -3041,15 +3046,15 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                       'description': 'A random id kept in a signature file, so that an '
                                                                      'alert is not shown twice',
                                                       'example': '5a7d1c2e-...'}}}},
- 'turborepo.toml': {'crc32': 427189450,
+ 'turborepo.toml': {'crc32': 695843744,
                     'data': {'product': {'name': 'turborepo',
                                          'description': 'Turborepo, the JavaScript monorepo build system (turbo)',
                                          'homepage': 'https://turborepo.com',
                                          'telemetry_docs': 'https://turbo.build/repo/docs/telemetry',
-                                         'limits': ["'turbo telemetry disable' writes telemetry_enabled = false in "
-                                                    'turborepo/telemetry.json under the per-platform config directory, '
-                                                    'beside a salt and an id turbo needs; this manifest sets only the '
-                                                    'variable']},
+                                         'limits': ["TURBO_CONFIG_DIR_PATH moves turbo's config directory; the "
+                                                    'telemetry.json there is not written',
+                                                    'A telemetry.json that is not JSON is left alone here, and turbo '
+                                                    'replaces it with a new one, telemetry on']},
                              'detect': {'executables': ['turbo']},
                              'native': [{'kind': 'env',
                                          'facets': ['collection', 'upload'],
@@ -3060,7 +3065,25 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                          'off_values': ['1', 'true'],
                                          'exact': True,
                                          'source': 'https://github.com/vercel/turborepo/blob/050a3886dbe2892193d2e1dc476f02e771c68bf7/crates/turborepo-telemetry/src/config.rs#L189-L202',
-                                         'note': "Exactly 1 or true is off (TRUE and ' 1' are on)"}]}},
+                                         'note': "Exactly 1 or true is off (TRUE and ' 1' are on)"},
+                                        {'kind': 'config-file',
+                                         'facets': ['collection', 'upload'],
+                                         'path': {'linux': '$XDG_CONFIG_HOME/turborepo/telemetry.json',
+                                                  'macos': '~/Library/Application Support/turborepo/telemetry.json',
+                                                  'windows': '$APPDATA/turborepo/telemetry.json'},
+                                         'format': 'json',
+                                         'key': 'telemetry_enabled',
+                                         'off': False,
+                                         'on': True,
+                                         'absent': 'on',
+                                         'requires': {'telemetry_id': 'uuid4-hex', 'telemetry_salt': 'uuid4-hex'},
+                                         'source': 'https://github.com/vercel/turborepo/blob/050a3886dbe2892193d2e1dc476f02e771c68bf7/crates/turborepo-telemetry/src/config.rs#L63-L102',
+                                         'note': "What 'turbo telemetry disable' writes (L224-L228); a file without "
+                                                 'telemetry_id and telemetry_salt fails to deserialize (L27-L40: no '
+                                                 'defaults), so they are added as random values; the place: '
+                                                 'config_dir()/turborepo/telemetry.json (L242-L250; turborepo-dirs '
+                                                 'lib.rs at 07692e9d: TURBO_CONFIG_DIR_PATH, else '
+                                                 'dirs_next::config_dir)'}]}},
  'unstructured.toml': {'crc32': 1660991396,
                        'data': {'product': {'name': 'unstructured',
                                             'description': 'unstructured, document parsing and partitioning for LLM '
@@ -3089,14 +3112,13 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                            'gpu': {'category': 'device', 'description': 'Whether nvidia-smi runs'},
                                            'dev': {'category': 'device',
                                                    'description': 'Whether the version is a development one'}}}},
- 'vagrant.toml': {'crc32': 1163375088,
+ 'vagrant.toml': {'crc32': 1045788331,
                   'data': {'product': {'name': 'vagrant',
                                        'description': 'HashiCorp Vagrant',
                                        'homepage': 'https://developer.hashicorp.com/vagrant',
                                        'telemetry_docs': 'https://github.com/hashicorp/vagrant/blob/v2.4.9/lib/vagrant/util/checkpoint_client.rb',
-                                       'limits': ['The box update check is a switch of its own '
-                                                  '(VAGRANT_BOX_UPDATE_CHECK_DISABLE, or config.vm.box_check_update in '
-                                                  'a Vagrantfile); not modelled']},
+                                       'limits': ['A Vagrantfile that sets config.vm.box_check_update = true checks '
+                                                  'for box updates whatever VAGRANT_BOX_UPDATE_CHECK_DISABLE says']},
                            'detect': {'executables': ['vagrant'], 'paths': ['~/.vagrant.d']},
                            'native': [{'kind': 'env',
                                        'facets': ['upload', 'update'],
@@ -3104,8 +3126,22 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                        'off': '1',
                                        'off_when': 'set',
                                        'source': 'https://github.com/hashicorp/vagrant/blob/v2.4.9/lib/vagrant/util/checkpoint_client.rb#L45-L48',
+                                       'part': 'the version and alert check (checkpoint)',
                                        'note': 'Merely set is off (Ruby: an empty string is true); the checkpoint gem '
-                                               'also honours CHECKPOINT_DISABLE'}],
+                                               'also honours CHECKPOINT_DISABLE'},
+                                      {'kind': 'env',
+                                       'facets': ['update'],
+                                       'variable': 'VAGRANT_BOX_UPDATE_CHECK_DISABLE',
+                                       'off': '1',
+                                       'off_when': 'values',
+                                       'off_values': ['1', 'true', 'yes', 'on'],
+                                       'trim': True,
+                                       'part': 'the box update check (vagrant up)',
+                                       'source': 'https://github.com/hashicorp/vagrant/blob/v2.4.9/plugins/kernel_v2/config/vm.rb#L523-L525',
+                                       'note': 'Any value not blank once stripped is off (util/presence.rb#L16-L33), 0 '
+                                               'and false included; the usual words are reported off, any other '
+                                               'non-blank value as other; the check: '
+                                               'action/builtin/box_check_outdated.rb#L19-L25'}],
                            'fields': {'product': {'category': 'usage',
                                                   'description': "The product, in the request's path",
                                                   'example': 'vagrant'},
@@ -3122,14 +3158,18 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                     'description': 'A random id kept in the signature file, so that an '
                                                                    'alert is not shown twice',
                                                     'example': '5a7d1c2e-...'}}}},
- 'vercel.toml': {'crc32': 4118242716,
+ 'vercel.toml': {'crc32': 2458118325,
                  'data': {'product': {'name': 'vercel',
                                       'description': 'The Vercel CLI (vercel deploy, vercel build, ...)',
                                       'homepage': 'https://vercel.com/docs/cli',
                                       'telemetry_docs': 'https://vercel.com/docs/cli/about-telemetry',
                                       'limits': ["'vercel telemetry disable' writes telemetry.enabled = false in the "
-                                                 "CLI's global config.json (a per-platform data directory); this "
-                                                 'manifest does not write it']},
+                                                 "CLI's global config.json; not written here: the CLI uses the first "
+                                                 'directory that exists of its XDG data directory (com.vercel.cli), '
+                                                 "the legacy ~/.now and the legacy XDG 'now' directory "
+                                                 '(packages/cli/src/util/config/global-path.ts at 0761a225), so '
+                                                 "creating the first would hide a legacy user's login and settings "
+                                                 'from the CLI']},
                           'detect': {'executables': ['vercel', 'vc']},
                           'native': [{'kind': 'env',
                                       'facets': ['collection', 'upload'],
@@ -3331,14 +3371,19 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                                     'description': 'Whether numpy, pandas, mlflow, dask, ray, airflow, '
                                                                    'pyspark, flyte, kafka, langkit are installed (one '
                                                                    'flag each)'}}}},
- 'wrangler.toml': {'crc32': 940579860,
+ 'wrangler.toml': {'crc32': 22966347,
                    'data': {'product': {'name': 'wrangler',
                                         'description': 'Wrangler, the Cloudflare Workers CLI',
                                         'homepage': 'https://developers.cloudflare.com/workers/wrangler/',
                                         'telemetry_docs': 'https://github.com/cloudflare/workers-sdk/blob/38b46238c57f0d85dc1334ce374ba709eab13749/packages/wrangler/telemetry.md',
-                                        'limits': ["'wrangler telemetry disable' saves the choice in Wrangler's own "
-                                                   'metrics config (a per-platform path); this manifest does not write '
-                                                   'it']},
+                                        'limits': ["'wrangler telemetry disable' saves permission = {enabled: false, "
+                                                   "date} in metrics.json in Wrangler's global config directory; not "
+                                                   'written here: Wrangler keeps it only with a date on or after '
+                                                   '2022-07-04 beside it, else it writes enabled: true back '
+                                                   '(metrics-config.ts getMetricsConfig), a value telemetry-gate '
+                                                   'cannot generate yet; and that directory is the legacy ~/.wrangler '
+                                                   'when it exists, else .wrangler in the XDG config directory '
+                                                   '(workers-utils global-wrangler-config-path.ts)']},
                             'detect': {'executables': ['wrangler', 'wrangler2']},
                             'native': [{'kind': 'env',
                                         'facets': ['collection', 'upload'],
