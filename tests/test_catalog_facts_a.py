@@ -477,14 +477,26 @@ def test_vscodes_levels_read_as_vscode_reads_them(level: str, state: str, tmp_pa
     assert _vscode_reads_off(settings) is (state == "off")
 
 
-def test_settings_with_comments_are_left_alone(inprocess: Telemetry) -> None:
+def test_settings_with_comments_are_edited_in_place_keeping_them(inprocess: Telemetry) -> None:
+    # VS Code reads settings.json with its JSON-with-comments scanner (ConfigurationModelParser.
+    # doParseContent: json.visit, which skips comments and lets a trailing comma pass); json5 reads
+    # the same here
+    import json5
+
     settings = Path(os.environ["XDG_CONFIG_HOME"]) / "Code" / "User" / "settings.json"
     settings.parent.mkdir(parents=True)
-    original = '{\n  // my font\n  "editor.fontSize": 14,\n}\n'
+    original = '{\n  // my font\n  "editor.fontSize": 14,\n  /* theme */ "workbench.colorTheme": "Default Dark+",\n}\n'
     settings.write_text(original)
     out = inprocess("disable", "-p", "vscode")
-    assert "Traceback" not in out.stderr and settings.read_text() == original
-    assert "settings.json" in out.stderr + out.stdout
+    assert out.exit_code == 0, out.stderr
+    text = settings.read_text()
+    assert "// my font" in text and "/* theme */" in text
+    assert json5.loads(text) == {"editor.fontSize": 14, "workbench.colorTheme": "Default Dark+",
+                                 "telemetry.telemetryLevel": "off"}
+    assert json.loads(inprocess("check", "--json").stdout)["products"]["vscode"]["collection"]["enabled"] is False
+    assert inprocess("enable", "-p", "vscode").exit_code == 0
+    assert json5.loads(settings.read_text())["telemetry.telemetryLevel"] == "all"
+    assert "// my font" in settings.read_text()
 
 
 def test_a_flat_key_is_json_only() -> None:

@@ -3238,16 +3238,13 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                    'uuid': {'category': 'usage',
                                             'description': 'A random id of this process, sent again every 10 minutes '
                                                            'with its run-time data'}}}},
- 'vscode.toml': {'crc32': 3185924927,
+ 'vscode.toml': {'crc32': 1276604407,
                  'data': {'product': {'name': 'vscode',
                                       'description': "Visual Studio Code (Microsoft's build; its own telemetry and, by "
                                                      "convention, its extensions')",
                                       'homepage': 'https://code.visualstudio.com',
                                       'telemetry_docs': 'https://github.com/microsoft/vscode/blob/04233eb29272c42a4c2922b0d72b726d5fcffc79/src/vs/platform/telemetry/common/telemetryUtils.ts#L131-L158',
-                                      'limits': ['settings.json may hold comments and trailing commas (VS Code reads '
-                                                 'JSON with comments); telemetry-gate then reads it as unreadable and '
-                                                 'leaves it alone: set telemetry.telemetryLevel to off in VS Code',
-                                                 'VSCODE_APPDATA, --user-data-dir or portable mode move the settings; '
+                                      'limits': ['VSCODE_APPDATA, --user-data-dir or portable mode move the settings; '
                                                  'Insiders and VSCodium keep their own (Code - Insiders, VSCodium)',
                                                  'error and crash still send error or crash reports; extensions that '
                                                  'ignore the setting send their own telemetry']},
@@ -3257,7 +3254,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 535717327,
                                       'path': {'linux': '$XDG_CONFIG_HOME/Code/User/settings.json',
                                                'macos': '~/Library/Application Support/Code/User/settings.json',
                                                'windows': '$APPDATA/Code/User/settings.json'},
-                                      'format': 'json',
+                                      'format': 'jsonc',
                                       'key': 'telemetry.telemetryLevel',
                                       'flat_key': True,
                                       'off': 'off',
