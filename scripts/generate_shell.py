@@ -227,7 +227,8 @@ SECTIONS: dict[str, Section] = {
          "reads the variable before its own files, so that a value not off makes an off file switch moot."),
         ("[[native]] kind = \"flag-file\"", "path: a file whose existence turns the product off; covers: every "
          "product the one file governs."),
-        ("[[native]] kind = \"config-file\"", "path, format (toml, yaml, json, ini or text) and key (dotted; "
+        ("[[native]] kind = \"config-file\"", "path, format (toml, yaml, json, jsonc: JSON with comments, ini, text: the file's first "
+         "word, or lines: one key=value line, as Dart reads its telemetry file) and key (dotted; "
          "ini: section.key; flat_key = true for one JSON member whose name holds dots), off and on (values "
          "compared by type; ini as text, where off_when, off_values and on_values say which words the product "
          "reads as off), absent (what a missing file or key means), other = \"off\" when only the on value is "

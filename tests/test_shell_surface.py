@@ -206,7 +206,7 @@ def test_wheel_installs_completions_and_man_page(tmp_path: Path) -> None:
 def test_man_page_describes_every_key_a_manifest_takes() -> None:
     from telemetry_gate.policy.held import KEYS as SAVED_KEYS
     from telemetry_gate.policy.manifests import KNOWN_KEYS
-    from telemetry_gate.policy.own.model import SWITCH_KEYS
+    from telemetry_gate.policy.own.model import FORMATS, SWITCH_KEYS
 
     text = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", "-rLL=250n", "-rHY=0",
                            str(REPO / "man" / "telemetry.1")], capture_output=True, text=True, check=True).stdout
@@ -214,5 +214,6 @@ def test_man_page_describes_every_key_a_manifest_takes() -> None:
     keys = set().union(*SWITCH_KEYS.values(), KNOWN_KEYS["product"], KNOWN_KEYS["fields.*"], SAVED_KEYS,
                        {"executables", "distributions", "paths", "variable", "file", "default", "pattern"})
     keys -= {"env"}  # [[product.env]]: the older form of an env switch, read as one
+    keys |= set(FORMATS)
     missing = sorted(k for k in keys if not re.search(rf"(?<![A-Za-z_]){re.escape(k)}(?![A-Za-z_])", section))
     assert not missing, f"describe them in scripts/generate_shell.py MANIFESTS: {missing}"
