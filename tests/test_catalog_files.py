@@ -276,3 +276,23 @@ def test_vagrants_update_facet_is_off_only_when_both_its_checks_are(inprocess: T
     assert inprocess("disable", "-p", "vagrant").exit_code == 0
     shell = bash_env('eval "$(telemetry shell-init bash)"')
     assert shell["VAGRANT_BOX_UPDATE_CHECK_DISABLE"].strip() != "" and "VAGRANT_CHECKPOINT_DISABLE" in shell
+
+
+@pytest.mark.parametrize(("product", "where"), [
+    ("zenml", "Library/Application Support/zenml/config.yaml"),  # click.get_app_dir on darwin
+    ("turborepo", "Library/Application Support/turborepo/telemetry.json"),  # dirs_next::config_dir on macOS
+])
+def test_on_macos_disable_writes_the_products_own_file(product: str, where: str, inprocess: Telemetry,
+                                                       isolation: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    case = next(c for c in CASES if c.product == product)
+    config = isolation.home / where
+    config.parent.mkdir(parents=True)
+    config.write_text(case.original)
+    assert inprocess("disable", "-p", product).exit_code == 0
+    assert config.read_text() == case.disabled and case.reads(config.read_text()) == "off"
+    assert not (isolation.home / case.where).exists()  # not the Linux place
+    state = _native(inprocess, product)
+    assert state["effect"] == "off" and "Library/Application Support" in state["where"]
