@@ -343,39 +343,71 @@ def _skip_ws(text: str, pos: int) -> int:
 
 
 def _ini(text: str, keys: list[str], value: Scalar) -> str:
-    import configparser
-
-    try:
-        configparser.ConfigParser(interpolation=None).read_string(text)
-    except configparser.Error as exc:
-        raise Unreadable(f"not valid INI: {str(exc).splitlines()[0]}") from exc
+    """Lines walked as configparser reads them (a header is the text between its brackets, spaces
+    kept; a line indented deeper than the option above continues that option's value, even after
+    blank lines); the result is read back and must hold the value and every other option as
+    before, else the file is refused (left as it is)."""
+    before = _ini_options(text)
     section, key = keys
     shown = show_value(value)
     lines = text.splitlines(keepends=True)
-    inside = False
+    inside, option, indent = False, False, 0
     last = None  # the index after which a new key goes
+    new = None
     for index, line in enumerate(lines):
-        header = re.match(r"\s*\[([^\]]+)\]", line)
-        if header:
-            inside = header.group(1).strip() == section
-            if inside:
-                last = index
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue  # blank lines and comments: a value may go on after them
+        level = len(line) - len(line.lstrip())
+        if option and level > indent:  # a continuation of the option above
+            last = index if inside else last
             continue
+        indent = level
+        header = re.match(r"\[(.+)\]", stripped)
+        if header:
+            inside, option = header.group(1) == section, False
+            last = index if inside else last
+            continue
+        option = True
         if not inside:
             continue
         match = re.match(rf"(\s*{re.escape(key)}\s*[=:]\s*)(.*?)(\s*)$", line, re.IGNORECASE | re.S)
         if match:
-            if match.group(2) == shown:
+            if match.group(2) == shown and before.get(section, {}).get(key.lower()) == shown:
                 return text
             lines[index] = match.group(1) + shown + match.group(3)
-            return "".join(lines)
-        if line.strip() and not line.lstrip().startswith(("#", ";")):
-            last = index
-    newline = "\r\n" if "\r\n" in text else "\n"
-    if last is None:
-        prefix = "" if not text or text.endswith(("\n", "\r")) else newline
-        return text + prefix + f"{newline if text.strip() else ''}[{section}]{newline}{key} = {shown}{newline}"
-    if not lines[last].endswith(("\n", "\r")):
-        lines[last] += newline
-    lines.insert(last + 1, f"{key} = {shown}{newline}")
-    return "".join(lines)
+            new = "".join(lines)
+            break
+        last = index
+    if new is None:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        if last is None:
+            prefix = "" if not text or text.endswith(("\n", "\r")) else newline
+            new = text + prefix + f"{newline if text.strip() else ''}[{section}]{newline}{key} = {shown}{newline}"
+        else:
+            if not lines[last].endswith(("\n", "\r")):
+                lines[last] += newline
+            lines.insert(last + 1, f"{key} = {shown}{newline}")
+            new = "".join(lines)
+    try:
+        after = _ini_options(new)
+    except Unreadable:
+        after = {}
+    wanted = {s: dict(o) for s, o in before.items()}
+    wanted.setdefault(section, {})[key.lower()] = shown
+    if after != wanted:
+        raise Unreadable(f"[{section}] {key} cannot be set there so that the product reads it as written "
+                         "(a continued value or an unusual layout)")
+    return new
+
+
+def _ini_options(text: str) -> dict[str, dict[str, str]]:
+    """Every section's own options as configparser reads them (DEFAULT's as a section)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00")
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        raise Unreadable(f"not valid INI: {str(exc).splitlines()[0]}") from exc
+    return {name: dict(parser.items(name)) for name in parser.sections()}
