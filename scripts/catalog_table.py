@@ -38,7 +38,8 @@ def _path(switch: NativeSwitch) -> str:
 def _switch(switch: NativeSwitch) -> str:
     if switch.kind == "env":
         text = f"`{switch.variable}={switch.off}` ({_rule(switch)})"
-        text += ", read before its files" if switch.outranks_files else ""
+        text += {"set": ", read before its files", "nonempty": ", read before its files unless empty"}.get(
+            switch.outranks_files, "")
     elif switch.kind == "flag-file":
         text = f"{_path(switch)} exists"
     else:

@@ -224,11 +224,13 @@ SECTIONS: dict[str, Section] = {
          "values the product itself reads as off: set (any, even empty), nonempty, values (off_values, in any "
          "case; trim = true when the product strips spaces) or unless (every value but on_values); "
          "exact = true compares as written; on, the value that means on; outranks_files = true when the product "
-         "reads the variable before its own files, so that a value not off makes an off file switch moot."),
+         "reads the variable before its own files, so that a value not off makes an off file switch moot "
+         "(\"nonempty\": unless the value is empty, which leaves the files to decide)."),
         ("[[native]] kind = \"flag-file\"", "path: a file whose existence turns the product off; covers: every "
          "product the one file governs."),
-        ("[[native]] kind = \"config-file\"", "path, format (toml, yaml, json, jsonc: JSON with comments, ini, text: the file's first "
-         "word, or lines: one key=value line, as Dart reads its telemetry file) and key (dotted; "
+        ("[[native]] kind = \"config-file\"", "path, format (toml, yaml, json, jsonc: JSON with comments, ini, "
+         "text: the file's first word, or lines: one key=value line, as Dart reads its telemetry file) and key "
+         "(dotted; "
          "ini: section.key; flat_key = true for one JSON member whose name holds dots), off and on (values "
          "compared by type; ini as text, where off_when, off_values and on_values say which words the product "
          "reads as off), absent (what a missing file or key means), other = \"off\" when only the on value is "

@@ -76,3 +76,32 @@ def test_enable_answers_for_this_shell_where_the_variable_outranks_the_file(inpr
     assert "stays disabled" not in said
     said = inprocess("enable", "-p", "ray").stderr
     assert "ray collection stays disabled: ~/.ray/config.json usage_stats: false" in " ".join(said.split())
+
+
+def _sf_off_in_its_file(isolation: Env) -> None:
+    (isolation.home / ".sf").mkdir()
+    (isolation.home / ".sf" / "config.json").write_text('{"disable-telemetry": "true"}\n')
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(None, False), ("", False), ("false", True), ("TRUE", False),
+                                                ("true", False)])
+def test_the_salesforce_clis_variable_outranks_its_file_unless_empty(inprocess: Telemetry, isolation: Env,
+                                                                    value: str | None, enabled: bool) -> None:
+    # @salesforce/core 9.4.0 configAggregator.js L372-L389: a non-empty SF_DISABLE_TELEMETRY replaces the
+    # files' disable-telemetry; @salesforce/telemetry 7.1.9 enabledCheck.js: off only for the text "true".
+    # TRUE is a word telemetry-gate does not understand as either: it stays disabled (and drift says
+    # the product will send), never enabled by ambiguity
+    _sf_off_in_its_file(isolation)
+    env = {"SF_DISABLE_TELEMETRY": value} if value is not None else None
+    data = json.loads(inprocess("check", "-p", "salesforce-cli", "--json", env=env).stdout)
+    assert data["products"]["salesforce-cli"]["collection"]["enabled"] is enabled
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(None, False), ("1", True), ("0", False)])
+def test_yarns_variable_outranks_its_home_rc_file(inprocess: Telemetry, isolation: Env, value: str | None,
+                                                  enabled: bool) -> None:
+    # @yarnpkg/core 4.9.3: every YARN_* variable is a setting above every .yarnrc.yml
+    (isolation.home / ".yarnrc.yml").write_text("enableTelemetry: false\n")
+    env = {"YARN_ENABLE_TELEMETRY": value} if value is not None else None
+    data = json.loads(inprocess("check", "-p", "yarn", "--json", env=env).stdout)
+    assert data["products"]["yarn"]["collection"]["enabled"] is enabled

@@ -61,7 +61,9 @@ class NativeSwitch(NamedTuple):
     on_values: tuple[str, ...] = ()
     trim: bool = False  # "values": the product strips spaces before comparing (click, Enum.TryParse)
     exact: bool = False  # "values"/"unless": compared as written (== "true" in bash), not in any case
-    outranks_files: bool = False  # the product reads the variable before its own files (gcloud, Ray, ...)
+    # the product reads the variable before its own files: "set" (gcloud, Ray: any value, even empty),
+    # "nonempty" (an empty value leaves the files to decide: the Salesforce CLI); "": it does not
+    outranks_files: str = ""
     part: str = ""  # the part of the product the switch stops, when it stops only a part
     versions: str = ""  # the range of product versions that read it (``versions.py``); "": every version
     # flag-file and config-file
@@ -291,9 +293,10 @@ def _env(item: dict[str, Any], index: int, common: dict[str, Any], fail: "Fail")
     for value in on_values:
         _one_line(value, index, "on_values", fail)
     outranks = item.get("outranks_files", False)
-    if not isinstance(outranks, bool):
-        fail("[[native]] outranks_files is true when the product reads the variable before its files", index,
-             "outranks_files")
+    if outranks not in (True, False, "nonempty"):
+        fail("[[native]] outranks_files is true (or \"nonempty\") when the product reads the variable before "
+             "its files", index, "outranks_files")
+    outranks = "set" if outranks is True else outranks or ""
     return NativeSwitch(**common, variable=variable, off_when=off_when, off_values=lowered, on_values=on_values,
                         trim=trim, exact=exact, off=off, on=on, outranks_files=outranks)
 

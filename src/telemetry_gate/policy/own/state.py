@@ -101,7 +101,7 @@ def _outranked(reading: Reading, environ: Mapping[str, str]) -> Reading:
     it does not read as off (``gcloud``: CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=false)."""
     for first in reading.switch.outranked_by:
         value = environ.get(first.variable)
-        if value is not None and not first.is_off_value(value):
+        if value is not None and not first.is_off_value(value) and (value or first.outranks_files == "set"):
             return reading._replace(state="on", outranked=f"{first.variable}={value}")
     return reading
 
