@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,22 @@ def test_no_active_configuration_yet_is_read_but_never_written(inprocess: Teleme
     assert list((base / "configurations").iterdir()) == [] and not (base / "active_config").exists()
     _, state = _native(inprocess, "gcloud")
     assert state["effect"] == "on" and "config_default" in state["where"]
+
+
+@pytest.mark.parametrize("pointer", [None, "fifo", "Work"])
+def test_a_file_not_written_is_never_said_to_stop_anything(inprocess: Telemetry, isolation: Env,
+                                                          pointer: str | None) -> None:
+    """No active configuration yet, a FIFO or a name gcloud would not use: the file is not
+    written, so nothing may say that gcloud "reads it itself" and stops."""
+    base = _gcloud_home(isolation)
+    if pointer == "fifo":
+        os.mkfifo(base / "active_config")
+    elif pointer is not None:
+        (base / "active_config").write_text(pointer)
+    out = inprocess("disable", "-p", "gcloud")
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.exit_code == 0 and "not written" in said
+    assert "stops: it reads" not in said
 
 
 @pytest.mark.parametrize("pointer", ["../../../.ssh/config", "Work", "NONE", "default\n", "x" * 300, ""])

@@ -123,7 +123,9 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
     for manifest, written_ahead in targets:
         files = [s for s in manifest.native if s.scope == scope and s.kind != "env" and (s.kind, s.path) not in seen
                  and (not written_ahead or s.kind == "config-file")]
-        switches = [s for s in files if _settled(s, environ, enable, notes) and str(_path(s, environ)) not in skip]
+        settled = [s for s in files if _settled(s, environ, enable, notes)]
+        switches = [s for s in settled if str(_path(s, environ)) not in skip]
+        skipped = [s for s in settled if s not in switches]  # the file this command itself writes
         for switch in list(switches):  # narrow powers, again with this vendor's real directories
             problem = own_file(str(_path(switch, environ)), gate.paths, _shipped(manifest, switch))
             if problem:
@@ -136,8 +138,7 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
             to_on = [t for t in to_on if _ours_to_undo(gate, readings[t], system, notes)]
         else:
             # a flag file this command itself writes (the system disable_upload) is the product's switch too
-            ours = {f: s.where(environ) for s in files if s not in switches
-                    for f in s.facets if disabled(manifest.name, f)}
+            ours = {f: s.where(environ) for s in skipped for f in s.facets if disabled(manifest.name, f)}
             for facet, where in ours.items():
                 notes.append(f"{manifest.name}: {facet} stops: it reads {where} itself")
             to_off, to_on = _disable(manifest, switches, readings, facets, disabled, scope, notes, set(ours),
