@@ -1386,7 +1386,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                  'Stacks': {'category': 'crash',
                                             'description': "The week's count of each stack counter the upload config "
                                                            'names (e.g. where a crash happened)'}}}},
- 'gradio.toml': {'crc32': 3731273737,
+ 'gradio.toml': {'crc32': 2493163130,
                  'data': {'product': {'name': 'gradio',
                                       'description': 'Gradio, the Python library for machine-learning web demos',
                                       'homepage': 'https://www.gradio.app',
@@ -1418,7 +1418,31 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                       'note': 'The Client never reads GRADIO_ANALYTICS_ENABLED (analytics_enabled '
                                               'defaults to True); its telemetry thread (L856-L869) calls '
                                               "huggingface_hub's send_telemetry, off for 1, ON, YES or TRUE (any case; "
-                                              'huggingface_hub constants.py)'}]}},
+                                              'huggingface_hub constants.py)'}],
+                          'fields': {'version': {'category': 'usage',
+                                                 'description': "Gradio's version",
+                                                 'example': '6.25.0'},
+                                     'mode': {'category': 'usage', 'description': "The app's mode (Blocks.mode)"},
+                                     'launch_method': {'category': 'usage',
+                                                       'description': 'browser or inline, with is_google_colab, '
+                                                                      'is_sharing_on, is_space, is_hosted_notebook, '
+                                                                      'using_auth and dev_mode (launch)',
+                                                       'example': 'inline'},
+                                     'theme': {'category': 'usage',
+                                               'description': "The theme's name, is_custom_theme, and whether custom "
+                                                              'CSS, JS, head or their paths are used (launch)'},
+                                     'blocks': {'category': 'usage',
+                                                'description': "The app's components by type, its inputs, outputs, "
+                                                               'event targets and events, and its custom components '
+                                                               '(launch)'},
+                                     'command': {'category': 'usage',
+                                                 'description': 'A custom-component command and its options (template, '
+                                                                'upload and build flags)'},
+                                     'python_path': {'category': 'device',
+                                                     'description': "The Python and gradio executables' paths given to "
+                                                                    'a custom-component command (and gradio_path)'},
+                                     'error': {'category': 'crash',
+                                               'description': 'An error message Gradio reports (error analytics)'}}}},
  'haystack.toml': {'crc32': 3103481974,
                    'data': {'product': {'name': 'haystack',
                                         'description': 'Haystack, the LLM orchestration framework by deepset',
@@ -3053,7 +3077,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                      'description': "The project's set-up: package manager, monorepo "
                                                                     'tool, framework, builder, renderer, addons, '
                                                                     'language'}}}},
- 'streamlit.toml': {'crc32': 438436898,
+ 'streamlit.toml': {'crc32': 1647467047,
                     'data': {'product': {'name': 'streamlit',
                                          'description': 'Streamlit, the Python app framework',
                                          'homepage': 'https://streamlit.io',
@@ -3072,7 +3096,49 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                          'source': 'https://github.com/streamlit/streamlit/blob/1.39.0/lib/streamlit/config_option.py#L308-L314',
                                          'note': 'browser.gatherUsageStats (config.py L821-L828) as a variable; it '
                                                  "outranks ~/.streamlit/config.toml and the project's "
-                                                 '.streamlit/config.toml'}]}},
+                                                 '.streamlit/config.toml'}],
+                             'fields': {'machineIdV3': {'category': 'device',
+                                                        'description': 'A UUID derived from /etc/machine-id (else '
+                                                                       "D-Bus's machine id, else the MAC address) "
+                                                                       '(metrics_util.py L162-L209)'},
+                                        'reportHash': {'category': 'usage',
+                                                       'description': 'A hash identifying the app'},
+                                        'streamlitVersion': {'category': 'usage',
+                                                             'description': "Streamlit's version, with source "
+                                                                            '(browser), dev and isHello',
+                                                             'example': '1.39.0'},
+                                        'hostedAt': {'category': 'usage',
+                                                     'description': 'Where a deployed app is hosted, with its owner, '
+                                                                    'repo, branch, mainModule and creatorId'},
+                                        'commands': {'category': 'usage',
+                                                     'description': 'The Streamlit commands the script called, with '
+                                                                    "their arguments' names and types and their time "
+                                                                    '(pageProfile)'},
+                                        'execTime': {'category': 'performance',
+                                                     'description': "The script's run time and (prepTime) preparation "
+                                                                    'time, in microseconds, and totalLoadTime '
+                                                                    '(pageProfile)'},
+                                        'config': {'category': 'usage',
+                                                   'description': 'The names of the config options set by hand '
+                                                                  '(pageProfile)'},
+                                        'uncaughtException': {'category': 'crash',
+                                                              'description': 'The type of an exception that ended the '
+                                                                             'script (pageProfile)',
+                                                              'example': 'ValueError'},
+                                        'attributions': {'category': 'usage',
+                                                         'description': 'Which of a list of known modules are imported '
+                                                                        '(pageProfile)'},
+                                        'os': {'category': 'device',
+                                               'description': 'sys.platform, with timezone and headless (pageProfile)',
+                                               'example': 'linux'},
+                                        'appId': {'category': 'usage',
+                                                  'description': "The app's id, its number of pages, sessionId, "
+                                                                 'pageScriptHash, activeTheme and isFragmentRun '
+                                                                 '(pageProfile)'},
+                                        'pythonVersion': {'category': 'device',
+                                                          'description': "Python's version, and browserInfo "
+                                                                         '(pageProfile)',
+                                                          'example': '3.12.3'}}}},
  'stripe-cli.toml': {'crc32': 1564577787,
                      'data': {'product': {'name': 'stripe-cli',
                                           'description': 'The Stripe CLI',
