@@ -125,6 +125,22 @@ def test_a_file_not_written_is_never_said_to_stop_anything(inprocess: Telemetry,
     assert "stops: it reads" not in said
 
 
+def test_a_pointer_is_never_read_through_a_link_out_of_the_products_directory(inprocess: Telemetry,
+                                                                             isolation: Env) -> None:
+    """The pointer file is another product's file (SPEC 6b): a link out of gcloud's directory is
+    not followed, so a name found elsewhere is neither shown nor used to write a file."""
+    base = _gcloud_home(isolation)
+    secret = isolation.home / "secret"
+    secret.write_text("hunter")
+    (base / "active_config").symlink_to(secret)
+    out = inprocess("disable", "-p", "gcloud")
+    assert out.exit_code == 0 and "not written" in out.stderr
+    assert list((base / "configurations").iterdir()) == []
+    check = inprocess("check", "-p", "gcloud", "--json")
+    assert "hunter" not in check.stdout + check.stderr
+    assert "symbolic link" in check.stdout
+
+
 @pytest.mark.parametrize("pointer", ["../../../.ssh/config", "Work", "NONE", "default\n", "x" * 300, ""])
 def test_a_pointer_gcloud_would_not_use_leads_nowhere(inprocess: Telemetry, isolation: Env, pointer: str) -> None:
     base = _gcloud_home(isolation)

@@ -23,7 +23,6 @@ Terms:
   file written before that (gcloud's ``_CreateDefaultConfig`` overwrites ``config_default``).
 """
 
-import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -54,8 +53,8 @@ class Active(NamedTuple):
         value = environ.get(self.variable, "") if self.variable else ""
         origin = "variable"
         if not value:
-            pointer = expand_text(platform_path(self.files), environ)
-            value, origin = _pointer(pointer), "file"
+            template = platform_path(self.files)
+            value, origin = _pointer(template, expand_text(template, environ)), "file"
             if not value:
                 return self.default, "default"
         if not (re.fullmatch(SAFE, value) and re.fullmatch(self.pattern, value)):
@@ -65,24 +64,22 @@ class Active(NamedTuple):
         return value, origin
 
 
-def _pointer(path: str) -> str:
-    """The pointer file's content ("" when missing or empty); raises ``Unresolved`` when it is not
-    a small regular file."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+def _pointer(template: str, path: str) -> str:
+    """The pointer file's content ("" when missing or empty), read under the rules of the product's
+    other files (``files.py``: regular, its owner's or root's, never through a link out of the
+    product's directory); raises ``Unresolved`` when it is refused or not a short text."""
+    from pathlib import Path
+
+    from telemetry_gate.policy.own.files import Unreadable, read_bytes, root_of
+
     try:
-        fd = os.open(path, flags)
+        _, data, _ = read_bytes(Path(path), root_of(template, Path(path)))
     except FileNotFoundError:
         return ""
+    except Unreadable as exc:
+        raise Unresolved(f"{path} {exc}") from exc
     except OSError as exc:
         raise Unresolved(f"{path}: {exc.strerror or exc}") from exc
-    try:
-        import stat
-
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Unresolved(f"{path} is not a regular file")
-        data = os.read(fd, POINTER_BYTES + 1)
-    finally:
-        os.close(fd)
     if len(data) > POINTER_BYTES:
         raise Unresolved(f"{path} is longer than a configuration name")
     try:
