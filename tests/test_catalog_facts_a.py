@@ -499,6 +499,16 @@ def test_settings_with_comments_are_edited_in_place_keeping_them(inprocess: Tele
     assert "// my font" in settings.read_text()
 
 
+def test_a_settings_file_vscode_reads_past_an_error_in_is_left_alone(inprocess: Telemetry) -> None:
+    settings = Path(os.environ["XDG_CONFIG_HOME"]) / "Code" / "User" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    broken = '{\n  "editor.fontSize": 14\n  "editor.tabSize": 2\n}\n'  # a missing comma: VS Code reads past it
+    settings.write_text(broken)
+    out = inprocess("disable", "-p", "vscode")
+    assert out.exit_code == 3 and "Traceback" not in out.stderr and settings.read_text() == broken
+    assert "settings.json" in out.stderr + out.stdout
+
+
 def test_a_flat_key_is_json_only() -> None:
     from telemetry_gate.errors import InvalidFileError
 

@@ -3477,7 +3477,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                    'uuid': {'category': 'usage',
                                             'description': 'A random id of this process, sent again every 10 minutes '
                                                            'with its run-time data'}}}},
- 'vscode.toml': {'crc32': 1276604407,
+ 'vscode.toml': {'crc32': 6798877,
                  'data': {'product': {'name': 'vscode',
                                       'description': "Visual Studio Code (Microsoft's build; its own telemetry and, by "
                                                      "convention, its extensions')",
@@ -3486,7 +3486,10 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                       'limits': ['VSCODE_APPDATA, --user-data-dir or portable mode move the settings; '
                                                  'Insiders and VSCodium keep their own (Code - Insiders, VSCodium)',
                                                  'error and crash still send error or crash reports; extensions that '
-                                                 'ignore the setting send their own telemetry']},
+                                                 'ignore the setting send their own telemetry',
+                                                 'VS Code also reads a settings.json past syntax errors (a missing '
+                                                 'comma); telemetry-gate reports such a file unreadable and leaves it '
+                                                 'alone: set telemetry.telemetryLevel to off in VS Code']},
                           'detect': {'executables': ['code']},
                           'native': [{'kind': 'config-file',
                                       'facets': ['collection', 'upload'],
