@@ -290,7 +290,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                          'description': "success, or the exception's name; with "
                                                                         'exitCode',
                                                          'example': 'success'}}}},
- 'azure-cli.toml': {'crc32': 1339277601,
+ 'azure-cli.toml': {'crc32': 3032157038,
                     'data': {'product': {'name': 'azure-cli',
                                          'description': 'The Azure command-line interface (az)',
                                          'homepage': 'https://learn.microsoft.com/cli/azure',
@@ -323,7 +323,138 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                          'on_values': ['1', 'yes', 'true', 'on'],
                                          'source': 'https://github.com/Azure/azure-cli/blob/azure-cli-2.91.0/src/azure-cli-core/azure/cli/core/telemetry.py#L564-L569',
                                          'note': 'What `az config set core.collect_telemetry=no` writes; only 1, yes, '
-                                                 'true and on (any case) keep it on'}]}},
+                                                 'true and on (any case) keep it on'}],
+                             'fields': {'Reserved.EventId': {'category': 'usage',
+                                                             'description': 'A random id of the event'},
+                                        'Reserved.SessionId': {'category': 'usage',
+                                                               'description': 'A SHA-256 identifying the terminal '
+                                                                              'session'},
+                                        'Reserved.DataModel.EntityName': {'category': 'usage',
+                                                                          'description': 'The command run, lower case, '
+                                                                                         'dashes for spaces (with '
+                                                                                         'Reserved.DataModel.FeatureName, '
+                                                                                         'its group)',
+                                                                          'example': 'vm-create'},
+                                        'Reserved.DataModel.Action.Result': {'category': 'crash',
+                                                                             'description': "The command's result, and "
+                                                                                            '(Action.ResultSummary) a '
+                                                                                            'summary'},
+                                        'Reserved.DataModel.Fault.Exception.Message': {'category': 'crash',
+                                                                                       'description': "A fault's "
+                                                                                                      'message, type '
+                                                                                                      '(Fault.TypeString) '
+                                                                                                      'and description '
+                                                                                                      '(azurecli/fault '
+                                                                                                      'events)'},
+                                        'Context.Default.VS.Core.MacAddressHash': {'category': 'device',
+                                                                                   'description': 'A SHA-256 of the '
+                                                                                                  'MAC address, and '
+                                                                                                  '(Machine.Id) a GUID '
+                                                                                                  'made from it'},
+                                        'Context.Default.VS.Core.OS.Type': {'category': 'device',
+                                                                            'description': 'The OS type, version and '
+                                                                                           "platform, and the distro's "
+                                                                                           'name, id and version',
+                                                                            'example': 'linux'},
+                                        'Context.Default.VS.Core.DevDeviceId': {'category': 'device',
+                                                                                'description': 'A device id '
+                                                                                               '(_get_device_id)'},
+                                        'Context.Default.VS.Core.User.Id': {'category': 'device',
+                                                                            'description': "Azure CLI's installation "
+                                                                                           'id'},
+                                        'Context.Default.AzureCLI.UserAgent': {'category': 'usage',
+                                                                               'description': 'The user agent, with '
+                                                                                              'Source (az or '
+                                                                                              'completer) and '
+                                                                                              'ClientRequestId'},
+                                        'Context.Default.AzureCLI.CoreVersion': {'category': 'usage',
+                                                                                 'description': "azure-cli-core's "
+                                                                                                'version',
+                                                                                 'example': '2.91.0'},
+                                        'Context.Default.AzureCLI.InstallationId': {'category': 'device',
+                                                                                    'description': 'A random id kept '
+                                                                                                   "in Azure CLI's "
+                                                                                                   'profile'},
+                                        'Context.Default.AzureCLI.ShellType': {'category': 'device',
+                                                                               'description': 'The shell, guessed from '
+                                                                                              'the environment (zsh, '
+                                                                                              'bash, ksh, cmd, '
+                                                                                              'cloud-shell, ...)',
+                                                                               'example': 'bash'},
+                                        'Context.Default.AzureCLI.UserAzureId': {'category': 'device',
+                                                                                 'description': 'A SHA-256 of the '
+                                                                                                "signed-in account's "
+                                                                                                'user'},
+                                        'Context.Default.AzureCLI.UserAzureSubscriptionId': {'category': 'usage',
+                                                                                             'description': 'The '
+                                                                                                            'current '
+                                                                                                            'Azure '
+                                                                                                            "subscription's "
+                                                                                                            'id (not '
+                                                                                                            'hashed)'},
+                                        'Context.Default.AzureCLI.EnvironmentVariables': {'category': 'device',
+                                                                                          'description': 'The names of '
+                                                                                                         'the '
+                                                                                                         'AZURE_CLI* '
+                                                                                                         'variables '
+                                                                                                         'set'},
+                                        'Context.Default.AzureCLI.Locale': {'category': 'device',
+                                                                            'description': 'The locale',
+                                                                            'example': 'en_US,UTF-8'},
+                                        'Context.Default.AzureCLI.StartTime': {'category': 'performance',
+                                                                               'description': 'Start and end times, '
+                                                                                              'init and invoke '
+                                                                                              'durations '
+                                                                                              '(InitTimeElapsed, '
+                                                                                              'InvokeTimeElapsed), '
+                                                                                              'poll times'},
+                                        'Context.Default.AzureCLI.RawCommand': {'category': 'usage',
+                                                                                'description': 'The command, and '
+                                                                                               '(Params) the names of '
+                                                                                               'the parameters used',
+                                                                                'example': 'vm create'},
+                                        'Context.Default.AzureCLI.OutputType': {'category': 'usage',
+                                                                                'description': 'The output format, and '
+                                                                                               'the default one '
+                                                                                               '(DefaultOutputType)',
+                                                                                'example': 'json'},
+                                        'Context.Default.AzureCLI.ExtensionName': {'category': 'usage',
+                                                                                   'description': 'The extension that '
+                                                                                                  'ran the command, as '
+                                                                                                  'name@version'},
+                                        'Context.Default.AzureCLI.PythonVersion': {'category': 'device',
+                                                                                   'description': "Python's version",
+                                                                                   'example': '3.12.3'},
+                                        'Context.Default.AzureCLI.CloudName': {'category': 'usage',
+                                                                               'description': 'The Azure cloud',
+                                                                               'example': 'AzureCloud'},
+                                        'Context.Default.AzureCLI.error_type': {'category': 'crash',
+                                                                                'description': "The error's type, "
+                                                                                               'exception_name and '
+                                                                                               'debug_info'},
+                                        'Context.Default.AzureCLI.RegionInput': {'category': 'usage',
+                                                                                 'description': 'The region given, and '
+                                                                                                '(RegionIdentified) '
+                                                                                                'the one found'},
+                                        'Context.Default.AzureCLI.SecretsDetected': {'category': 'usage',
+                                                                                     'description': 'Whether secrets '
+                                                                                                    'were detected in '
+                                                                                                    'the output, with '
+                                                                                                    "the secrets' keys "
+                                                                                                    'and names '
+                                                                                                    '(SecretKeys, '
+                                                                                                    'SecretNames)'},
+                                        'Context.Default.AzureCLI.Installer': {'category': 'device',
+                                                                               'description': 'AZ_INSTALLER: how Azure '
+                                                                                              'CLI was installed'},
+                                        'Context.Default.AzureCLI.AgenticSession': {'category': 'device',
+                                                                                    'description': 'Whether an AI '
+                                                                                                   'agent runs az; '
+                                                                                                   'with Mode, '
+                                                                                                   'Feedback, '
+                                                                                                   'CLIRecommendation, '
+                                                                                                   'MsalTelemetry and '
+                                                                                                   'login flags'}}}},
  'bentoml.toml': {'crc32': 971442780,
                   'data': {'product': {'name': 'bentoml',
                                        'description': 'BentoML, model serving and deployment',
@@ -1103,7 +1234,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                               'example': '["s3", "gs"]'},
                                   'git_remote_hash': {'category': 'usage',
                                                       'description': "An MD5 of the git remote's path"}}}},
- 'expo.toml': {'crc32': 912267996,
+ 'expo.toml': {'crc32': 221041080,
                'data': {'product': {'name': 'expo',
                                     'description': 'The Expo CLI (npx expo), for React Native apps',
                                     'homepage': 'https://docs.expo.dev/more/expo-cli/',
@@ -1118,7 +1249,43 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                     'off_values': ['1', 'true'],
                                     'source': 'https://unpkg.com/@expo/env@2.6.0/build/getenv.js#L40-L46',
                                     'note': 'true (any case, not trimmed) or 1 is off; read at @expo/cli 58.1.21 '
-                                            'build/src/utils/env.js#L70-L72 and telemetry/index.js#L44'}]}},
+                                            'build/src/utils/env.js#L70-L72 and telemetry/index.js#L44'}],
+                        'fields': {'event': {'category': 'usage',
+                                             'description': 'The event, action, with properties.action naming the '
+                                                            'command',
+                                             'example': 'action (expo start)'},
+                                   'anonymousId': {'category': 'device',
+                                                   'description': "A random UUID kept as uuid in Expo's user settings"},
+                                   'userHash': {'category': 'device',
+                                                'description': "A SHA-256 of the signed-in Expo account's id, when "
+                                                               'signed in'},
+                                   'sentAt': {'category': 'usage',
+                                              'description': 'When the record was sent, and its messageId'},
+                                   'sessionId': {'category': 'usage',
+                                                 'description': 'A random UUID of this process (context)'},
+                                   'os': {'category': 'device',
+                                          'description': "os.platform(), os.release() and Node's version (context.os: "
+                                                         'name, version, node)',
+                                          'example': '{"name": "linux", "version": "6.8.0-52-generic", "node": '
+                                                     '"22.11.0"}'},
+                                   'device': {'category': 'device',
+                                              'description': 'The architecture and the memory in GB (context.device: '
+                                                             'arch, memory)',
+                                              'example': '{"arch": "x64", "memory": 15.5}'},
+                                   'cpu': {'category': 'device',
+                                           'description': 'The most common CPU model, its speed and count '
+                                                          '(context.cpu)'},
+                                   'app': {'category': 'usage',
+                                           'description': 'expo/cli and its version (context.app)',
+                                           'example': '{"name": "expo/cli", "version": "58.1.21"}'},
+                                   'ci': {'category': 'device',
+                                          'description': 'In CI: its name and whether for a pull request (context.ci)'},
+                                   'agent': {'category': 'device',
+                                             'description': 'The AI agent running the CLI, and sandbox_provider, when '
+                                                            'detected (context)'},
+                                   'client': {'category': 'usage',
+                                              'description': 'How the record is sent (context.client.mode)',
+                                              'example': '{"mode": "detached"}'}}}},
  'fastlane.toml': {'crc32': 1727111317,
                    'data': {'product': {'name': 'fastlane',
                                         'description': 'fastlane, iOS and Android release automation',
@@ -1210,7 +1377,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                       'client_ide': {'category': 'device',
                                                      'description': 'The IDE and the AI agent that ran the tool, when '
                                                                     'known'}}}},
- 'gatsby.toml': {'crc32': 3634295860,
+ 'gatsby.toml': {'crc32': 3148639025,
                  'data': {'product': {'name': 'gatsby',
                                       'description': 'The Gatsby static site framework',
                                       'homepage': 'https://www.gatsbyjs.com',
@@ -1230,7 +1397,48 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                       'on': '0',
                                       'source': 'https://github.com/gatsbyjs/gatsby/blob/0aef79bee7ab80992032a7e3bd0f4e361f7ce4d8/packages/gatsby-telemetry/src/event-storage.ts#L45',
                                       'note': 'true (any case) or a positive number is off; yes, on and other words '
-                                              'are not (gatsby-core-utils src/is-truthy.ts)'}]}},
+                                              'are not (gatsby-core-utils src/is-truthy.ts)'}],
+                          'fields': {'eventType': {'category': 'usage',
+                                                   'description': 'The event: CLI_COMMAND_<command>, '
+                                                                  'CLI_RAW_COMMAND_..., CLI_ERROR_..., '
+                                                                  'BUILD_ERROR_..., CLI_COMMAND_METADATA',
+                                                   'example': 'CLI_COMMAND_BUILD'},
+                                     'installedGatsbyVersion': {'category': 'usage',
+                                                                'description': "The project's Gatsby version, "
+                                                                               "gatsby-cli's (gatsbyCliVersion), the "
+                                                                               'component and its version '
+                                                                               '(componentId, componentVersion)',
+                                                                'example': '5.13.7'},
+                                     'sessionId': {'category': 'usage',
+                                                   'description': "A random id of this session, and the event's time"},
+                                     'machineId': {'category': 'device',
+                                                   'description': "A random id kept as telemetry.machineId in gatsby's "
+                                                                  'config'},
+                                     'osInformation': {'category': 'device',
+                                                       'description': "nodeVersion, platform, release, the first CPU's "
+                                                                      'model (cpus), arch, ci, ciName, docker, '
+                                                                      'termProgram, isTTY',
+                                                       'example': '{"platform": "linux", "arch": "x64"}'},
+                                     'repositoryId': {'category': 'usage',
+                                                      'description': "An id of the site's repository, with "
+                                                                     'repositoryData (repository-id.ts)'},
+                                     'siteHash': {'category': 'usage',
+                                                  'description': "A digest of the site's folder path"},
+                                     'dependencies': {'category': 'usage',
+                                                      'description': "The site's dependencies and devDependencies (the "
+                                                                     'METADATA event)'},
+                                     'plugins': {'category': 'usage',
+                                                 'description': "The site's plugins, with exitCode, duration, "
+                                                                'cacheStatus and the other tags a command sets'},
+                                     'siteMeasurements': {'category': 'performance',
+                                                          'description': 'Counts of pages, nodes created, touched, '
+                                                                         'updated and deleted, SSR/DSG/SSG pages, '
+                                                                         'bundle, page-data and query stats'},
+                                     'errorV2': {'category': 'crash',
+                                                 'description': "An error's id, text, level, type, stack and context, "
+                                                                'with paths cleaned'},
+                                     'features': {'category': 'usage',
+                                                  'description': 'The features used, and dbEngine (redux)'}}}},
  'gcloud.toml': {'crc32': 1531152627,
                  'data': {'product': {'name': 'gcloud',
                                       'description': 'The Google Cloud CLI (gcloud, gsutil, bq)',
