@@ -115,9 +115,9 @@ def test_inspect_table_at_60_columns_folds_and_keeps_ids_whole(telemetry: Teleme
 
 
 def test_inspect_catalog_at_60_columns_wraps_its_facts(telemetry: Telemetry) -> None:
-    # gatsby: long facts and no field table (whose columns a narrow terminal folds side by side)
-    wide = telemetry("inspect", "--catalog", "-p", "gatsby", env={"COLUMNS": "400"})
-    narrow = telemetry("inspect", "--catalog", "-p", "gatsby", env={"COLUMNS": "60"})
+    # jupyterlab: long facts and no field table (whose columns a narrow terminal folds side by side)
+    wide = telemetry("inspect", "--catalog", "-p", "jupyterlab", env={"COLUMNS": "400"})
+    narrow = telemetry("inspect", "--catalog", "-p", "jupyterlab", env={"COLUMNS": "60"})
     assert wide.exit_code == narrow.exit_code == 0
     assert any(len(line) > 60 for line in wide.stdout.splitlines())
     assert _fits(narrow.stdout, 60) == []
