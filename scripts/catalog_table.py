@@ -3,6 +3,7 @@ source; the table is their summary). ``generate_catalog_index.py`` writes it bet
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -45,6 +46,8 @@ def _switch(switch: NativeSwitch) -> str:
     else:
         key = "" if switch.format == "text" else f" `{switch.key}`"
         off = str(switch.off).lower() if isinstance(switch.off, bool) else switch.off
+        if isinstance(switch.off, str) and switch.format in ("json", "jsonc", "toml", "yaml"):
+            off = json.dumps(switch.off)  # the text "true", not the boolean the product reads as on
         rule = f"; {_rule(switch)}" if switch.format == "ini" and switch.off_when in ("values", "unless") else ""
         text = f"{_path(switch)}{key} = `{off}` ({switch.format}{rule})"
     if switch.part:

@@ -57,3 +57,15 @@ def test_an_entry_whose_file_changed_is_ignored(isolation: Env, monkeypatch: pyt
     (shipped / f"{name}.toml").write_text(changed)
     monkeypatch.setattr(catalogue, "SHIPPED", shipped)
     assert catalogue.discover(isolation.paths).manifests[name].description == "changed since the index"
+
+
+def test_the_table_tells_a_text_value_from_a_boolean_where_the_format_does() -> None:
+    """Salesforce's ~/.sf/config.json is off only for the text "true" (the JSON boolean true is
+    on) and JupyterLab's fetchNews for the text "false": a table showing `true` for both would
+    have a reader write the boolean, leaving telemetry on."""
+    committed = _generator().DOC.read_text(encoding="utf-8")
+    rows = {line.split(" | ")[0][2:].split()[0]: line for line in committed.splitlines() if line.startswith("| ")}
+    assert '`disable-telemetry` = `"true"` (json)' in rows["salesforce-cli"]
+    assert '`fetchNews` = `"false"` (jsonc)' in rows["jupyterlab"]
+    assert '`checkForUpdates` = `false` (jsonc)' in rows["jupyterlab"]
+    assert '`core.collect_telemetry` = `no` (ini' in rows["azure-cli"]  # INI holds only text: shown bare
