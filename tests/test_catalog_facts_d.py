@@ -29,7 +29,7 @@ from telemetry_gate.policy.own.model import NativeSwitch
 from telemetry_gate.policy.own.state import Unreadable, parse_key, read
 
 MANIFESTS = {path.stem: parse(path.read_bytes(), str(path)) for path in sorted(SHIPPED.glob("*.toml"))}
-NEW = ("docker", "jupyterlab", "serverless")
+NEW = ("docker", "jupyterlab", "mitosheet", "serverless")
 SETTINGS = Path(".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings")
 
 # What JupyterLab's settings registry writes after the user answers "No" to the news question
@@ -95,7 +95,8 @@ def test_each_new_product_says_where_its_facts_come_from(name: str, inprocess: T
     assert manifest.detect.executables or manifest.detect.distributions or manifest.detect.paths
     assert manifest.limits  # what no switch stops (Docker has none of its own)
     for switch in manifest.native:
-        assert re.match(r"https://github\.com/[^/]+/[^/]+/blob/v\d[^/]*/.+#L\d+", switch.source), switch.source
+        pinned = r"https://github\.com/[^/]+/[^/]+/blob/(v\d[^/]*|[0-9a-f]{40})/.+#L\d+"  # a tag or a commit
+        assert re.match(pinned, switch.source), switch.source
     listed = {p["name"] for p in json.loads(inprocess("products", "--json").stdout)["products"]}
     assert set(NEW) <= listed
 
@@ -354,3 +355,40 @@ def test_docker_declares_no_switch_and_says_what_reports(inprocess: Telemetry) -
     assert {"command.time", "command.name", "command.status.code"} <= {f["name"] for f in entry["fields"]}
     (listed,) = [p for p in json.loads(inprocess("products", "--json").stdout)["products"] if p["name"] == "docker"]
     assert listed["switches"] == [] and listed["limits"] == list(manifest.limits)  # nothing claimed, all said
+
+
+# -- Mito (mitosheet): one variable that decides alone when set ----------------------------------------
+
+def _mito(environ: dict[str, str], user_json: bool = True) -> str:
+    """telemetry_utils.py telemetry_turned_on() L73-L92 (without mitosheet-helper-private or Mito Pro): a set
+    MITO_CONFIG_FEATURE_TELEMETRY decides alone, on only when ``in ['True', 'true', True, 1, '1', 't', 'T']``
+    (mito_config.py L135-L137); unset, user.json's mitosheet_telemetry (true by default) decides."""
+    value = environ.get("MITO_CONFIG_FEATURE_TELEMETRY")
+    if value is not None:
+        return "on" if value in ["True", "true", True, 1, "1", "t", "T"] else "off"
+    return "on" if user_json else "off"
+
+
+def test_mitosheet_reads_its_variable_as_its_code_does() -> None:
+    (switch,) = MANIFESTS["mitosheet"].native
+    assert _mito({switch.variable: str(switch.off)}) == "off" and _mito({switch.variable: str(switch.on)}) == "on"
+    for value in [*SAMPLES, "TRUE", "t", "T", "1 ", " true", "f"]:
+        assert switch.is_off_value(value) is (_mito({switch.variable: value}) == "off"), repr(value)
+
+
+def test_check_reports_mitosheet_off_by_an_empty_variable(inprocess: Telemetry,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MITO_CONFIG_FEATURE_TELEMETRY", "")  # set, and not a true word: off, user.json unread
+    assert _mito({"MITO_CONFIG_FEATURE_TELEMETRY": ""}) == "off"
+    facets = json.loads(inprocess("check", "--json").stdout)["products"]["mitosheet"]
+    assert (facets["collection"]["enabled"], facets["upload"]["enabled"]) == (False, False)
+    monkeypatch.setenv("MITO_CONFIG_FEATURE_TELEMETRY", "TRUE")  # not one of Mito's words, so off too
+    assert json.loads(inprocess("check", "--json").stdout)["products"]["mitosheet"]["collection"]["enabled"] is False
+    monkeypatch.setenv("MITO_CONFIG_FEATURE_TELEMETRY", "true")
+    assert _mito({"MITO_CONFIG_FEATURE_TELEMETRY": "true"}) == "on"
+    assert json.loads(inprocess("check", "--json").stdout)["products"]["mitosheet"]["collection"]["enabled"] is True
+
+
+def test_after_disable_a_new_shell_tells_mito_to_stop(inprocess: Telemetry) -> None:
+    assert inprocess("disable").exit_code == 0
+    assert _mito(bash_env('eval "$(telemetry shell-init bash)"')) == "off"

@@ -2082,6 +2082,50 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                    'sample_rate': {'category': 'usage',
                                                    'description': 'The sampling rate of frequent events '
                                                                   '(MEM0_TELEMETRY_SAMPLE_RATE)'}}}},
+ 'mitosheet.toml': {'crc32': 1729955321,
+                    'data': {'product': {'name': 'mitosheet',
+                                         'description': 'Mito, the spreadsheet for JupyterLab and Jupyter Notebook '
+                                                        '(mitosheet)',
+                                         'homepage': 'https://www.trymito.io',
+                                         'telemetry_docs': 'https://github.com/mito-ds/mito/blob/bb25b2534ed1b5fe1d216ea65baec8ca925ecfed/mitosheet/mitosheet/telemetry/telemetry_utils.py#L73-L92',
+                                         'limits': ['~/.mito/user.json mitosheet_telemetry (what mitosheet '
+                                                    'turnoff-logging writes) is not read or written here: Mito '
+                                                    'rebuilds a user.json that lacks its other fields; the variable '
+                                                    'decides before it',
+                                                    "An organisation's Mito Enterprise configuration (analytics_url, a "
+                                                    "log uploader) posts each event to the organisation's own address "
+                                                    'whatever the switch says']},
+                             'detect': {'distributions': ['mitosheet']},
+                             'native': [{'kind': 'env',
+                                         'facets': ['collection', 'upload'],
+                                         'variable': 'MITO_CONFIG_FEATURE_TELEMETRY',
+                                         'off': 'False',
+                                         'off_when': 'unless',
+                                         'on_values': ['True', 'true', '1', 't', 'T'],
+                                         'exact': True,
+                                         'on': 'True',
+                                         'source': 'https://github.com/mito-ds/mito/blob/bb25b2534ed1b5fe1d216ea65baec8ca925ecfed/mitosheet/mitosheet/telemetry/telemetry_utils.py#L82-L85',
+                                         'note': 'Set to anything but True, true, 1, t or T (compared as written; '
+                                                 'mito_config.py L135-L137), even empty, it turns telemetry off, '
+                                                 'overriding user.json'}],
+                             'fields': {'static_user_id': {'category': 'device',
+                                                           'description': 'A random id of this user, kept in '
+                                                                          '~/.mito/user.json'},
+                                        'email': {'category': 'usage',
+                                                  'description': 'The e-mail address the user gave Mito, if any'},
+                                        'log_event': {'category': 'usage',
+                                                      'description': 'What happened: a spreadsheet edit, an import, an '
+                                                                     'upgrade',
+                                                      'example': 'upgraded_mitosheet'},
+                                        'version_mito': {'category': 'device',
+                                                         'description': 'The versions of Mito, Python, pandas, '
+                                                                        'ipywidgets, JupyterLab and Notebook, and the '
+                                                                        'operating system'},
+                                        'processing_time': {'category': 'performance',
+                                                            'description': 'How long the operation took'},
+                                        'execution_data': {'category': 'usage',
+                                                           'description': 'Anonymized parameters of the step (private '
+                                                                          'values replaced before sending)'}}}},
  'mlflow.toml': {'crc32': 84157333,
                  'data': {'product': {'name': 'mlflow',
                                       'description': 'MLflow, the machine-learning lifecycle platform (tracking '
