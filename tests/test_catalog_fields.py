@@ -44,10 +44,7 @@ ELSEWHERE = frozenset({"yarn", "dlt", "salesforce-cli", "zenml", "wrangler", "tu
 
 # Fields declared before the rule that a comment naming their source (a URL, or a file at the tag of
 # the manifest's own sources) stands right above them: still to be cited.
-UNCITED = frozenset({
-    "datahub", "deepchecks", "fastlane", "julia-pkg", "kedro", "mem0", "mlflow", "nannyml", "netlify-cli",
-    "pandasai", "sentry", "stripe-cli", "unstructured", "vercel", "vllm", "whylogs", "ydata-profiling",
-})
+UNCITED = frozenset({"datahub", "mlflow", "netlify-cli", "vercel", "vllm"})
 
 # A URL, or a file of the product's code (at the tag of the manifest's own sources)
 CITATION = re.compile(r"https://\S+|\b[\w./-]+\.(?:py|ts|js|go|rb|rs|cs|sh|md|c|swift|kt)\b")
