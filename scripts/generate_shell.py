@@ -243,7 +243,8 @@ SECTIONS: dict[str, Section] = {
          "stops), versions (the product versions that read it)."),
         ("path", "Starts with ~, $XDG_CONFIG_HOME, $XDG_CACHE_HOME, $XDG_DATA_HOME, $XDG_STATE_HOME, $APPDATA or "
          "(system scope only) $SYSTEM; never . or ..; a table { linux = ..., macos = ..., windows = ... } where "
-         "the product computes its place per platform."),
+         "the product computes its place per platform; moved_by lists the product's variables that move the file "
+         "elsewhere (gcloud's CLOUDSDK_CONFIG): while one is set, even empty, the file is neither read nor written."),
         ("Narrow powers", "A file switch lives only in a directory named for its product, never among "
          "telemetry-gate's own files or other sensitive places; outside the shipped catalogue a variable or key "
          "must say it is about telemetry, and never names a hook such as a pager or an editor."),

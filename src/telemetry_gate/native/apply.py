@@ -165,13 +165,15 @@ def _path(switch: NativeSwitch, environ: Any) -> Any:
 
 def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str]) -> bool:
     """Whether the switch's file is known: always, but for the active configuration's file, which
-    must resolve and, to be written off, be one the product has made (``active.py``)."""
-    if switch.active is None:
+    must resolve and, to be written off, be one the product has made (``active.py``), and for a file
+    a variable moves elsewhere (``moved_by``)."""
+    if switch.active is None and not switch.moved_by:
         return True
     from telemetry_gate.policy.own.active import Unresolved
 
     try:
-        _name, origin = switch.active.name(environ)
+        switch.file(environ)
+        _name, origin = switch.active.name(environ) if switch.active else ("", "")
     except Unresolved as exc:
         notes.append(f"{switch.product}: not written: {exc}")
         return False

@@ -86,10 +86,17 @@ class NativeSwitch(NamedTuple):
     # value that is not off, one of them makes this file's switch moot (``state.read``)
     outranked_by: tuple["NativeSwitch", ...] = ()
     active: Active | None = None  # config-file: the file is the active configuration's (``active.py``)
+    # flag-file and config-file: the product's variables that move its file elsewhere (gcloud's
+    # CLOUDSDK_CONFIG); while one is set, even empty, the file here is not the product's: neither read nor written
+    moved_by: tuple[str, ...] = ()
 
     def file(self, environ: Mapping[str, str]) -> Path:
         """The switch's file in ``environ``; raises ``active.Unresolved`` when it is the active
-        configuration's and that name is not one the product uses."""
+        configuration's and that name is not one the product uses, or a ``moved_by`` variable is set."""
+        moved = next((v for v in self.moved_by if v in environ), None)
+        if moved is not None:
+            raise Unresolved(f"{moved} is set: {self.product} keeps this file elsewhere, so it is neither read "
+                             "nor written here")
         if self.active is None:
             return expand(self.path, environ)
         name, _ = self.active.name(environ)
@@ -139,9 +146,9 @@ _COMMON = {"kind", "facets", "source", "note", "scope", "part", "versions"}
 SWITCH_KEYS = {
     "env": _COMMON | {"variable", "off", "off_when", "off_values", "on_values", "on", "trim", "exact",
                       "outranks_files"},
-    "flag-file": _COMMON | {"path", "covers"},
+    "flag-file": _COMMON | {"path", "covers", "moved_by"},
     "config-file": _COMMON | {"path", "format", "key", "flat_key", "off", "on", "absent", "other", "requires",
-                              "active", "off_when", "off_values", "on_values"},
+                              "active", "off_when", "off_values", "on_values", "moved_by"},
 }
 
 
@@ -210,6 +217,12 @@ def _switch(item: Any, index: int, product: str, fail: "Fail",
         problem = powers.place(template, head_of(template), product, own)
         if problem:
             fail(f"[[native]] path {template!r} {problem}", index, "path")
+    moved = item.get("moved_by", [])
+    if not isinstance(moved, list) or any(not isinstance(v, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]{0,127}", v)
+                                          for v in moved):
+        fail("[[native]] moved_by lists the variables (names) that move the product's file elsewhere", index,
+             "moved_by")
+    common["moved_by"] = tuple(moved)
     if kind == "flag-file":
         covers = item.get("covers", [product])
         if not isinstance(covers, list) or not covers or any(not is_name(c)
