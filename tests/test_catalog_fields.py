@@ -43,8 +43,8 @@ NO_FIELDS: dict[str, str] = {
 ELSEWHERE = frozenset({"yarn", "dlt", "salesforce-cli", "zenml", "wrangler", "turborepo", "gcloud"})
 
 # Fields declared before the rule that a comment naming their source (a URL, or a file at the tag of
-# the manifest's own sources) stands right above them: still to be cited.
-UNCITED = frozenset({"datahub", "mlflow", "netlify-cli", "vercel", "vllm"})
+# the manifest's own sources) stands right above them, in a manifest another change edits: still to be cited.
+UNCITED = frozenset({"vercel"})
 
 # A URL, or a file of the product's code (at the tag of the manifest's own sources)
 CITATION = re.compile(r"https://\S+|\b[\w./-]+\.(?:py|ts|js|go|rb|rs|cs|sh|md|c|swift|kt)\b")

@@ -833,7 +833,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                    'client_ide': {'category': 'device',
                                                   'description': 'The IDE and the AI agent that ran the tool, when '
                                                                  'known'}}}},
- 'datahub.toml': {'crc32': 1271397314,
+ 'datahub.toml': {'crc32': 1629397358,
                   'data': {'product': {'name': 'datahub',
                                        'description': 'The DataHub CLI and ingestion framework (acryl-datahub)',
                                        'homepage': 'https://datahubproject.io',
@@ -874,7 +874,15 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                 'description': "The exception's class name when a command fails"},
                                       'server_type': {'category': 'usage',
                                                       'description': "The DataHub server's type, version and id, when "
-                                                                     'connected'}}}},
+                                                                     'connected'},
+                                      'client_id': {'category': 'device',
+                                                    'description': 'A random UUID kept in '
+                                                                   "~/.datahub/telemetry-config.json, Mixpanel's "
+                                                                   'distinct id (also set as a user profile with the '
+                                                                   'default properties)'},
+                                      'arg_*': {'category': 'usage',
+                                                'description': 'The values of the keyword arguments a decorated '
+                                                               'function asks to track'}}}},
  'dbt.toml': {'crc32': 1973683667,
               'data': {'product': {'name': 'dbt',
                                    'description': 'dbt Core, the data build tool',
@@ -2135,7 +2143,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                         'execution_data': {'category': 'usage',
                                                            'description': 'Anonymized parameters of the step (private '
                                                                           'values replaced before sending)'}}}},
- 'mlflow.toml': {'crc32': 84157333,
+ 'mlflow.toml': {'crc32': 1179822331,
                  'data': {'product': {'name': 'mlflow',
                                       'description': 'MLflow, the machine-learning lifecycle platform (tracking '
                                                      'client, models, the UI server)',
@@ -2205,7 +2213,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                   'description': "The machine's MAC address as a UUID "
                                                                  "(uuid.UUID(int=uuid.getnode())), Segment's user "
                                                                  'id'}}}},
- 'netlify-cli.toml': {'crc32': 2226455279,
+ 'netlify-cli.toml': {'crc32': 3462215771,
                       'data': {'product': {'name': 'netlify-cli',
                                            'description': 'The Netlify CLI',
                                            'homepage': 'https://docs.netlify.com/cli/get-started/',
@@ -2239,7 +2247,10 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                           'properties': {'category': 'device',
                                                          'description': "The command's own properties, with "
                                                                         'nodejsVersion, cliVersion and the AI agent '
-                                                                        'that drove the CLI, if any'}}}},
+                                                                        'that drove the CLI, if any'},
+                                          'traits': {'category': 'device',
+                                                     'description': "On identify: the Netlify account's name and "
+                                                                    "e-mail address and the CLI's id (cliId)"}}}},
  'nextflow.toml': {'crc32': 1562059431,
                    'data': {'product': {'name': 'nextflow',
                                         'description': 'Nextflow, the workflow system for scientific pipelines (its '
@@ -3697,7 +3708,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                  'description': 'The Vercel team the command ran for'},
                                      'user_id': {'category': 'usage', 'description': 'The logged-in Vercel user'},
                                      'project_id': {'category': 'usage', 'description': 'The linked Vercel project'}}}},
- 'vllm.toml': {'crc32': 2625603295,
+ 'vllm.toml': {'crc32': 866134944,
                'data': {'product': {'name': 'vllm',
                                     'description': 'vLLM, LLM inference and serving',
                                     'homepage': 'https://github.com/vllm-project/vllm',
