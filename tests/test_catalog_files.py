@@ -19,7 +19,8 @@ import pytest
 
 from conftest import Env, Telemetry, bash_env
 from telemetry_gate.policy.manifests import SHIPPED, Manifest, parse
-from telemetry_gate.policy.own.model import NativeSwitch, expand, platform_path
+from telemetry_gate.policy.own.model import NativeSwitch
+from telemetry_gate.policy.own.places import expand, platform_path
 
 
 def _manifest(product: str) -> Manifest:

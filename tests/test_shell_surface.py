@@ -206,7 +206,8 @@ def test_wheel_installs_completions_and_man_page(tmp_path: Path) -> None:
 def test_man_page_describes_every_key_a_manifest_takes() -> None:
     from telemetry_gate.policy.held import KEYS as SAVED_KEYS
     from telemetry_gate.policy.manifests import KNOWN_KEYS
-    from telemetry_gate.policy.own.model import FORMATS, SWITCH_KEYS
+    from telemetry_gate.policy.own.model import FORMATS
+    from telemetry_gate.policy.own.schema import SWITCH_KEYS
 
     text = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", "-rLL=250n", "-rHY=0",
                            str(REPO / "man" / "telemetry.1")], capture_output=True, text=True, check=True).stdout

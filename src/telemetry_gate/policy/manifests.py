@@ -19,8 +19,9 @@ from typing import Any, NamedTuple, NoReturn
 
 from telemetry_gate.errors import InvalidFileError
 from telemetry_gate.policy.held import Saved, parse_saved
-from telemetry_gate.policy.own.model import Detect, NativeSwitch, native_line, parse_detect, parse_native
+from telemetry_gate.policy.own.model import Detect, NativeSwitch
 from telemetry_gate.policy.own.powers import hook
+from telemetry_gate.policy.own.schema import native_line, parse_detect, parse_native
 from telemetry_gate.policy.paths import is_name, is_version
 from telemetry_gate.vocabulary import CATEGORIES, FACETS, FORMATS, NO_WORDS
 
@@ -29,7 +30,7 @@ _SHIPPED_TEXT = str(SHIPPED)
 
 
 # The keys each table of a manifest knows, in one place: a new key is added here (and read in
-# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: policy/own/model.py;
+# ``build``); any other key makes the manifest invalid. [[native]] and [detect]: policy/own/schema.py;
 # [saved] (a product's own copies of its events, SPEC 6c): policy/held.py.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "": frozenset({"product", "fields", "native", "detect", "saved"}),

@@ -11,7 +11,7 @@ Terms:
   (``{ linux = ..., macos = ..., windows = ... }``, ``linux`` required and used on every other
   system) where the product computes its place per platform; the running platform's is used.
 
-Validation raises through ``fail(problem, index, key)`` as ``model.py``'s does.
+Validation raises through ``fail(problem, index, key)`` as ``schema.py``'s does.
 """
 
 import os
