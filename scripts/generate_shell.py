@@ -235,7 +235,8 @@ SECTIONS: dict[str, Section] = {
          "compared by type; ini as text, where off_when, off_values and on_values say which words the product "
          "reads as off), absent (what a missing file or key means), other = \"off\" when only the on value is "
          "on, requires (keys the product needs beside the switch, with a generator); active = { variable, "
-         "file, default, pattern } with {active} in the path's file name, for a product that keeps one file per "
+         "file, default, pattern } (pattern: letters and character classes such as [a-z], at most two repeated "
+         "with * or +) with {active} in the path's file name, for a product that keeps one file per "
          "named configuration and the active name in another file (gcloud): such a file is read, but written "
          "only once the product has made its active configuration."),
         ("Every [[native]]", "facets (collection, upload, update), source (the product's code at a tag or "

@@ -244,3 +244,20 @@ def test_a_products_d_manifest_may_point_only_at_the_products_own_pointer_file(i
                                                         'file = { linux = "~/.ssh/id_ed25519"'))
     products = json.loads(inprocess("products", "--json").stdout)
     assert any("active file '~/.ssh/id_ed25519'" in e for e in products["errors"]), products["errors"]
+
+
+@pytest.mark.parametrize("pattern", ["(a|aa)*b", "(b+)+", "a*a*a*a*a*a*b", "[a-z]+|x", r"\\w+"])
+def test_an_active_pattern_cannot_make_check_take_forever(tmp_path: Path, pattern: str) -> None:
+    """Matched against each name found (up to 128 characters, from a file or a variable), a
+    pattern with groups, alternation or many repeats backtracks exponentially: `(a|aa)*b`
+    against 40 a's took 28 s in check. Only letters and character classes, at most two of them
+    repeated, are taken."""
+    from telemetry_gate.errors import InvalidFileError
+    from telemetry_gate.policy.manifests import parse
+
+    text = ('[product]\nname = "acme"\n[[native]]\nkind = "config-file"\nfacets = ["collection"]\n'
+            'path = "~/.acme/telemetry_{active}"\nformat = "ini"\nkey = "core.telemetry"\noff = "true"\n'
+            f'on = "false"\nactive = {{ file = "~/.acme/active", default = "b", pattern = "{pattern}" }}\n'
+            'source = "https://example.org/acme"\n')
+    with pytest.raises(InvalidFileError, match="pattern"):
+        parse(text.encode(), str(tmp_path / "acme.toml"))

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 TOKEN = "{active}"
 SAFE = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}"  # whatever the manifest's pattern: one plain name part
 _VARIABLE = r"[A-Z][A-Z0-9_]{0,127}"
+# a pattern is letters and character classes, each maybe followed by *, + or ?, at most two of them
+# repeated: no group, alternation or escape, so matching a 128-character name never backtracks for long
+_ATOMS = r"(?:(?:\[\^?[^\]\[\\]+\]|[A-Za-z0-9_.-])[*+?]?){1,32}"
 POINTER_BYTES = 256
 
 
@@ -112,6 +115,9 @@ def parse(value: Any, paths: tuple[tuple[str, str], ...], index: int, fail: "Fai
         re.compile(pattern)
     except re.error as exc:
         fail(f"[[native]] active pattern is not a regular expression: {exc}", index, "active")
+    if not re.fullmatch(_ATOMS, pattern) or len(re.findall(r"[*+]", re.sub(r"\[[^\]]*\]", "", pattern))) > 2:
+        fail("[[native]] active pattern takes letters and character classes such as [a-z], at most two of them "
+             "repeated with * or +", index, "active")
     if not isinstance(default, str) or not re.fullmatch(SAFE, default) or not re.fullmatch(pattern, default):
         fail("[[native]] active default must be a name its pattern accepts", index, "active")
     files = platform_paths(value["file"], index, fail)
