@@ -3,6 +3,7 @@ telemetry-related variable inherited from the machine (hatch ``tests/conftest.py
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -58,10 +59,20 @@ class Env:
         return out
 
 
+@functools.cache
+def _catalogued_variables() -> frozenset[str]:
+    """Every variable a shipped manifest reads (the machine running the tests, a developer's rc
+    file, may carry some of them): no test inherits one."""
+    from telemetry_gate.policy.manifests import SHIPPED, parse
+
+    return frozenset(s.variable for path in SHIPPED.glob("*.toml")
+                     for s in parse(path.read_bytes(), str(path)).native if s.kind == "env")
+
+
 @pytest.fixture(autouse=True)
 def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     for name in list(os.environ):
-        if name.startswith(_PREFIXES) or name in _NAMES:
+        if name.startswith(_PREFIXES) or name in _NAMES or name in _catalogued_variables():
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()

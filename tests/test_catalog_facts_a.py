@@ -87,13 +87,6 @@ SAFE_SIDE: dict[tuple[str, str], set[str]] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    for manifest in MANIFESTS.values():
-        for switch in manifest.native:
-            if switch.kind == "env":
-                monkeypatch.delenv(switch.variable, raising=False)
-
 
 @pytest.mark.parametrize(("product", "variable"), list(PRODUCT_READS_OFF), ids=lambda x: str(x))
 def test_each_switch_reads_every_value_as_the_product_does(product: str, variable: str) -> None:

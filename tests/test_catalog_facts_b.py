@@ -195,11 +195,6 @@ NARROWER = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    for _, variable in SWITCHES:
-        monkeypatch.delenv(variable, raising=False)
-
 
 def test_every_env_switch_of_these_products_has_a_transcribed_rule() -> None:
     for product, manifest in MANIFESTS.items():

@@ -35,13 +35,6 @@ MANIFESTS: dict[str, Manifest] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    for manifest in MANIFESTS.values():
-        for switch in manifest.native:
-            if switch.kind == "env":
-                monkeypatch.delenv(switch.variable, raising=False)
-
 
 def _pulumi_skips_update_check(value: str) -> bool:
     """sdk/go/common/util/env/env.go L338-L347: ``v == "1" || strings.EqualFold(v, "true")``."""

@@ -40,12 +40,6 @@ MANIFESTS = {path.stem: _manifest(path) for path in FILES}
 ENV_SWITCHES = [s for m in MANIFESTS.values() for s in m.native if s.kind == "env"]
 
 
-@pytest.fixture(autouse=True)
-def _no_inherited_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The machine running the tests may carry some of these variables (a developer's rc file)."""
-    for switch in ENV_SWITCHES:
-        monkeypatch.delenv(switch.variable, raising=False)
-
 
 def test_the_catalogue_ships_every_tool_and_each_file_names_its_product() -> None:
     assert set(TOOLS) <= set(MANIFESTS)
