@@ -1449,7 +1449,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                                 'with paths cleaned'},
                                      'features': {'category': 'usage',
                                                   'description': 'The features used, and dbEngine (redux)'}}}},
- 'gcloud.toml': {'crc32': 974467369,
+ 'gcloud.toml': {'crc32': 3076350424,
                  'data': {'product': {'name': 'gcloud',
                                       'description': 'The Google Cloud CLI (gcloud, gsutil, bq)',
                                       'homepage': 'https://cloud.google.com/sdk',
@@ -1491,7 +1491,84 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                       'source': 'https://github.com/google-cloud-sdk-unofficial/google-cloud-sdk/blob/v578.0.0/lib/googlecloudsdk/core/configurations/named_configs.py#L494-L575',
                                       'note': 'What `gcloud config set disable_usage_reporting true` writes in the '
                                               'active configuration; 1, true, on, yes or y (any case) is off, any '
-                                              'other word on'}]}},
+                                              'other word on'}],
+                          'fields': {'client_install_id': {'category': 'device',
+                                                           'description': 'A random id of this installation kept in '
+                                                                          "the config directory's .metricsUUID "
+                                                                          '(config.py GetCID), sent again as the '
+                                                                          "request's zwieback_cookie"},
+                                     'os': {'category': 'device',
+                                            'description': 'The operating system (client_info.desktop_client_info.os)',
+                                            'example': 'LINUX'},
+                                     'release_version': {'category': 'usage',
+                                                         'description': "The Cloud SDK's version",
+                                                         'example': '578.0.0'},
+                                     'event_type': {'category': 'usage',
+                                                    'description': 'What happened: Commands, Help, Error, Executions '
+                                                                   '(a top-level script), Installs (a component) or '
+                                                                   'Custom',
+                                                    'example': 'Commands'},
+                                     'event_name': {'category': 'usage',
+                                                    'description': "The command's dotted path, or the script's name or "
+                                                                   "the component's id",
+                                                    'example': 'gcloud.compute.instances.list'},
+                                     'flag_names': {'category': 'usage',
+                                                    'description': 'The names of the flags the command was given, '
+                                                                   'sorted and joined by commas (==NONE== for none); '
+                                                                   'never their values',
+                                                    'example': '--project,--zone'},
+                                     'error_type': {'category': 'crash',
+                                                    'description': 'The module and class of the exception a failed '
+                                                                   'command raised'},
+                                     'extra_error_info': {'category': 'crash',
+                                                          'description': 'A JSON object of extra details some errors '
+                                                                         'carry'},
+                                     'help_mode': {'category': 'usage',
+                                                   'description': 'How help was asked for (-h, --help, help)'},
+                                     'binary_version': {'category': 'usage',
+                                                        'description': "For an Executions event: the script's version"},
+                                     'component_version': {'category': 'usage',
+                                                           'description': 'For an Installs event: the installed '
+                                                                          "component's version"},
+                                     'release_channel': {'category': 'usage',
+                                                         'description': "The installation's release channel"},
+                                     'install_type': {'category': 'device',
+                                                      'description': 'Google when the host name ends in .google.com, '
+                                                                     'else External',
+                                                      'example': 'External'},
+                                     'environment': {'category': 'device',
+                                                     'description': 'The metrics/environment property, else devshell '
+                                                                    '(Cloud Shell) or GCE when detected'},
+                                     'environment_version': {'category': 'device',
+                                                             'description': 'The metrics/environment_version property'},
+                                     'interactive': {'category': 'device',
+                                                     'description': 'Whether the console is interactive',
+                                                     'example': 'True'},
+                                     'from_script': {'category': 'device',
+                                                     'description': 'Whether gcloud was run from a shell script',
+                                                     'example': 'False'},
+                                     'term': {'category': 'device',
+                                              'description': 'The TERM variable',
+                                              'example': 'xterm-256color'},
+                                     'python_version': {'category': 'device',
+                                                        'description': 'The Python version gcloud runs on',
+                                                        'example': '3.12.3'},
+                                     'agent_name': {'category': 'device',
+                                                    'description': 'The AI coding agent driving gcloud, when one is '
+                                                                   'detected from its variables (core/util/agents.py)',
+                                                    'example': 'claude_code'},
+                                     'parent_execution_id': {'category': 'usage',
+                                                             'description': 'CLOUDSDK_METRICS_EXECUTION_ID, when set'},
+                                     'latency_ms': {'category': 'performance',
+                                                    'description': "The command's total time in milliseconds"},
+                                     'sub_event_latency_ms': {'category': 'performance',
+                                                              'description': "Times of the command's stages: load, "
+                                                                             'run, total, remote (RPCs) and local'},
+                                     'user-agent': {'category': 'device',
+                                                    'description': "The request's header: CloudSDK/<version> and the "
+                                                                   "operating system's name and version (platforms.py "
+                                                                   'UserAgentFragment)',
+                                                    'example': 'CloudSDK/578.0.0 (Linux 6.1.0)'}}}},
  'genozip.toml': {'crc32': 424042348,
                   'data': {'product': {'name': 'genozip',
                                        'description': 'Compressor for genomic files; sends one record per file '
