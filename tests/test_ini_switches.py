@@ -261,3 +261,26 @@ def test_an_active_pattern_cannot_make_check_take_forever(tmp_path: Path, patter
             'source = "https://example.org/acme"\n')
     with pytest.raises(InvalidFileError, match="pattern"):
         parse(text.encode(), str(tmp_path / "acme.toml"))
+
+
+def test_enable_undoes_what_disable_wrote_in_a_configuration_no_longer_active(inprocess: Telemetry,
+                                                                            isolation: Env) -> None:
+    """disable writes the active configuration's file (work); the user then activates another
+    (personal) and runs enable: work's file is given back too, as the journal says we changed it,
+    while a configuration the user turned off in gcloud itself keeps its choice."""
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text("work")
+    work, personal, own = (base / "configurations" / f"config_{n}" for n in ("work", "personal", "own"))
+    work.write_text("[core]\naccount = a\n")
+    personal.write_text("[core]\naccount = b\n")
+    own.write_text("[core]\ndisable_usage_reporting = true\n")
+    assert inprocess("disable", "-p", "gcloud").exit_code == 0
+    assert _gcloud_disabled(work)
+    (base / "active_config").write_text("personal")
+    out = inprocess("enable", "-p", "gcloud")
+    assert out.exit_code == 0
+    assert not _gcloud_disabled(work) and work.read_text().startswith("[core]\naccount = a\n")
+    assert "config_work" in out.stderr
+    assert _gcloud_disabled(own) and not _gcloud_disabled(personal)
+    (base / "active_config").write_text("work")
+    assert inprocess("check", "collection", "-p", "gcloud", "--quiet").exit_code == 0

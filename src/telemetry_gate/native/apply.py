@@ -136,17 +136,22 @@ def apply(gate: Gate, *, enable: bool, facets: Sequence[str], product: str | Non
         if enable:
             to_off, to_on = _enable(manifest.name, switches, readings, facets, disabled, notes)
             to_on = [t for t in to_on if _ours_to_undo(gate, readings[t], system, notes)]
+            undo = [r for s in switches if set(s.facets) & set(facets)
+                    and not any(disabled(p, f) for p in s.covers for f in s.facets)
+                    for r in _inactive(gate, s, environ, system) if _ours_to_undo(gate, r, system, notes)]
         else:
+            undo = []
             # a flag file this command itself writes (the system disable_upload) is the product's switch too
             ours = {f: s.where(environ) for s in skipped for f in s.facets if disabled(manifest.name, f)}
             for facet, where in ours.items():
                 notes.append(f"{manifest.name}: {facet} stops: it reads {where} itself")
             to_off, to_on = _disable(manifest, switches, readings, facets, disabled, scope, notes, set(ours),
                                      _carrier_file(gate, system))
-        for switch, off in [(s, True) for s in to_off] + [(s, False) for s in to_on]:
+        pending = [(readings[s], True) for s in to_off] + [(readings[s], False) for s in to_on]
+        for reading, off in pending + [(r, False) for r in undo]:
             try:
                 changes.extend(c._replace(ahead=written_ahead)
-                               for c in _write(gate, manifest.name, readings[switch], off, system, dry_run))
+                               for c in _write(gate, manifest.name, reading, off, system, dry_run))
             except TelemetryError as exc:
                 errors.append(exc)
     return Applied(tuple(changes), tuple(notes), tuple(errors))
@@ -183,6 +188,34 @@ def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str])
                      "shells (run it once, then 'telemetry disable' again)")
         return False
     return True
+
+
+def _inactive(gate: Gate, switch: NativeSwitch, environ: Any, system: bool) -> list[Reading]:
+    """The other named configurations' files of an active-configuration switch that the journal
+    says telemetry-gate turned off (gcloud: ``disable`` wrote config_work, then the user activated
+    another configuration): ``enable`` undoes those too, each read as if it were the active one."""
+    if switch.active is None or not switch.active.variable:
+        return []
+    from telemetry_gate.policy.own import journal
+    from telemetry_gate.policy.own.active import TOKEN, Unresolved
+    from telemetry_gate.policy.own.places import expand
+
+    marker = "telemetry-gate-active-name"
+    head, _, tail = str(expand(switch.path.replace(TOKEN, marker), environ)).partition(marker)
+    try:
+        current = str(switch.file(environ))
+    except Unresolved:
+        current = ""
+    found = []
+    for entry in journal.load(gate.paths, system).values():
+        file = entry.get("file")
+        if entry.get("key") != switch.key or not isinstance(file, str) or file == current \
+                or len(file) <= len(head) + len(tail) or not file.startswith(head) or not file.endswith(tail):
+            continue
+        reading = read(switch, {**environ, switch.active.variable: file[len(head):len(file) - len(tail)]})
+        if reading.path is not None and str(reading.path) == file and (reading.off or reading.outranked):
+            found.append(reading)
+    return found
 
 
 def _carrier_file(gate: Gate, system: bool) -> str:
