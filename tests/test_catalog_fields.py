@@ -15,7 +15,8 @@ telemetry (v3.0.0), Prefect 3.9.1 and SkyPilot 0.14.1 (their released wheels), M
 (v4.2.2), Angular CLI 22.1.5, Astro 7.2.4 with @astrojs/telemetry 3.3.3 and Prisma 7.9.1 (their npm packages),
 Streamlit 1.39.0 SegmentMetricsManager.ts, Gradio 6.25.0 analytics.py (its wheel),
 Gatsby's gatsby-telemetry telemetry.ts, Azure CLI 2.91.0 telemetry.py (azure-cli-core's wheel), Expo CLI
-58.1.21 (its npm package), gcloud metrics.py (v578.0.0).
+58.1.21 (its npm package), gcloud metrics.py (v578.0.0),
+dlt anon_tracker.py (1.26.0), ZenML 0.98.0 analytics/context.py (its wheel).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ NO_FIELDS: dict[str, str] = {
 }
 
 # Products whose fields another change of issue 22 item 3 is reading: neither rule is held for them yet.
-ELSEWHERE = frozenset({"yarn", "dlt", "salesforce-cli", "zenml", "wrangler", "turborepo"})
+ELSEWHERE = frozenset({"yarn", "salesforce-cli", "wrangler", "turborepo"})
 
 # Fields declared before the rule that a comment naming their source (a URL, or a file at the tag of
 # the manifest's own sources) stands right above them, in a manifest another change edits: still to be cited.
@@ -117,6 +118,8 @@ def test_declared_fields_are_described_cited_and_never_strict(name: str) -> None
     ("gatsby", ["eventType", "machineId", "osInformation", "siteHash", "dependencies"]),
     ("expo", ["anonymousId", "userHash", "os", "device", "cpu"]),
     ("semgrep", ["event_id", "anonymous_user_id", "environment.projectHash", "value.features"]),
+    ("dlt", ["anonymousId", "event", "exec_info", "pipeline_name_hash", "extract_data", "elapsed"]),
+    ("zenml", ["user_id", "client_id", "event", "environment", "timezone", "locale", "email"]),
     ("gcloud", ["client_install_id", "event_name", "flag_names", "error_type", "latency_ms", "user-agent"]),
 ])
 def test_inspect_catalog_shows_the_fields(product: str, fields: list[str], inprocess: Telemetry) -> None:

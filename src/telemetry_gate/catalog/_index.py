@@ -1065,7 +1065,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                        'simulator.num_conversations': {'category': 'usage',
                                                                        'description': 'How many conversations the '
                                                                                       'simulator made'}}}},
- 'dlt.toml': {'crc32': 1466318424,
+ 'dlt.toml': {'crc32': 4040088821,
               'data': {'product': {'name': 'dlt',
                                    'description': 'dlt (data load tool), Python data pipelines',
                                    'homepage': 'https://dlthub.com',
@@ -1089,7 +1089,113 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                    'source': 'https://github.com/dlt-hub/dlt/blob/1.26.0/dlt/common/utils.py#L180-L190',
                                    'note': "str2bool's false words, any case, not stripped (bool from text: "
                                            'data_types/type_helpers.py#L215; the switch: runtime/telemetry.py#L32, '
-                                           'specs/runtime_configuration.py#L18)'}]}},
+                                           'specs/runtime_configuration.py#L18)'}],
+                       'fields': {'anonymousId': {'category': 'device',
+                                                  'description': "A random id kept in .anonymous_id in dlt's global "
+                                                                 'directory (~/.dlt)',
+                                                  'example': '933dd165453d196a58adaf49444e9b4c'},
+                                  'event': {'category': 'usage',
+                                            'description': 'The event: its category (pipeline, command, helper, mcp) '
+                                                           'and name joined by _',
+                                            'example': 'pipeline_load'},
+                                  'event_category': {'category': 'usage',
+                                                     'description': "The event's category: pipeline, command, helper "
+                                                                    'or mcp',
+                                                     'example': 'pipeline'},
+                                  'event_name': {'category': 'usage',
+                                                 'description': 'The pipeline step (extract, normalize, load, '
+                                                                'access_dataset), the CLI command, the helper or the '
+                                                                'MCP tool',
+                                                 'example': 'load'},
+                                  'ci_run': {'category': 'device',
+                                             'description': 'Whether one of the usual CI variables is set (CI, '
+                                                            'GITHUB_ACTIONS, BUILD_ID, ...)',
+                                             'example': 'false'},
+                                  'python': {'category': 'device',
+                                             'description': 'The Python version',
+                                             'example': '3.10.10'},
+                                  'cpu': {'category': 'device',
+                                          'description': 'The number of CPU cores',
+                                          'example': '8'},
+                                  'exec_info': {'category': 'device',
+                                                'description': 'Where dlt runs, as detected: kubernetes, docker, '
+                                                               'codespaces, github_actions, notebook, colab, airflow, '
+                                                               'dagster, prefect, marimo, aws_lambda, '
+                                                               'gcp_cloud_function, ...',
+                                                'example': '["docker"]'},
+                                  'os': {'category': 'device',
+                                         'description': "The operating system's name and release",
+                                         'example': '{"name": "Darwin", "version": "21.6.0"}'},
+                                  'library': {'category': 'usage',
+                                              'description': "dlt's name and version",
+                                              'example': '{"name": "dlt", "version": "1.26.0"}'},
+                                  'run_context': {'category': 'usage',
+                                                  'description': 'The name of the active run context (dlt, or the '
+                                                                 "workspace's)",
+                                                  'example': 'dlt'},
+                                  'dlthub': {'category': 'usage',
+                                             'description': "The dlthub package's name and version, when it is "
+                                                            'installed'},
+                                  'elapsed': {'category': 'performance',
+                                              'description': 'Seconds the pipeline step, command or tool took',
+                                              'example': '2.234885'},
+                                  'success': {'category': 'usage',
+                                              'description': 'Whether it succeeded',
+                                              'example': 'true'},
+                                  'destination_name': {'category': 'usage',
+                                                       'description': "The pipeline's destination's name",
+                                                       'example': 'duckdb'},
+                                  'destination_type': {'category': 'usage',
+                                                       'description': "The pipeline's destination's type (and, for dlt "
+                                                                      'init, the destination asked for)',
+                                                       'example': 'duckdb'},
+                                  'pipeline_name_hash': {'category': 'usage',
+                                                         'description': "A hash (digest128) of the pipeline's name",
+                                                         'example': 'OpVShb3cX7qQAmOZSbV8'},
+                                  'dataset_name_hash': {'category': 'usage',
+                                                        'description': "A hash of the dataset's name",
+                                                        'example': 'Hqk0a3Ov5AD55KjSg2rC'},
+                                  'default_schema_name_hash': {'category': 'usage',
+                                                               'description': "A hash of the default schema's name",
+                                                               'example': 'Hqk0a3Ov5AD55KjSg2rC'},
+                                  'requested_schema_name_hash': {'category': 'usage',
+                                                                 'description': 'For a dataset access: a hash of the '
+                                                                                'schema asked for'},
+                                  'transaction_id': {'category': 'usage',
+                                                     'description': "The pipeline run's trace id",
+                                                     'example': '39c3b69c858836c36b9b7c6e046eb391'},
+                                  'extract_data': {'category': 'usage',
+                                                   'description': 'For the extract step: the names of the sources and '
+                                                                  'resources extracted, each with its kind (source or '
+                                                                  'resource), unhashed',
+                                                   'example': '[{"name": "issues", "data_type": "resource"}]'},
+                                  'destination_fingerprint': {'category': 'usage',
+                                                              'description': 'For the load step: a hash of selected '
+                                                                             "fields of the destination's "
+                                                                             'configuration'},
+                                  'source_name': {'category': 'usage',
+                                                  'description': 'For dlt init: the source asked for',
+                                                  'example': 'chess'},
+                                  'operation': {'category': 'usage',
+                                                'description': 'The subcommand of dlt pipeline, profile, workspace or '
+                                                               'ai',
+                                                'example': 'info'},
+                                  'deployment_method': {'category': 'usage',
+                                                        'description': 'For dlt deploy: the deployment method',
+                                                        'example': 'github-action'},
+                                  'agent_info': {'category': 'device',
+                                                 'description': "For an MCP tool: the connecting client's name and "
+                                                                'version and a hash of its session id (mcp/context.py '
+                                                                '_get_agent_info)'},
+                                  'enabled': {'category': 'usage',
+                                              'description': 'For dlt telemetry enable or disable: the new state'},
+                                  'decompose': {'category': 'usage',
+                                                'description': 'For the Airflow helper: how the source is decomposed '
+                                                               'into tasks',
+                                                'example': 'serialize'},
+                                  'package_profile_name': {'category': 'usage',
+                                                           'description': "For the dbt helper: the dbt profile's name, "
+                                                                          'unhashed'}}}},
  'docker.toml': {'crc32': 1809520962,
                  'data': {'product': {'name': 'docker',
                                       'description': "Docker: the CLI's OpenTelemetry metrics go to Docker Desktop, "
@@ -4069,7 +4175,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                               'gpu': {'category': 'device', 'description': 'Whether nvidia-smi runs'},
                                               'dbx': {'category': 'device',
                                                       'description': 'The Databricks runtime version, or False'}}}},
- 'zenml.toml': {'crc32': 3839327643,
+ 'zenml.toml': {'crc32': 1032128871,
                 'data': {'product': {'name': 'zenml',
                                      'description': 'ZenML, the MLOps pipeline framework',
                                      'homepage': 'https://zenml.io',
@@ -4106,4 +4212,81 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                              'gc.analytics_opt_in = False); the place: io_utils.py L95-L104 and '
                                              'config_directory/_config_file (global_config.py L412-L428); the file is '
                                              'read when the configuration is built (L135-L151), a file with this key '
-                                             'alone included'}]}}}
+                                             'alone included'}],
+                         'fields': {'user_id': {'category': 'usage',
+                                                'description': 'The id of the ZenML user running the code (of the '
+                                                               "server's account, on a server)"},
+                                    'client_id': {'category': 'device',
+                                                  'description': 'The user_id of the global configuration: a random id '
+                                                                 "of this machine's ZenML install"},
+                                    'server_id': {'category': 'usage',
+                                                  'description': 'The id of the ZenML server or local store in use'},
+                                    'project_id': {'category': 'usage', 'description': "The active project's id"},
+                                    'event': {'category': 'usage',
+                                              'description': "What happened, from ZenML's list (analytics/enums.py)",
+                                              'example': 'Pipeline run'},
+                                    'type': {'category': 'usage',
+                                             'description': "The message's kind: track, identify, group or alias",
+                                             'example': 'track'},
+                                    'debug': {'category': 'usage',
+                                              'description': 'Whether ZENML_DEBUG is on',
+                                              'example': 'false'},
+                                    'Source-Context': {'category': 'usage',
+                                                       'description': "The request's header: where the event comes "
+                                                                      'from (cli, python, dashboard, api, ...)',
+                                                       'example': 'python'},
+                                    'environment': {'category': 'device',
+                                                    'description': 'Where ZenML runs, as detected: native, docker, '
+                                                                   'kubernetes, github_action, colab, notebook, wsl, '
+                                                                   '...',
+                                                    'example': 'native'},
+                                    'os': {'category': 'device',
+                                           'description': 'The operating system: linux, mac, windows or unknown, with '
+                                                          'the Linux distribution (linux_distro, linux_distro_like, '
+                                                          'linux_distro_version), macOS version (mac_version) or '
+                                                          'Windows release, version, service pack and type',
+                                           'example': 'linux'},
+                                    'python_version': {'category': 'device',
+                                                       'description': 'The Python version',
+                                                       'example': '3.11.9'},
+                                    'version': {'category': 'usage',
+                                                'description': "ZenML's version",
+                                                'example': '0.98.0'},
+                                    'deployment_type': {'category': 'usage',
+                                                        'description': 'How the ZenML server in use is deployed'},
+                                    'database_type': {'category': 'usage',
+                                                      'description': "The ZenML store's database type"},
+                                    'executed_by_service_account': {'category': 'usage',
+                                                                    'description': 'Whether the user is a service '
+                                                                                   'account',
+                                                                    'example': 'false'},
+                                    'timezone': {'category': 'device',
+                                                 'description': "The local time zone's name",
+                                                 'example': 'CET'},
+                                    'locale': {'category': 'device',
+                                               'description': "The locale's language code",
+                                               'example': 'en_DE'},
+                                    'external_user_id': {'category': 'usage',
+                                                         'description': "The user's external (ZenML Pro) id, when "
+                                                                        'there is one'},
+                                    'external_server_id': {'category': 'usage',
+                                                           'description': "The server's external id, when there is "
+                                                                          'one'},
+                                    'entity_id': {'category': 'usage',
+                                                  'description': 'The id of the object the event is about (a pipeline, '
+                                                                 "stack, model, ...), with that object's own analytics "
+                                                                 'metadata'},
+                                    'event_success': {'category': 'usage',
+                                                      'description': 'Whether the tracked operation ended without an '
+                                                                     'exception',
+                                                      'example': 'true'},
+                                    'event_error_type': {'category': 'crash',
+                                                         'description': 'The class name of the exception that ended '
+                                                                        'it'},
+                                    'email': {'category': 'usage',
+                                              'description': "The e-mail address the user typed at ZenML's prompt "
+                                                             "(zenml go, zenml init, the server's user setup), sent "
+                                                             'with an identify message'},
+                                    'source': {'category': 'usage',
+                                               'description': 'Where the e-mail prompt was answered',
+                                               'example': 'zenml go'}}}}}
