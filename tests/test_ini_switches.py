@@ -284,3 +284,17 @@ def test_enable_undoes_what_disable_wrote_in_a_configuration_no_longer_active(in
     assert _gcloud_disabled(own) and not _gcloud_disabled(personal)
     (base / "active_config").write_text("work")
     assert inprocess("check", "collection", "-p", "gcloud", "--quiet").exit_code == 0
+
+
+@pytest.mark.parametrize("how", ["variable", "pointer"])
+def test_a_configuration_gcloud_never_made_is_not_created(inprocess: Telemetry, isolation: Env, how: str) -> None:
+    # gcloud refuses to set a property in a configuration that does not exist (named_configs.py
+    # L411-L414), and 'gcloud config configurations create NAME' fails once the file is there
+    base = _gcloud_home(isolation)
+    (base / "active_config").write_text("work" if how == "pointer" else "default")
+    (base / "configurations" / "config_default").write_text("[core]\naccount = a@example.org\n")
+    env = {"CLOUDSDK_ACTIVE_CONFIG_NAME": "wrok"} if how == "variable" else None
+    out = inprocess("disable", "-p", "gcloud", env=env)
+    assert out.exit_code == 0, out.stderr
+    assert sorted(p.name for p in (base / "configurations").iterdir()) == ["config_default"]
+    assert "has no configuration named" in " ".join(out.stderr.split())

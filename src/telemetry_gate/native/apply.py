@@ -19,6 +19,7 @@ already exists). Which way, for each product:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -177,8 +178,8 @@ def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str])
     from telemetry_gate.policy.own.active import Unresolved
 
     try:
-        switch.file(environ)
-        _name, origin = switch.active.name(environ) if switch.active else ("", "")
+        path = switch.file(environ)
+        name, origin = switch.active.name(environ) if switch.active else ("", "")
     except Unresolved as exc:
         notes.append(f"{switch.product}: not written: {exc}")
         return False
@@ -186,6 +187,10 @@ def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str])
         notes.append(f"{switch.product}: {switch.where(environ)} not written: {switch.product} has no active "
                      "configuration yet and would replace that file when it makes one; its variable covers new "
                      "shells (run it once, then 'telemetry disable' again)")
+        return False
+    if origin and not enable and not os.path.lexists(path):  # a name it never made (a typo in the variable)
+        notes.append(f"{switch.product}: {switch.where(environ)} not written: {switch.product} has no configuration "
+                     f"named {name}, and making one would stop it from creating it; its variable covers new shells")
         return False
     return True
 
