@@ -3143,7 +3143,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                    'description': 'UserInfoRequested: uuid5 of the user name under the '
                                                                   'server id, and whether it is the default user',
                                                    'example': 'is_default_user = true'}}}},
- 'salesforce-cli.toml': {'crc32': 4208017827,
+ 'salesforce-cli.toml': {'crc32': 2532919735,
                          'data': {'product': {'name': 'salesforce-cli',
                                               'description': 'The Salesforce CLI (sf, formerly sfdx)',
                                               'homepage': 'https://developer.salesforce.com/tools/salesforcecli',
@@ -3185,7 +3185,103 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                       "!== 'true'); the place: homedir() (configFile.js#L104-L106) and "
                                                       "Config's .sf and config.json (config.js#L246-L256); merged "
                                                       "below the project's file and the variables "
-                                                      '(configAggregator.js#L372-L389)'}]}},
+                                                      '(configAggregator.js#L372-L389)'}],
+                                  'fields': {'eventName': {'category': 'usage',
+                                                           'description': 'The event: COMMAND_EXECUTION, '
+                                                                          'COMMAND_ERROR, INSTALL, NODE_WARNING, ...',
+                                                           'example': 'COMMAND_EXECUTION'},
+                                             'cliId': {'category': 'device',
+                                                       'description': 'A random id of this CLI installation kept in '
+                                                                      "CLIID.txt in its cache folder, also the events' "
+                                                                      'user id'},
+                                             'command': {'category': 'usage',
+                                                         'description': "The command's id",
+                                                         'example': 'project:deploy:start'},
+                                             'specifiedFlags': {'category': 'usage',
+                                                                'description': 'The flags given, as typed (short names '
+                                                                               'too), never their values; '
+                                                                               'specifiedFlagFullNames: their full '
+                                                                               'names',
+                                                                'example': 'o wait'},
+                                             'argKeys': {'category': 'usage',
+                                                         'description': 'The names of the key=value arguments given'},
+                                             'deprecatedFlagsUsed': {'category': 'usage',
+                                                                     'description': 'Deprecated flags given (and '
+                                                                                    'deprecatedCommandUsed: a '
+                                                                                    'deprecated command or alias '
+                                                                                    'typed)'},
+                                             'agentPseudoTypeUsed': {'category': 'usage',
+                                                                     'description': 'Whether a --metadata value '
+                                                                                    'starting with agent was given',
+                                                                     'example': 'false'},
+                                             'plugin': {'category': 'usage',
+                                                        'description': 'The plugin that owns the command, with '
+                                                                       'plugin_version',
+                                                        'example': '@salesforce/plugin-deploy-retrieve'},
+                                             'version': {'category': 'usage',
+                                                         'description': "The CLI's version, with its channel, "
+                                                                        'executable (sf or sfdx) and origin (its user '
+                                                                        'agent)',
+                                                         'example': '2.150.6'},
+                                             'status': {'category': 'usage',
+                                                        'description': "The command's exit status",
+                                                        'example': '0'},
+                                             'processUptime': {'category': 'performance',
+                                                               'description': 'Milliseconds since the process started'},
+                                             'date': {'category': 'usage',
+                                                      'description': 'When the command ran (UTC), and timestamp in '
+                                                                     'milliseconds'},
+                                             'orgId': {'category': 'usage',
+                                                       'description': 'The id of the target org (and devhubId: of the '
+                                                                      'target Dev Hub)'},
+                                             'targetOrgUsername': {'category': 'usage',
+                                                                   'description': "The target org's username, "
+                                                                                  'unhashed'},
+                                             'orgApiVersion': {'category': 'usage',
+                                                               'description': "The target org's API version (and "
+                                                                              "devhubApiVersion: the Dev Hub's)",
+                                                               'example': '64.0'},
+                                             'specifiedEnvs': {'category': 'usage',
+                                                               'description': 'The names of the SF_*, SFDX_*, OCLIF*, '
+                                                                              'JSFORCE_* and proxy variables set, '
+                                                                              'never their values; uniqueEnvs: without '
+                                                                              'SFDX_ duplicates'},
+                                             'sfdxEnv': {'category': 'usage',
+                                                         'description': 'The values of SFDX_ENV, SFDX_TOOL (tool), '
+                                                                        'NODE_ENV (nodeEnv), and the S3 host and npm '
+                                                                        'registry overrides (s3HostOverride, '
+                                                                        'npmRegistryOverride)'},
+                                             'ci': {'category': 'device',
+                                                    'description': 'The CI system guessed from the environment',
+                                                    'example': 'github_actions'},
+                                             'platform': {'category': 'device',
+                                                          'description': "The platform, with the processor's "
+                                                                         'architecture (arch) and the shell (shell)',
+                                                          'example': 'linux'},
+                                             'nodeVersion': {'category': 'device',
+                                                             'description': "Node.js's version",
+                                                             'example': 'v22.11.0'},
+                                             'installType': {'category': 'usage',
+                                                             'description': 'For INSTALL: installer or npm',
+                                                             'example': 'npm'},
+                                             'errorName': {'category': 'crash',
+                                                           'description': "For COMMAND_ERROR: the error's name, "
+                                                                          'message (errorMessage), data (errorData), '
+                                                                          'cause (errorCause) and stack'},
+                                             'common.cpus': {'category': 'device',
+                                                             'description': "The CPU's model, count and speed",
+                                                             'example': 'Intel(R) Xeon(R) CPU(8 x 2400)'},
+                                             'common.os': {'category': 'device',
+                                                           'description': 'The operating system, with '
+                                                                          "common.platformversion (its release's "
+                                                                          'numbers)',
+                                                           'example': 'linux'},
+                                             'common.systemmemory': {'category': 'device',
+                                                                     'description': "The machine's memory",
+                                                                     'example': '16.00 GB'},
+                                             'common.usertype': {'category': 'usage',
+                                                                 'description': 'SFDX_USER_TYPE, else normal',
+                                                                 'example': 'normal'}}}},
  'semgrep.toml': {'crc32': 3667773593,
                   'data': {'product': {'name': 'semgrep',
                                        'description': 'Semgrep, the static analysis tool',
@@ -4079,7 +4175,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                    'description': "A SHA-512 of the computer's host name (a random id "
                                                                   'if it cannot be read)'},
                                       'event': {'category': 'usage', 'description': "The event's name"}}}},
- 'wrangler.toml': {'crc32': 22966347,
+ 'wrangler.toml': {'crc32': 1301304891,
                    'data': {'product': {'name': 'wrangler',
                                         'description': 'Wrangler, the Cloudflare Workers CLI',
                                         'homepage': 'https://developers.cloudflare.com/workers/wrangler/',
@@ -4103,8 +4199,97 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                         'source': 'https://github.com/cloudflare/workers-sdk/blob/38b46238c57f0d85dc1334ce374ba709eab13749/packages/workers-utils/src/environment-variables/misc-variables.ts#L50-L65',
                                         'note': 'false in any case, not trimmed; true turns metrics on whatever the '
                                                 'saved choice (metrics-config.ts#L64-L78); another value stops the '
-                                                'command (factory.ts#L185-L211)'}]}},
- 'yarn.toml': {'crc32': 3686865046,
+                                                'command (factory.ts#L185-L211)'}],
+                            'fields': {'deviceId': {'category': 'device',
+                                                    'description': "A random UUID kept in Wrangler's metrics.json"},
+                                       'event': {'category': 'usage',
+                                                 'description': 'The event: wrangler command started, wrangler command '
+                                                                'completed, wrangler command errored, or an ad hoc '
+                                                                "event's name",
+                                                 'example': 'wrangler command completed'},
+                                       'timestamp': {'category': 'usage',
+                                                     'description': 'When the event was sent, in milliseconds since '
+                                                                    '1970'},
+                                       'amplitude_session_id': {'category': 'usage',
+                                                                'description': 'The time the command started, in '
+                                                                               'milliseconds, tying its events '
+                                                                               'together'},
+                                       'amplitude_event_id': {'category': 'usage',
+                                                              'description': "The event's order in the command's run",
+                                                              'example': '0'},
+                                       'wranglerVersion': {'category': 'usage',
+                                                           'description': "Wrangler's version (also sent split as "
+                                                                          'wranglerMajorVersion, wranglerMinorVersion, '
+                                                                          'wranglerPatchVersion)',
+                                                           'example': '4.125.0'},
+                                       'osPlatform': {'category': 'device',
+                                                      'description': 'The operating system: Windows, Mac OS, Linux or '
+                                                                     'Others: <platform>',
+                                                      'example': 'Linux'},
+                                       'osVersion': {'category': 'device',
+                                                     'description': "The kernel's version string (Node's "
+                                                                    'os.version())'},
+                                       'os': {'category': 'device',
+                                              'description': "For an ad hoc event: the platform and the processor's "
+                                                             'architecture',
+                                              'example': 'linux:x64'},
+                                       'nodeVersion': {'category': 'device',
+                                                       'description': "Node.js's major version",
+                                                       'example': '22'},
+                                       'packageManager': {'category': 'device',
+                                                          'description': 'The package manager that ran Wrangler, from '
+                                                                         'its user agent',
+                                                          'example': 'npm'},
+                                       'isFirstUsage': {'category': 'usage',
+                                                        'description': 'Whether no telemetry choice is saved yet (the '
+                                                                       'first use)',
+                                                        'example': 'false'},
+                                       'configFileType': {'category': 'usage',
+                                                          'description': "The Wrangler configuration file's format "
+                                                                         '(none of its content)',
+                                                          'example': 'toml'},
+                                       'isCI': {'category': 'device',
+                                                'description': 'Whether it runs in CI (and isPagesCI, isWorkersCI: in '
+                                                               "Cloudflare's Pages or Workers CI)",
+                                                'example': 'false'},
+                                       'isInteractive': {'category': 'device',
+                                                         'description': 'Whether it runs in an interactive terminal',
+                                                         'example': 'true'},
+                                       'hasAssets': {'category': 'usage',
+                                                     'description': 'Whether the Worker has static assets',
+                                                     'example': 'false'},
+                                       'agent': {'category': 'device',
+                                                 'description': 'The AI coding agent Wrangler runs under, if it '
+                                                                'detects one',
+                                                 'example': 'claude-code'},
+                                       'currentAgentSkillsInstalled': {'category': 'device',
+                                                                       'description': 'Whether that agent has '
+                                                                                      "Cloudflare's skills installed: "
+                                                                                      'automatic, manual, false, or '
+                                                                                      'null'},
+                                       'argsUsed': {'category': 'usage',
+                                                    'description': 'The names of the arguments and flags given or '
+                                                                   'defaulted (false boolean flags left out), never '
+                                                                   'their values, sorted; argsCombination joins them'},
+                                       'sanitizedCommand': {'category': 'usage',
+                                                            'description': 'The command, without wrangler and without '
+                                                                           'any argument',
+                                                            'example': 'r2 bucket create'},
+                                       'sanitizedArgs': {'category': 'usage',
+                                                         'description': "The values of the arguments on the command's "
+                                                                        'allow list only',
+                                                         'example': '{"format": "json"}'},
+                                       'durationMs': {'category': 'performance',
+                                                      'description': 'For completed and errored: milliseconds since '
+                                                                     'the command started'},
+                                       'errorType': {'category': 'crash',
+                                                     'description': "For errored: the error's type, no stack trace",
+                                                     'example': 'UserError'},
+                                       'errorMessage': {'category': 'crash',
+                                                        'description': 'For errored: the error message, sanitised (no '
+                                                                       'paths or stack traces)',
+                                                        'example': 'Asset too large'}}}},
+ 'yarn.toml': {'crc32': 1624618999,
                'data': {'product': {'name': 'yarn',
                                     'description': 'Yarn 2 and later (berry), the JavaScript package manager',
                                     'homepage': 'https://yarnpkg.com',
@@ -4139,7 +4324,40 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                             '(folderUtils.js#L19-L21; its name: @yarnpkg/fslib 3.1.5 path.js#L31), '
                                             'read as text (@yarnpkg/parsers 3.1.0 syml.js#L113-L119): false and 0 are '
                                             'off, true and 1 on, anything else stops yarn (miscUtils.js#L445-L462); '
-                                            'the setting: Configuration.js#L474-L478'}]}},
+                                            'the setting: Configuration.js#L474-L478'}],
+                        'fields': {'userId': {'category': 'usage',
+                                              'description': 'The telemetryUserId setting (unset by default: *), for a '
+                                                             'project that chooses to name itself',
+                                              'example': '*'},
+                                   'reportType': {'category': 'usage',
+                                                  'description': 'primary (every metric) or secondary (one value of '
+                                                                 'each metric per upload)',
+                                                  'example': 'primary'},
+                                   'version': {'category': 'usage',
+                                               'description': "The Yarn versions used (a -git suffix's commit cut off)",
+                                               'example': '4.9.3'},
+                                   'commandName': {'category': 'usage',
+                                                   'description': 'The commands run (<none> for a bare yarn)',
+                                                   'example': 'install'},
+                                   'pluginName': {'category': 'usage',
+                                                  'description': 'The plugins whose commands were run'},
+                                   'installCount': {'category': 'usage',
+                                                    'description': 'How many installs ran, per node linker',
+                                                    'example': '{"pnp": 3}'},
+                                   'projectCount': {'category': 'usage',
+                                                    'description': 'How many different projects Yarn ran in (their '
+                                                                   'folders are hashed, only the count is sent)',
+                                                    'example': '2'},
+                                   'workspaceCount': {'category': 'usage',
+                                                      'description': "The projects' numbers of workspaces",
+                                                      'example': '1'},
+                                   'dependencyCount': {'category': 'usage',
+                                                       'description': "The projects' numbers of dependencies and "
+                                                                      'devDependencies over all workspaces',
+                                                       'example': '42'},
+                                   'packageExtension': {'category': 'usage',
+                                                        'description': "The packageExtensions the project's "
+                                                                       '.yarnrc.yml declares and that apply'}}}},
  'ydata-profiling.toml': {'crc32': 855934292,
                           'data': {'product': {'name': 'ydata-profiling',
                                                'description': 'ydata-profiling (formerly pandas-profiling), data '
