@@ -105,3 +105,16 @@ def test_yarns_variable_outranks_its_home_rc_file(inprocess: Telemetry, isolatio
     env = {"YARN_ENABLE_TELEMETRY": value} if value is not None else None
     data = json.loads(inprocess("check", "-p", "yarn", "--json", env=env).stdout)
     assert data["products"]["yarn"]["collection"]["enabled"] is enabled
+
+
+def test_drift_over_an_outranked_file_names_the_variable_to_unset(inprocess: Telemetry, isolation: Env) -> None:
+    # gcloud reads an empty CLOUDSDK_CORE_DISABLE_USAGE_REPORTING as false (on), before its file;
+    # telemetry-gate does not understand an empty value as on, so it stays disabled: drift
+    base = isolation.home / ".config" / "gcloud"
+    (base / "configurations").mkdir(parents=True)
+    (base / "active_config").write_text("default")
+    (base / "configurations" / "config_default").write_text("[core]\ndisable_usage_reporting = true\n")
+    out = inprocess("check", "-p", "gcloud", env={"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": ""})
+    said = " ".join((out.stdout + out.stderr).split())
+    assert "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING= in this shell outranks" in said, said
+    assert "fix: unset CLOUDSDK_CORE_DISABLE_USAGE_REPORTING" in said and "fix: telemetry disable" not in said

@@ -103,6 +103,12 @@ def _drift(manifest: "Manifest", readings: Sequence[Reading], ours: Mapping[str,
     if ours[missing[0]].layer == "system policy" and system_env:
         return (f"{name}: {facets} disabled by {decided}, but this shell lacks {_off_text(system_env[0])}, "
                 f"which {name} reads; fix: open a new login shell (the generated profile.d file sets it)")
+    outranked = next((r for r in readings if r.outranked and set(missing) & set(r.switch.facets)), None)
+    if outranked is not None:  # the file is off already: only this shell's variable overrides it
+        variable = outranked.outranked.split("=", 1)[0]
+        return (f"{name}: {facets} disabled by {decided}, but {outranked.outranked} in this shell outranks "
+                f"{outranked.where}, which says off; fix: unset {variable} (new shells set it from the "
+                "generated files)")
     if user_files:
         return (f"{name}: {facets} disabled by {decided}, but {name}'s own switch is on "
                 f"({_where(user_files[0], readings)}); fix: telemetry disable {_arg(missing)}-p {name}")
