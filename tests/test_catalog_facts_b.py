@@ -150,7 +150,8 @@ READS: dict[str, dict[str, Rule]] = {
     "soda-core": {"SODA_CORE_TELEMETRY_ENABLED": _soda},
     # enabledCheck.js: getPropertyValue("disable-telemetry") !== "true"; an empty variable is skipped
     # by ConfigAggregator (`if (value)`), leaving the (here absent) config files: on
-    "salesforce-cli": {"SF_DISABLE_TELEMETRY": lambda v: _on_off(v == "true")},
+    "salesforce-cli": {"SF_DISABLE_TELEMETRY": lambda v: _on_off(v == "true"),
+                       "SFDX_DISABLE_TELEMETRY": lambda v: _on_off(v == "true")},  # copied to SF_ (envVars.js)
     # helpers/telemetry.py: os.getenv("SCARF_NO_ANALYTICS") != "true" sends
     "pandasai": {"SCARF_NO_ANALYTICS": lambda v: _on_off(v == "true")},
     # lib/telemetry.ts computeTelemetryEffective: getEnv()["SENTRY_CLI_NO_TELEMETRY"] === "1"

@@ -118,3 +118,15 @@ def test_drift_over_an_outranked_file_names_the_variable_to_unset(inprocess: Tel
     said = " ".join((out.stdout + out.stderr).split())
     assert "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING= in this shell outranks" in said, said
     assert "fix: unset CLOUDSDK_CORE_DISABLE_USAGE_REPORTING" in said and "fix: telemetry disable" not in said
+
+
+@pytest.mark.parametrize(("sf", "sfdx", "enabled"), [(None, "false", True), (None, "true", False),
+                                                     ("true", "false", False), ("false", "true", True)])
+def test_the_salesforce_clis_old_variable_decides_only_when_the_new_one_is_unset(
+        inprocess: Telemetry, isolation: Env, sf: str | None, sfdx: str, enabled: bool) -> None:
+    # @salesforce/core 9.4.0 envVars.js resolve(): SFDX_DISABLE_TELEMETRY is copied to
+    # SF_DISABLE_TELEMETRY when that is unset or empty; the new name wins when both are set
+    _sf_off_in_its_file(isolation)
+    env = {"SFDX_DISABLE_TELEMETRY": sfdx, **({"SF_DISABLE_TELEMETRY": sf} if sf is not None else {})}
+    data = json.loads(inprocess("check", "-p", "salesforce-cli", "--json", env=env).stdout)
+    assert data["products"]["salesforce-cli"]["collection"]["enabled"] is enabled

@@ -3143,7 +3143,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                    'description': 'UserInfoRequested: uuid5 of the user name under the '
                                                                   'server id, and whether it is the default user',
                                                    'example': 'is_default_user = true'}}}},
- 'salesforce-cli.toml': {'crc32': 2532919735,
+ 'salesforce-cli.toml': {'crc32': 2959212707,
                          'data': {'product': {'name': 'salesforce-cli',
                                               'description': 'The Salesforce CLI (sf, formerly sfdx)',
                                               'homepage': 'https://developer.salesforce.com/tools/salesforcecli',
@@ -3153,10 +3153,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                          'With SF_SFDX_INTEROPERABILITY on (the default) '
                                                          '~/.sfdx/sfdx-config.json is merged in, the newer file '
                                                          'winning a key: an old sfdx that writes disableTelemetry '
-                                                         'false there later turns it back on',
-                                                         'SFDX_DISABLE_TELEMETRY=true stops it too when '
-                                                         'SF_DISABLE_TELEMETRY is not set; not modelled, so reported '
-                                                         'as on']},
+                                                         'false there later turns it back on']},
                                   'detect': {'executables': ['sf', 'sfdx']},
                                   'native': [{'kind': 'env',
                                               'facets': ['collection', 'upload'],
@@ -3171,6 +3168,20 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                               'note': 'Exactly true is off (TRUE is on); an empty value leaves the '
                                                       'config files to decide (configAggregator.js#L372-L379 of '
                                                       '@salesforce/core 9.4.0)'},
+                                             {'kind': 'env',
+                                              'facets': ['collection', 'upload'],
+                                              'variable': 'SFDX_DISABLE_TELEMETRY',
+                                              'off': 'true',
+                                              'on': 'false',
+                                              'off_when': 'values',
+                                              'off_values': ['true'],
+                                              'exact': True,
+                                              'outranks_files': 'nonempty',
+                                              'source': 'https://unpkg.com/@salesforce/core@9.4.0/lib/config/envVars.js#L451-L476',
+                                              'note': 'The deprecated synonym: EnvVars.resolve copies it to '
+                                                      'SF_DISABLE_TELEMETRY when that is unset or empty, so it decides '
+                                                      'then, by the same rule (exactly true is off); declared after '
+                                                      'SF_DISABLE_TELEMETRY, which speaks first when set'},
                                              {'kind': 'config-file',
                                               'facets': ['collection', 'upload'],
                                               'path': '~/.sf/config.json',
