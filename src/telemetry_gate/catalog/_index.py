@@ -1555,7 +1555,7 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                                 'with paths cleaned'},
                                      'features': {'category': 'usage',
                                                   'description': 'The features used, and dbEngine (redux)'}}}},
- 'gcloud.toml': {'crc32': 3076350424,
+ 'gcloud.toml': {'crc32': 2177467653,
                  'data': {'product': {'name': 'gcloud',
                                       'description': 'The Google Cloud CLI (gcloud, gsutil, bq)',
                                       'homepage': 'https://cloud.google.com/sdk',
@@ -1619,9 +1619,11 @@ FILES: dict[str, dict[str, object]] = {'angular-cli.toml': {'crc32': 773927748,
                                                                    "the component's id",
                                                     'example': 'gcloud.compute.instances.list'},
                                      'flag_names': {'category': 'usage',
-                                                    'description': 'The names of the flags the command was given, '
-                                                                   'sorted and joined by commas (==NONE== for none); '
-                                                                   'never their values',
+                                                    'description': 'The names of the flags and positional arguments '
+                                                                   'the command was given (--foo, POSITIONAL_NAME; '
+                                                                   'calliope parser_extensions.py '
+                                                                   'GetSpecifiedArgNames), sorted and joined by commas '
+                                                                   '(==NONE== for none); never their values',
                                                     'example': '--project,--zone'},
                                      'error_type': {'category': 'crash',
                                                     'description': 'The module and class of the exception a failed '
