@@ -178,19 +178,19 @@ def _settled(switch: NativeSwitch, environ: Any, enable: bool, notes: list[str])
     from telemetry_gate.policy.own.active import Unresolved
 
     try:
-        path = switch.file(environ)
-        name, origin = switch.active.name(environ) if switch.active else ("", "")
+        path, name, origin = switch.place(environ)
     except Unresolved as exc:
         notes.append(f"{switch.product}: not written: {exc}")
         return False
     if origin == "default" and not enable:
-        notes.append(f"{switch.product}: {switch.where(environ)} not written: {switch.product} has no active "
+        notes.append(f"{switch.product}: {switch.where(environ, path)} not written: {switch.product} has no active "
                      "configuration yet and would replace that file when it makes one; its variable covers new "
                      "shells (run it once, then 'telemetry disable' again)")
         return False
     if origin and not enable and not os.path.lexists(path):  # a name it never made (a typo in the variable)
-        notes.append(f"{switch.product}: {switch.where(environ)} not written: {switch.product} has no configuration "
-                     f"named {name}, and making one would stop it from creating it; its variable covers new shells")
+        notes.append(f"{switch.product}: {switch.where(environ, path)} not written: {switch.product} has no "
+                     f"configuration named {name}, and making one would stop it from creating it; its variable "
+                     "covers new shells")
         return False
     return True
 

@@ -81,28 +81,35 @@ class NativeSwitch(NamedTuple):
     # CLOUDSDK_CONFIG); while one is set, even empty, the file here is not the product's: neither read nor written
     moved_by: tuple[str, ...] = ()
 
-    def file(self, environ: Mapping[str, str]) -> Path:
-        """The switch's file in ``environ``; raises ``active.Unresolved`` when it is the active
-        configuration's and that name is not one the product uses, or a ``moved_by`` variable is set."""
+    def place(self, environ: Mapping[str, str]) -> tuple[Path, str, str]:
+        """The switch's file in ``environ``, with the active configuration's name and where that
+        came from (``active.py``; both "" for a switch without one); raises ``active.Unresolved`` when
+        that name is not one the product uses, or a ``moved_by`` variable is set."""
         moved = next((v for v in self.moved_by if v in environ), None)
         if moved is not None:
             raise Unresolved(f"{moved} is set: {self.product} keeps this file elsewhere, so it is neither read "
                              "nor written here")
         if self.active is None:
-            return expand(self.path, environ)
-        name, _ = self.active.name(environ)
-        return expand(self.path.replace(TOKEN, name), environ)
+            return expand(self.path, environ), "", ""
+        name, origin = self.active.name(environ)
+        return expand(self.path.replace(TOKEN, name), environ), name, origin
 
-    def where(self, environ: Mapping[str, str]) -> str:
-        """A person's name for the switch: the variable, the file, or ``file key``."""
+    def file(self, environ: Mapping[str, str]) -> Path:
+        """``place`` without the name."""
+        return self.place(environ)[0]
+
+    def where(self, environ: Mapping[str, str], path: Path | None = None) -> str:
+        """A person's name for the switch: the variable, the file, or ``file key``; ``path``: its
+        file, when the caller has it already (a pointer file is then not read again)."""
         if self.kind == "env":
             return self.variable
         from telemetry_gate.policy.paths import display
 
-        try:
-            path = self.file(environ)
-        except Unresolved:
-            path = expand(self.path, environ)  # shown with its {active}
+        if path is None:
+            try:
+                path = self.file(environ)
+            except Unresolved:
+                path = expand(self.path, environ)  # shown with its {active}
         shown = str(path) if self.scope == "system" else display(path)
         return f"{shown} {self.key}" if self.kind == "config-file" and self.key else shown
 

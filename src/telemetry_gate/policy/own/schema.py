@@ -287,8 +287,7 @@ def _ini_rule(item: dict[str, Any], values: dict[str, Any], index: int, fail: "F
     for value in listed:
         _one_line(value, index, "off_when", fail, 128)
     words = tuple(v.strip().lower() for v in listed)
-    off, on = (str(values[n]).lower() if not isinstance(values[n], bool) else str(values[n]).lower()
-               for n in ("off", "on"))
+    off, on = (str(values[n]).lower() for n in ("off", "on"))
     if (off in words) != (off_when == "values") or (on in words) == (off_when == "values"):
         fail("[[native]] an ini switch's off must be read as off and its on as on by its own rule", index, "off")
     return {"off_when": off_when, "off_values" if off_when == "values" else "on_values": words}

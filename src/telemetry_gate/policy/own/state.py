@@ -45,8 +45,8 @@ class Reading(NamedTuple):
 
 
 def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
-    where = switch.where(environ)
     if switch.kind == "env":
+        where = switch.variable
         if switch.variable not in environ:
             return Reading(switch, where, None, None, "on")
         value = environ[switch.variable]
@@ -58,7 +58,9 @@ def read(switch: NativeSwitch, environ: Mapping[str, str]) -> Reading:
     try:
         path = switch.file(environ)
     except Unresolved as exc:
+        where = switch.where(environ)
         return Reading(switch, where, None, None, "unreadable", f"{where}: {exc}")
+    where = switch.where(environ, path)
     if switch.kind == "flag-file":
         kind = _entry_kind(path)
         return _outranked(Reading(switch, where, path, kind, "off"), environ) if kind else \
